@@ -1,0 +1,16 @@
+"""handmade: a multi-layer perceptron written by hand in NumPy, the trusted twin of reference/ (PyTorch).
+
+    import handmade as backend          # or: import reference as backend
+    net = backend.MLP([784, 128, 64, 10], activation="relu", loss="cross_entropy", seed=0)
+    opt = backend.SGD(net.parameters(), lr=0.05, momentum=0.9)
+    opt.zero_grad(); loss = net.loss(X, Y); net.backward(); opt.step()
+
+This package imports only NumPy.
+"""
+from .layers import ACTIVATIONS
+from .losses import LOSSES
+from .init import INITS
+from .mlp import MLP, Param, check_config
+from .optim import SGD, Adam, AdamW
+
+__all__ = ["MLP", "Param", "SGD", "Adam", "AdamW", "ACTIVATIONS", "LOSSES", "INITS", "check_config"]

@@ -1,0 +1,64 @@
+"""Losses: the value, and the gradient dL/dz at the output layer's pre-activation z.
+
+z (m, k) is the output layer's pre-activation, a (m, k) its activation, Y (m, k) one-hot (or any) targets.
+Every loss is averaged over the m samples, so every gradient carries a 1/m.
+
+  cross_entropy  a = softmax(z)  L = -(1/m) sum_i sum_k Y log a          (F.cross_entropy, mean)
+  bce            a = sigmoid(z)  L = -(1/m) sum_i sum_k [Y log a + (1-Y) log(1-a)]
+                                 summed over outputs, averaged over samples: the classic course cost
+  mse            a = output(z)   L = (1/(2m)) sum_i sum_k (a - Y)^2      the textbook quadratic cost
+
+For the two matched pairs (softmax + cross-entropy, sigmoid + bce) dL/dz collapses to (a - Y)/m, and the value
+is computed from z, not from a, so a saturated unit gives a finite cost where log(a) would give log(0).
+"""
+import numpy as np
+
+from .layers import sigmoid_forward
+
+
+def softmax(z):
+    """softmax(z) row by row, shifted by the row max so that exp never overflows.  (m, k) -> (m, k)."""
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    e /= e.sum(axis=1, keepdims=True)
+    return e
+
+
+def cross_entropy(z, a, Y):
+    """-(1/m) sum Y log softmax(z), with log softmax(z) = (z - max) - log sum exp(z - max), as torch does it."""
+    shifted = z - z.max(axis=1, keepdims=True)  # (m, k)
+    logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return -float(np.vdot(Y, logp)) / len(z)
+
+
+def cross_entropy_grad(z, a, Y, output_backward):
+    return (a - Y) / len(z)
+
+
+def bce(z, a, Y):
+    """(1/m) sum [max(z,0) - z Y + log(1 + e^-|z|)]: the same value as -[Y log a + (1-Y) log(1-a)]."""
+    per = np.maximum(z, 0) - z * Y + np.log1p(np.exp(-np.abs(z)))  # (m, k)
+    return float(per.sum()) / len(z)
+
+
+def bce_grad(z, a, Y, output_backward):
+    return (a - Y) / len(z)
+
+
+def mse(z, a, Y):
+    d = a - Y  # (m, k)
+    return 0.5 * float(np.vdot(d, d)) / len(z)
+
+
+def mse_grad(z, a, Y, output_backward):
+    """dL/da = (a - Y)/m, then back through the output activation."""
+    return output_backward((a - Y) / len(z), z, a)
+
+
+OUTPUTS = {"softmax": softmax, "sigmoid": sigmoid_forward, "identity": lambda z: z}
+
+# loss name -> (value, gradient, the output activations it allows; the first is the default)
+LOSSES = {
+    "cross_entropy": (cross_entropy, cross_entropy_grad, ("softmax",)),
+    "bce": (bce, bce_grad, ("sigmoid",)),
+    "mse": (mse, mse_grad, ("identity", "sigmoid")),
+}
