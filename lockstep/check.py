@@ -1,0 +1,98 @@
+"""The one comparison rule. Tests, compare.py and the benchmark all call compare(); no other tolerance exists.
+
+A pair of tensors agrees when   max|ours - ref| <= rtol * scale,   scale = max|ref|
+(or max|ours| where that is larger than the error itself, e.g. when the reference is all zeros).
+The error is measured against the tensor's largest magnitude, not element by element, because single elements
+of a gradient can be sums that cancel to nearly zero, where an elementwise relative error means nothing.
+A tensor of zeros in both backends has error 0 (never 0/0 = NaN). A non-finite value never agrees.
+
+Tolerances, by dtype (eps = machine epsilon: 2.2e-16 in float64, 1.2e-7 in float32):
+
+  float64  loss 1e-12, tensors 1e-10. torch's CPU kernels use fused multiply-add and other summation orders,
+           so one step agrees to about 1e-15, and after thousands of steps to about 1e-13 (README, measured).
+  float32  loss 2^10 eps = 1.2e-4, tensors 2^12 eps = 4.9e-4. One float32 step from the same state differs by
+           about 150 eps at the median and 1,000 eps at the 99th percentile. Rarely a relu sits so close to 0 that
+           the two backends round it to opposite sides, and a whole row of a gradient differs; and over many
+           steps rounding differences grow. So in float32 an excess is not yet a verdict: lockstep.engine re-runs
+           that step from the same state in float64, and only a float64 disagreement is divergence.
+"""
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    loss: float  # relative, on the scalar loss
+    tensor: float  # relative to the tensor's largest magnitude
+
+    def for_phase(self, phase):
+        return self.loss if phase == "loss" else self.tensor
+
+
+EPS32 = float(np.finfo(np.float32).eps)
+TOLERANCES = {
+    "float64": Tolerance(loss=1e-12, tensor=1e-10),
+    "float32": Tolerance(loss=2**10 * EPS32, tensor=2**12 * EPS32),
+}
+
+
+@dataclass
+class Check:
+    """The outcome of comparing one named tensor in one phase of one step."""
+
+    phase: str  # forward, loss, backward, optimizer or update
+    name: str  # state_dict-style name, e.g. layers.0.weight or layers.1.dz
+    max_abs: float
+    max_rel: float
+    ok: bool
+    ours_finite: bool
+    ref_finite: bool
+
+
+def compare(phase, name, ours, ref, tol):
+    """Compare ours with the reference under the dtype's Tolerance tol; returns a Check.
+
+    Five passes at most: ours - ref, its max and min, the reference's max and min. Any NaN or inf in either
+    array makes the difference non-finite, so the finite case needs no separate isfinite pass."""
+    ours, ref = np.asarray(ours), np.asarray(ref)
+    if ours.shape != ref.shape:
+        return Check(phase, name, np.inf, np.inf, False, True, True)
+    if ours.size == 0:
+        return Check(phase, name, 0.0, 0.0, True, True, True)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf is NaN: that is how it is detected
+        d = ours - ref
+    hi, lo = float(d.max()), float(d.min())
+    if not (math.isfinite(hi) and math.isfinite(lo)):
+        ours_finite, ref_finite = bool(np.isfinite(ours).all()), bool(np.isfinite(ref).all())
+        if not (ours_finite and ref_finite):
+            return Check(phase, name, np.inf, np.inf, False, ours_finite, ref_finite)
+        d = ours.astype(np.float64) - ref  # finite float32 values whose difference overflowed
+        hi, lo = float(d.max()), float(d.min())
+    max_abs = max(hi, -lo)
+    scale = max(float(ref.max()), -float(ref.min()))
+    if scale <= max_abs:  # only then can |ours| be the larger magnitude by more than the error itself
+        scale = max(scale, float(np.abs(ours).max()))
+    max_rel = max_abs / scale if scale > 0 else 0.0
+    return Check(phase, name, max_abs, max_rel, max_rel <= tol.for_phase(phase), True, True)
+
+
+def worst(ours, ref, k=5):
+    """The k elements with the largest absolute error, worst first: [{index, handmade, reference, abs_err,
+    rel_err}], with rel_err = |ours - ref| / max(|ours|, |ref|) per element (0 where both are 0)."""
+    ours, ref = np.atleast_1d(np.asarray(ours, dtype=np.float64)), np.atleast_1d(np.asarray(ref, dtype=np.float64))
+    if ours.shape != ref.shape:
+        return []
+    with np.errstate(invalid="ignore"):
+        err = np.abs(ours - ref).ravel()
+    err = np.where(np.isnan(err), np.inf, err)  # NaN or inf-minus-inf ranks as the worst
+    order = np.argsort(-err, kind="stable")[:k]
+    rows = []
+    for flat in order:
+        idx = tuple(int(i) for i in np.unravel_index(flat, ours.shape))
+        a, b = float(ours.ravel()[flat]), float(ref.ravel()[flat])
+        denom = max(abs(a), abs(b))
+        rel = 0.0 if denom == 0 else float(err[flat]) / denom if np.isfinite(denom) else np.inf
+        rows.append(dict(index=list(idx), handmade=a, reference=b, abs_err=float(err[flat]), rel_err=rel))
+    return rows

@@ -1,0 +1,177 @@
+"""Reports: the human one on stdout, the JSON one, and the PNG. They only format what the engine measured."""
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .check import TOLERANCES
+
+
+def fmt(x, digits=3):
+    if x is None:
+        return "-"
+    if isinstance(x, float) and not math.isfinite(x):
+        return str(x)
+    return f"{x:.{digits}e}" if x and (abs(x) < 1e-3 or abs(x) >= 1e5) else f"{x:.{digits + 3}g}"
+
+
+def header(cfg, ds_name, n_train, n_test, n_steps, n_tensors, side_name):
+    tol = TOLERANCES[cfg.dtype]
+    output = cfg.output or {"cross_entropy": "softmax", "bce": "sigmoid", "mse": "identity"}[cfg.loss]
+    opt = f"{cfg.optimizer} lr {cfg.lr:g}"
+    if cfg.optimizer == "sgd":
+        opt += f" momentum {cfg.momentum:g}" + (f" dampening {cfg.dampening:g}" if cfg.dampening else "")
+        opt += " nesterov" if cfg.nesterov else ""
+    if cfg.weight_decay:
+        opt += f" weight_decay {cfg.weight_decay:g}"
+    batch = "full batch" if (cfg.batch_size or n_train) >= n_train else f"batch {cfg.batch_size}"
+    return "\n".join([
+        f"{side_name} vs reference (PyTorch twin), trained in lockstep",
+        f"data    {ds_name}: {n_train} train, {n_test} test images, scaled {cfg.scale}",
+        f"model   {'-'.join(map(str, cfg.sizes))} {cfg.activation}, output {output}, "
+        f"loss {cfg.loss}{f' + l2 {cfg.l2:g}' if cfg.l2 else ''}, init {cfg.init}, {cfg.dtype}",
+        f"train   {opt}, {batch}, {n_steps} steps, seed {cfg.seed}{', resync every step' if cfg.resync else ''}",
+        f"check   {n_tensors} tensors a step (forward, loss, backward, optimizer, update) against {cfg.dtype} "
+        f"tolerance: loss {tol.loss:.1e}, tensors {tol.tensor:.1e}, relative",
+        "",
+    ])
+
+
+def table_rows(steps, stop=None, limit=24):
+    """Every step when there are few; else a sample: the first and last few, an even spread, every re-anchored
+    step and the step where the run stopped."""
+    n = len(steps)
+    if n <= limit:
+        keep = range(n)
+    else:
+        keep = set(range(3)) | set(range(n - 3, n)) | set(np.linspace(0, n - 1, limit - 6).astype(int).tolist())
+        keep |= {s["step"] for s in steps if s["drift"]}
+        keep = sorted(keep | ({stop} if stop is not None else set()))
+    lines = [f"{'step':>6}  {'loss handmade':>20}  {'loss reference':>20}  {'max abs err':>11}  {'max rel err':>11}"]
+    for k in keep:
+        s = steps[k]
+        note = "ok" if s["ok"] else "drift, re-anchored" if s["drift"] else "DIVERGE"
+        lines.append(f"{k:>6}  {s['loss']['handmade']:>20.15g}  {s['loss']['reference']:>20.15g}  "
+                     f"{s['max_abs_err']:>11.2e}  {s['max_rel_err']:>11.2e}  {note}")
+    if len(keep) < n:
+        lines.append(f"({len(keep)} of {n} steps shown; --json PATH keeps every step)")
+    return "\n".join(lines)
+
+
+def divergence_lines(div, describe=None):
+    """The locator's account of where divergence begins, with the 5 worst elements side by side."""
+    lines = [f"first divergence: step {div['step']}, phase {div['phase']}, tensor {div['tensor']}"
+             + (f"  [{describe(div['tensor'], None)}]" if describe else "")]
+    lines.append(f"  max rel err {fmt(div['max_rel_err'])} (checked {div['checked']})")
+    before = div["agreeing_before"]
+    if before:
+        shown = ", ".join(before) if len(before) <= 12 else ", ".join(before[:4] + ["..."] + before[-6:])
+        lines.append(f"  still agreeing before it in step {div['step']} ({len(before)}): {shown}")
+    else:
+        lines.append(f"  it is the first tensor compared in step {div['step']}")
+    if div["worst"]:
+        lines.append(f"  {'index':<14} {'handmade':>14} {'reference':>14} {'abs err':>10} {'rel err':>10}"
+                     + ("  in your layout" if describe else ""))
+        for row in div["worst"]:
+            where = f"  {describe(div['tensor'], row['index'])}" if describe else ""
+            lines.append(f"  {str(tuple(row['index'])):<14} {fmt(row['handmade'], 6):>14} "
+                         f"{fmt(row['reference'], 6):>14} {fmt(row['abs_err'], 2):>10} {fmt(row['rel_err'], 2):>10}"
+                         + where)
+    return "\n".join(lines)
+
+
+def summary_line(outcome, cfg):
+    if outcome.verdict == "agree":
+        worst = max(outcome.steps, key=lambda s: s["max_rel_err"])
+        drift = (f"; float rounding re-anchored {len(outcome.drift)}x, every step agreeing when re-run from one "
+                 f"state in float64" if outcome.drift else "")
+        return (f"verdict: agree. {len(outcome.steps)} steps, every tensor within {cfg.dtype} tolerance "
+                f"(worst rel err {worst['max_rel_err']:.1e}, step {worst['step']}){drift}")
+    d = outcome.first_divergence
+    return f"verdict: diverge at step {d['step']}: {d['phase']} {d['tensor']}"
+
+
+# -- JSON -----------------------------------------------------------------------------------------------------
+def clean(x):
+    """Make x strict JSON: numpy scalars to Python, NaN and inf to the strings 'nan', 'inf', '-inf'."""
+    if isinstance(x, dict):
+        return {str(k): clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [clean(v) for v in x]
+    if isinstance(x, (np.floating, float)):
+        x = float(x)
+        return x if math.isfinite(x) else ("nan" if math.isnan(x) else "inf" if x > 0 else "-inf")
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.bool_):
+        return bool(x)
+    return x
+
+
+def write_atomic(path, write):
+    """Call write(file_object) on a temporary file beside path, then rename it into place: a reader never sees
+    half a file, and a failure leaves nothing behind."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def write_json(path, report):
+    text = json.dumps(clean(report), indent=1, allow_nan=False).encode() + b"\n"
+    write_atomic(path, lambda f: f.write(text))
+
+
+# -- the chart ------------------------------------------------------------------------------------------------
+def plot(path, outcome, cfg, title):
+    """Two panels: both loss curves; the per-step max relative error of each phase (log scale), with the
+    tolerances, the re-anchored steps and the divergence step marked."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = outcome.steps
+    x = [s["step"] for s in steps]
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 7.5), sharex=True, constrained_layout=True)
+    top.plot(x, [s["loss"]["handmade"] for s in steps], label="handmade", lw=2.2, color="tab:blue")
+    top.plot(x, [s["loss"]["reference"] for s in steps], label="reference (torch)", lw=1.2, ls="--",
+             color="tab:orange")
+    top.set_ylabel("training loss (batch)")
+    top.set_title(title, fontsize=10)
+    top.legend()
+    top.grid(alpha=0.3)
+    floor = 1e-18
+    colors = dict(forward="tab:blue", loss="tab:purple", backward="tab:red", optimizer="tab:green",
+                  update="tab:gray")
+    for phase, color in colors.items():
+        y = [max(s["phase_rel_err"].get(phase, np.nan), floor) for s in steps]
+        if not all(np.isnan(v) for v in y):
+            bottom.plot(x, y, label=phase, color=color, lw=1, marker="." if len(x) < 60 else None)
+    tol = TOLERANCES[cfg.dtype]
+    bottom.axhline(tol.tensor, color="k", ls="--", lw=1, label=f"tensor tolerance {tol.tensor:.0e}")
+    bottom.axhline(tol.loss, color="tab:purple", ls=":", lw=1, label=f"loss tolerance {tol.loss:.0e}")
+    for d in outcome.drift:
+        bottom.axvline(d["step"], color="tab:olive", lw=0.8, alpha=0.6)
+    if outcome.drift:
+        bottom.plot([], [], color="tab:olive", label="rounding drift re-anchored")
+    div = outcome.first_divergence
+    if div:
+        for ax in (top, bottom):
+            ax.axvline(div["step"], color="red", lw=1.5)
+        bottom.annotate(f"diverges: step {div['step']}\n{div['phase']} {div['tensor']}",
+                        xy=(div["step"], tol.tensor), xytext=(8, 8), textcoords="offset points", color="red")
+    bottom.set_yscale("log")
+    bottom.set_ylabel("max relative error per step")
+    bottom.set_xlabel("step")
+    bottom.legend(fontsize=8, ncol=2)
+    bottom.grid(alpha=0.3, which="both")
+    write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=110))
+    plt.close(fig)

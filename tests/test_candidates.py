@@ -1,0 +1,76 @@
+"""Checking a user's own code: the example candidates in both layouts, correct and buggy."""
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lockstep import data, findings
+from lockstep.bugs import SEED_SETUP
+from lockstep.candidate import Candidate, CandidateError, describe, from_layout, load, to_layout
+from lockstep.config import Config
+from lockstep.engine import Lockstep
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+SEED = dict(SEED_SETUP, steps=3)
+DEFAULT = dict(steps=10)
+CASES = [  # function, layout, config, expected (phase, tensor) or None, expected suspect
+    ("bias_row_net.py:cost_and_grads", "bias-row", SEED, None, None),
+    ("bias_row_net.py:cost_and_grads_bias_rows_only", "bias-row", SEED, ("backward", "layers.2.weight"),
+     "bias-rows-only"),
+    ("bias_row_net.py:cost_and_grads_sigmoid_at_a", "bias-row", SEED, ("backward", "layers.1.weight"),
+     "sigmoid-prime-of-a"),
+    ("torch_layout_net.py:loss_and_grads", "torch", DEFAULT, None, None),
+    ("torch_layout_net.py:loss_and_grads_no_mean", "torch", DEFAULT, ("backward", "layers.2.weight"),
+     "missing-mean"),
+    ("torch_layout_net.py:loss_and_grads_relu_mask", "torch", DEFAULT, ("backward", "layers.1.weight"),
+     "relu-grad-wrong-tensor"),
+]
+
+
+@pytest.mark.parametrize("func,layout,config,where,suspect", CASES, ids=[c[0] for c in CASES])
+def test_candidate(digits, func, layout, config, where, suspect):
+    cfg = dataclasses.replace(Config(), **config)
+    X, Y = data.prepare(digits, 1000, cfg.scale, cfg.dtype)[:2]
+    spec = f"{EXAMPLES / func.split(':')[0]}:{func.split(':')[1]}"
+    out = Lockstep(cfg, X, Y, candidate=Candidate(load(spec), layout, spec)).run()
+    if where is None:
+        assert out.verdict == "agree", out.first_divergence
+        assert all(s["tensors"] > 0 for s in out.steps)
+        return
+    d = out.first_divergence
+    assert (d["step"], d["phase"], d["tensor"]) == (0,) + where
+    found = findings.suspects(out, cfg, from_candidate=True)
+    assert found["bug"] == suspect and "not as a certainty" in found["message"]
+
+
+def test_layouts_round_trip():
+    rng = np.random.default_rng(0)
+    sizes = [4, 3, 2]
+    state = {f"layers.{i}.{k}": rng.standard_normal((o, n) if k == "weight" else (o,))
+             for i, (n, o) in enumerate(zip(sizes, sizes[1:])) for k in ("weight", "bias")}
+    for layout in ("torch", "bias-row"):
+        back = from_layout(to_layout(state, 2, layout), sizes, layout, np.float64, "f")
+        assert all(np.array_equal(back[k], state[k]) for k in state)
+    rows = to_layout(state, 2, "bias-row")
+    assert rows[0].shape == (5, 3) and np.array_equal(rows[0][0], state["layers.0.bias"])
+    assert describe("layers.1.bias", None, sizes, "bias-row") == "params[1] row 0 (the biases)"
+    assert describe("layers.1.weight", [1, 2], sizes, "bias-row") == "params[1][3, 1]"
+    assert describe("layers.1.bias", [1], sizes, "torch") == "params[3][1]"
+
+
+@pytest.mark.parametrize("grads,message", [
+    ("not a list", "expected a list"),
+    ([np.zeros((3, 4))], "returned 1 gradient arrays"),
+    ([np.zeros((4, 3)), np.zeros(3), np.zeros((2, 3)), np.zeros(2)], "(transposed?)"),
+    ([np.zeros((3, 4)), "x", np.zeros((2, 3)), np.zeros(2)], "grads[1] as str"),
+])
+def test_contract_violations_are_one_line(grads, message):
+    with pytest.raises(CandidateError) as e:
+        from_layout(grads, [4, 3, 2], "torch", np.float64, "f")
+    assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_missing_function_lists_what_exists():
+    with pytest.raises(CandidateError, match="has no function 'nope'; it defines .*loss_and_grads"):
+        load(f"{EXAMPLES / 'torch_layout_net.py'}:nope")
