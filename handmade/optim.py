@@ -44,7 +44,7 @@ class SGD:
             if self.momentum:
                 buf = self.state[p].get("momentum_buffer")
                 if buf is None:
-                    buf = self.state[p]["momentum_buffer"] = g.copy()
+                    buf = self.state[p]["momentum_buffer"] = g.copy(order="K")  # keep the parameter's layout
                 else:
                     buf *= self.momentum
                     buf += g if self.dampening == 0 else (1 - self.dampening) * g

@@ -51,8 +51,10 @@ class Check:
     ref_finite: bool
 
 
-def compare(phase, name, ours, ref, tol):
+def compare(phase, name, ours, ref, tol, scratch=None):
     """Compare ours with the reference under the dtype's Tolerance tol; returns a Check.
+    scratch, a dict, lends reusable buffers for the difference (the engine keeps one across steps).
+    NaN and inf may raise numpy's floating-point warnings; the engine runs under np.errstate(all="ignore").
 
     Five passes at most: ours - ref, its max and min, the reference's max and min. Any NaN or inf in either
     array makes the difference non-finite, so the finite case needs no separate isfinite pass."""
@@ -61,8 +63,13 @@ def compare(phase, name, ours, ref, tol):
         return Check(phase, name, np.inf, np.inf, False, True, True)
     if ours.size == 0:
         return Check(phase, name, 0.0, 0.0, True, True, True)
-    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf is NaN: that is how it is detected
-        d = ours - ref
+    out = None
+    if scratch is not None and ours.size >= 4096:
+        key = (ours.shape, np.result_type(ours, ref), ours.flags.f_contiguous)
+        out = scratch.get(key)
+        if out is None:
+            out = scratch[key] = np.empty(ours.shape, key[1], order="F" if key[2] else "C")
+    d = np.subtract(ours, ref, out=out)  # inf - inf is NaN: that is how a non-finite value is detected
     hi, lo = float(d.max()), float(d.min())
     if not (math.isfinite(hi) and math.isfinite(lo)):
         ours_finite, ref_finite = bool(np.isfinite(ours).all()), bool(np.isfinite(ref).all())

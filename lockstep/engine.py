@@ -12,7 +12,9 @@ persists when that one step is re-run from one shared state (the handmade side's
 float64; otherwise it is rounding drift, and the twin is re-anchored to the handmade state. A float64 step
 that started from identical states needs no re-run: it already is that experiment.
 """
+import functools
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,6 +36,14 @@ class Side:
 
     net: object
     opt: object
+    _named: list = None
+
+    @property
+    def named(self):
+        """[(name, parameter)], in torch's order; the parameter objects live as long as the model."""
+        if self._named is None:
+            self._named = list(self.net.named_parameters())
+        return self._named
 
 
 def train_step(side, X, Y):
@@ -43,6 +53,13 @@ def train_step(side, X, Y):
     side.net.backward()
     side.opt.step()
     return loss
+
+
+def timed_step(side, X, Y):
+    """(loss, seconds) of one train_step."""
+    t = time.perf_counter()
+    loss = train_step(side, X, Y)
+    return loss, time.perf_counter() - t
 
 
 def build_ours(cfg, dtype, seed, bug=None, candidate=None):
@@ -62,13 +79,23 @@ def build_theirs(cfg, ours, dtype):
 
 
 # -- state: parameters and optimizer state, as plain numpy, by parameter name ---------------------------------
-def snapshot(side):
-    """Copies of the handmade side's parameters and optimizer state: {'params': {name: a}, 'state': {...}}."""
-    params, state = {}, {}
+def snapshot(side, into=None):
+    """The handmade side's parameters and optimizer state, copied: {'params': {name: a}, 'state': {name: {}}}.
+    Given a previous snapshot `into`, its arrays are reused (copied into), as the engine does every step."""
+    snap = into or dict(params={}, state={})
     for name, p in side.net.named_parameters():
-        params[name] = p.data.copy()
-        state[name] = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in side.opt.state[p].items()}
-    return dict(params=params, state=state)
+        snap["params"][name] = _copy_into(snap["params"].get(name), p.data)
+        old = snap["state"].get(name, {})
+        snap["state"][name] = {k: (_copy_into(old.get(k), v) if isinstance(v, np.ndarray) else v)
+                               for k, v in side.opt.state[p].items()}
+    return snap
+
+
+def _copy_into(keep, a):
+    if keep is None or keep.shape != a.shape or keep.dtype != a.dtype or keep.strides != a.strides:
+        return a.copy(order="K")
+    np.copyto(keep, a)
+    return keep
 
 
 def load_ours(side, snap):
@@ -92,33 +119,38 @@ def load_theirs(side, snap):
 
 
 # -- the stream of named tensor pairs -----------------------------------------------------------------------
+@functools.lru_cache
+def _names(n):
+    """The tensor names of an n-layer network: forward (z, a per layer), backward (dz, weight, bias per layer,
+    output layer first) and parameters, each in computation order."""
+    return ([f"layers.{i}.{k}" for i in range(n) for k in ("z", "a")],
+            [(f"layers.{i}.dz", f"layers.{i}.weight", f"layers.{i}.bias") for i in range(n - 1, -1, -1)])
+
+
 def tensor_pairs(ours, theirs, loss_ours, loss_theirs):
     """Yield (phase, name, ours_array, reference_array) in the order the step computed them.
     Tensors the handmade side does not record (a candidate has no activations) are skipped."""
-    n = len(theirs.net.layers)
-    acts_o, acts_t = ours.net.acts, theirs.net.acts
-    for i in range(n):
-        for kind in ("z", "a"):
-            name = f"layers.{i}.{kind}"
-            if name in acts_o:
-                yield "forward", name, acts_o[name], acts_t[name]
+    forward, backward = _names(len(theirs.net.layers))
+    acts_o, acts_t = ours.net.acts, theirs.net._acts
+    for name in forward:
+        if name in acts_o:
+            yield "forward", name, acts_o[name], acts_t[name].detach().numpy()
     yield "loss", "loss", np.float64(loss_ours), np.float64(loss_theirs)
-    deltas_o, deltas_t = ours.net.deltas, theirs.net.deltas
-    grads_o, grads_t = ours.net.grads(), theirs.net.grads()
-    for i in range(n - 1, -1, -1):
-        if f"layers.{i}.dz" in deltas_o:
-            yield "backward", f"layers.{i}.dz", deltas_o[f"layers.{i}.dz"], deltas_t[f"layers.{i}.dz"]
-        for kind in ("weight", "bias"):
-            name = f"layers.{i}.{kind}"
-            yield "backward", name, grads_o[name], grads_t[name]
-    named_o, named_t = list(ours.net.named_parameters()), list(theirs.net.named_parameters())
-    for (name, p), (_, tp) in zip(named_o, named_t):
+    deltas_o, z_t = ours.net.deltas, theirs.net._acts
+    grads_o = {name: p.grad for name, p in ours.named}
+    grads_t = {name: p.grad for name, p in theirs.named}
+    for dz, weight, bias in backward:
+        if dz in deltas_o:
+            yield "backward", dz, deltas_o[dz], z_t[dz[:-2] + "z"].grad.numpy()
+        yield "backward", weight, grads_o[weight], grads_t[weight].numpy()
+        yield "backward", bias, grads_o[bias], grads_t[bias].numpy()
+    for (name, p), (_, tp) in zip(ours.named, theirs.named):
         state_o, state_t = ours.opt.state.get(p, {}), theirs.opt.state.get(tp, {})
         for key in STATE_KEYS:
             if state_t.get(key) is not None:
                 ref = state_t[key].numpy()
                 yield "optimizer", f"{name}.{key}", state_o.get(key, np.zeros_like(ref)), ref
-    for (name, p), (_, tp) in zip(named_o, named_t):
+    for (name, p), (_, tp) in zip(ours.named, theirs.named):
         yield "update", name, p.data, tp.detach().numpy()
 
 
@@ -177,11 +209,12 @@ class Lockstep:
         self.n_steps = cfg.total_steps(len(X))
         self.batch_size = cfg.batch_size or len(X)  # None: full batch
         self._pair64 = None
+        self._scratch = {}  # compare()'s reusable difference buffers
         self.step = 0
 
     def compare_step(self, ours, theirs, loss_o, loss_t, tol):
         pairs = list(tensor_pairs(ours, theirs, loss_o, loss_t))
-        return pairs, [compare(phase, name, a, b, tol) for phase, name, a, b in pairs]
+        return pairs, [compare(phase, name, a, b, tol, self._scratch) for phase, name, a, b in pairs]
 
     def recheck(self, snap, X, Y):
         """Re-run one step in float64 on both sides from the handmade state `snap`; return (pairs, checks)."""
@@ -198,30 +231,33 @@ class Lockstep:
     def run(self, on_step=None):
         """Train for cfg's steps; stop at the first divergence or non-finite value. Returns an Outcome.
 
-        Both backends run on one thread each, taking turns: with more, OpenBLAS's and torch's idle threads
-        spin while the other library works, and on a small machine each step then costs ten times more."""
+        Each backend computes on one thread, and the twin's step runs on a second Python thread at the same
+        time as handmade's: both libraries release the GIL in their kernels, so two cores work at once. (With
+        more threads per library, OpenBLAS's and torch's idle threads spin while the other library works, and
+        on a small machine every step costs ten times more.) One thread per computation keeps the numbers
+        deterministic."""
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:  # NaN and inf are findings of the run, not warnings: numpy is told to stay quiet about them
-            with threadpool_limits(1, user_api="blas"), np.errstate(all="ignore"):
+            with threadpool_limits(1, user_api="blas"), np.errstate(all="ignore"), \
+                    ThreadPoolExecutor(1, thread_name_prefix="twin") as self._pool:
                 return self._run(on_step)
         finally:
             torch.set_num_threads(threads)
 
     def _run(self, on_step):
-        out, sync = Outcome(), True
+        out, sync, snap = Outcome(), True, None
         for self.step, idx in enumerate(batch_order(len(self.X), self.batch_size, self.n_steps, self.rng)):
             X, Y = self.X[idx], self.Y[idx]  # (m, d), (m, k)
-            snap = snapshot(self.ours)
-            if sync or self.cfg.resync:
-                load_theirs(self.theirs, snap)
             synced, sync = sync or self.cfg.resync, False
-            t0 = time.perf_counter()
-            loss_o = train_step(self.ours, X, Y)
-            t1 = time.perf_counter()
-            loss_t = train_step(self.theirs, X, Y)
-            out.timing["handmade_s"] += t1 - t0
-            out.timing["reference_s"] += time.perf_counter() - t1
+            if synced:  # this step starts from one shared state: keep it, for a re-run and for the suspects
+                snap = snapshot(self.ours, snap)
+                load_theirs(self.theirs, snap)
+            twin = self._pool.submit(timed_step, self.theirs, X, Y)
+            loss_o, seconds = timed_step(self.ours, X, Y)
+            loss_t, twin_seconds = twin.result()
+            out.timing["handmade_s"] += seconds
+            out.timing["reference_s"] += twin_seconds
             pairs, checks = self.compare_step(self.ours, self.theirs, loss_o, loss_t, self.tol)
             record = self._record(self.step, loss_o, loss_t, checks)
             out.steps.append(record)
@@ -229,16 +265,22 @@ class Lockstep:
                 on_step(record)
             if all(c.ok for c in checks):
                 continue
+            start = snap if synced else None
             if not all(c.ours_finite and c.ref_finite for c in checks):
-                out.non_finite = self._non_finite(self.step, checks, pairs, X, snap)
+                out.non_finite = self._non_finite(self.step, checks, pairs, X)
                 out.first_divergence = located(self.step, checks, pairs, self.cfg.dtype)
-                out.scene = scene(self.theirs, pairs, checks, snap, X, self.cfg.dtype)
+                out.scene = scene(self.theirs, pairs, checks, start, X, self.cfg.dtype)
                 return out
             how, theirs, dtype = f"{self.cfg.dtype}, from identical states", self.theirs, self.cfg.dtype
             if not (synced and self.cfg.dtype == "float64"):
-                pairs, checks = self.recheck(snap, X, Y)
+                # Re-run this batch in float64 on both sides from one state: the one this step started from
+                # when it was shared, else the handmade state after the step. A bug shows from any state;
+                # rounding drift does not.
+                start = start or snapshot(self.ours)
+                pairs, checks = self.recheck(start, X, Y)
                 theirs, dtype = self._pair64[1], "float64"
-                how = "float64 re-run from the same state"
+                how = ("float64 re-run of this step from the same state" if synced else
+                       "float64 re-run of this batch from the handmade state after the step")
                 if all(c.ok for c in checks):
                     record["drift"] = True
                     out.drift.append(dict(step=self.step, accumulated_rel_err=record["max_rel_err"],
@@ -246,7 +288,7 @@ class Lockstep:
                     sync = True  # re-anchor the twin at the next step
                     continue
             out.first_divergence = located(self.step, checks, pairs, how)
-            out.scene = scene(theirs, pairs, checks, snap, X, dtype)
+            out.scene = scene(theirs, pairs, checks, start, X, dtype)
             return out
         return out
 
@@ -261,7 +303,7 @@ class Lockstep:
                     max_rel_err=max((c.max_rel for c in finite), default=0.0),
                     phase_rel_err=phase_rel, tensors=len(checks), ok=all(c.ok for c in checks), drift=False)
 
-    def _non_finite(self, step, checks, pairs, X, snap):
+    def _non_finite(self, step, checks, pairs, X):
         """Where the first NaN or inf appeared in each backend, and whether what fed it was finite."""
         def first(attr):
             for k, c in enumerate(checks):
@@ -273,6 +315,8 @@ class Lockstep:
                                 largest_before=None if big is None else dict(tensor=pairs[big][1], value=before[big]))
             return None
         ours, ref = first("ours_finite"), first("ref_finite")
-        inputs_finite = bool(np.isfinite(X).all()) and all(np.isfinite(a).all() for a in snap["params"].values())
+        # The parameters a step starts from are finite: the previous step compared every one of them. So what fed
+        # the first non-finite tensor was finite unless the batch itself was not.
+        inputs_finite = bool(np.isfinite(X).all())
         same = ours is not None and ref is not None and (ours["phase"], ours["tensor"]) == (ref["phase"], ref["tensor"])
         return dict(step=step, handmade=ours, reference=ref, inputs_finite=inputs_finite, same_place=same)

@@ -67,7 +67,7 @@ def suspects(outcome, cfg, from_candidate):
     for bug in CATALOGUE:
         try:
             got = bug.signature(scene)
-        except (KeyError, ValueError, IndexError):  # a signature that does not apply to this network's shape
+        except (KeyError, ValueError, IndexError, TypeError):  # a signature that cannot apply here
             got = None
         if got is not None and got[0] <= threshold:
             fits.append((got[0], bug.name, got[1]))

@@ -148,11 +148,10 @@ def plot(path, outcome, cfg, title):
     top.set_title(title, fontsize=10)
     top.legend()
     top.grid(alpha=0.3)
-    floor = 1e-18
     colors = dict(forward="tab:blue", loss="tab:purple", backward="tab:red", optimizer="tab:green",
                   update="tab:gray")
     for phase, color in colors.items():
-        y = [max(s["phase_rel_err"].get(phase, np.nan), floor) for s in steps]
+        y = [s["phase_rel_err"].get(phase, np.nan) or np.nan for s in steps]  # exact agreement: a gap
         if not all(np.isnan(v) for v in y):
             bottom.plot(x, y, label=phase, color=color, lw=1, marker="." if len(x) < 60 else None)
     tol = TOLERANCES[cfg.dtype]
@@ -166,10 +165,12 @@ def plot(path, outcome, cfg, title):
     if div:
         for ax in (top, bottom):
             ax.axvline(div["step"], color="red", lw=1.5)
+        right = div["step"] > 0.6 * max(x[-1], 1)
         bottom.annotate(f"diverges: step {div['step']}\n{div['phase']} {div['tensor']}",
-                        xy=(div["step"], tol.tensor), xytext=(8, 8), textcoords="offset points", color="red")
+                        xy=(div["step"], tol.tensor), xytext=(-8 if right else 8, 8), textcoords="offset points",
+                        color="red", ha="right" if right else "left")
     bottom.set_yscale("log")
-    bottom.set_ylabel("max relative error per step")
+    bottom.set_ylabel("max relative error per step\n(gaps: exact agreement)")
     bottom.set_xlabel("step")
     bottom.legend(fontsize=8, ncol=2)
     bottom.grid(alpha=0.3, which="both")

@@ -66,6 +66,9 @@ class Scene:
         return float(self.ref[f"{name}.step"])
 
     def pre_param(self, name):
+        """A parameter as the located step started from it (KeyError when that state was not kept)."""
+        if self.pre is None:
+            raise KeyError(name)
         return self.pre["params"][name]
 
     def x(self, i):

@@ -50,6 +50,10 @@ class MLP(nn.Module):
         self.dtype = getattr(torch, self.config["dtype"])
         sizes = self.config["sizes"]
         self.layers = nn.ModuleList(nn.Linear(n_in, n_out, dtype=self.dtype) for n_in, n_out in zip(sizes, sizes[1:]))
+        for layer in self.layers:  # column-major (out, in) weights, as handmade stores them: same shapes, same
+            # maths, and torch keeps each gradient and momentum buffer in its parameter's layout, so the
+            # lockstep comparison reads both sides contiguously
+            layer.weight = nn.Parameter(torch.empty(layer.in_features, layer.out_features, dtype=self.dtype).t())
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         params = init_params(sizes, init, rng, np.dtype(dtype))
         self.copy_from({name: p for i, (W, b) in enumerate(params)

@@ -214,3 +214,23 @@ def test_subprocess_exit_codes_and_no_traceback():
     good = subprocess.run([sys.executable, "compare.py", "--steps", "3", "--quiet"], cwd=ROOT, capture_output=True,
                           text=True)
     assert good.returncode == 0 and good.stdout.startswith("verdict: agree") and good.stderr == ""
+
+
+def test_ctrl_c_stops_cleanly_with_130(tmp_path):
+    """SIGINT mid-run: one line naming the step, exit 130, and no report left behind."""
+    import os
+    import signal
+    report = tmp_path / "r.json"
+    proc = subprocess.Popen([sys.executable, "compare.py", "--steps", "100000", "--json", str(report)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    for line in proc.stdout:  # the header is printed just before training starts
+        if line.startswith("check"):
+            break
+    import time
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.startswith("compare.py: interrupted at step ") and err.count("\n") == 1, err
+    assert not report.exists() and not list(tmp_path.iterdir())
