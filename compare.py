@@ -12,24 +12,10 @@ usage or input, 130 when interrupted. The engine is lockstep/engine.py; this fil
 import argparse
 import dataclasses
 import math
+import os
 import sys
+import tempfile
 from pathlib import Path
-
-PRESETS = {
-    "seed": dict(sizes=[784, 5, 5, 10], activation="sigmoid", loss="bce", l2=1.0, init="uniform", scale="symmetric",
-                 optimizer="sgd", lr=2.0, momentum=0.0, batch_size=None, steps=5, train_cap=30000),
-    "fixed": dict(sizes=[784, 256, 10], activation="sigmoid", loss="bce", l2=1e-4, init="xavier", scale="unit",
-                  optimizer="sgd", lr=0.5, momentum=0.0, batch_size=32, epochs=15),
-    "modern": dict(sizes=[784, 256, 128, 10], activation="relu", loss="cross_entropy", init="kaiming",
-                   scale="standard", optimizer="adam", lr=1e-3, batch_size=64, epochs=10),
-}
-PRESET_HELP = {
-    "seed": "the stuck network of the question: 784-5-5-10 sigmoid, bce + l2 1, uniform init, [-1,1] inputs, "
-            "full-batch gradient descent lr 2 for 5 iterations on up to 30,000 images",
-    "fixed": "what the answers recommend: a wide hidden layer, xavier init, mini-batches, small lr and l2, 15 epochs",
-    "modern": "relu, cross-entropy, Adam, kaiming init, standardised inputs, 10 epochs",
-}
-
 
 class UsageError(Exception):
     """Bad flags; one line for the user."""
@@ -78,7 +64,7 @@ class Parser(argparse.ArgumentParser):
 def parse_args(argv):
     from handmade import ACTIVATIONS, INITS, LOSSES
     from lockstep.candidate import LAYOUTS
-    from lockstep.config import OPTIMIZERS, Config
+    from lockstep.config import OPTIMIZERS, PRESET_HELP, PRESETS, Config
     from lockstep.data import SCALES
 
     d = Config()
@@ -128,7 +114,8 @@ def parse_args(argv):
                       "; ".join(f"{k}: {v}" for k, v in PRESET_HELP.items()) + " (default: none)")
     find.add_argument("--inject-bug", metavar="NAME", help="plant one classic bug in handmade, with a setup that "
                                                            "exposes it; see --list-bugs (default: none)")
-    find.add_argument("--list-bugs", action="store_true", help="list the bugs --inject-bug knows, and exit")
+    find.add_argument("--list-bugs", action="store_true", help="list the bugs --inject-bug knows, and exit "
+                                                               "(default: off)")
     find.add_argument("--candidate", metavar="FILE.py:FUNC", help="check your own func(params, X, Y) -> (loss, "
                                                                   "grads) instead of handmade (default: none)")
     find.add_argument("--layout", choices=list(LAYOUTS), help="the candidate's params layout: torch = [W0, b0, W1, "
@@ -147,7 +134,7 @@ def parse_args(argv):
 def build_config(args):
     """Config defaults, then the preset, then the bug's own setup, then every flag given explicitly."""
     from lockstep.bugs import BUGS
-    from lockstep.config import Config
+    from lockstep.config import PRESETS, Config
 
     cfg = Config()
     layers = [PRESETS[args.preset]] if args.preset else []
@@ -168,30 +155,63 @@ def build_config(args):
     cfg = dataclasses.replace(cfg, **explicit)
     if cfg.output == "softmax" and cfg.loss == "cross_entropy":
         cfg = dataclasses.replace(cfg, output=None)
+    sgd_only = [f"--{k}" for k in ("momentum", "dampening", "nesterov") if k in explicit]
+    if cfg.optimizer != "sgd" and sgd_only:
+        raise UsageError(f"{', '.join(sgd_only)} belong to --optimizer sgd, not {cfg.optimizer}; drop them")
+    if args.data and args.data_dir:
+        raise UsageError("--data and --data-dir both choose the data; give one of them")
     try:
         cfg.validate()
     except ValueError as e:
         raise UsageError(str(e)) from None
+    if args.inject_bug:
+        why = BUGS[args.inject_bug].needs(cfg)
+        if why:
+            raise UsageError(f"--inject-bug {args.inject_bug} cannot show under these flags: {why}; drop the flag "
+                             "that changes it (the bug brings its own setup)")
     return cfg
 
 
 def check_output_path(flag, path):
-    if path is not None:
-        parent = Path(path).resolve().parent
-        if not parent.is_dir():
-            raise UsageError(f"{flag} {path}: folder {parent} does not exist; create it or choose another path")
-        if Path(path).is_dir():
-            raise UsageError(f"{flag} {path} is a folder; give a file name")
+    """Refuse an output path that could not be written, before any work is done."""
+    if path is None:
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"{flag} {path} is a folder; give a file name")
+    parent = target.resolve().parent
+    if not parent.is_dir():
+        raise UsageError(f"{flag} {path}: folder {parent} does not exist; create it or choose another path")
+    try:
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as e:
+        raise UsageError(f"{flag} {path}: cannot write in {parent} ({e.strerror}); choose another path") from None
+
+
+def say_safely(text=""):
+    """print(), but a reader that went away (compare.py | head) ends the printing, not the run."""
+    if say_safely.closed:
+        return
+    try:
+        print(text)
+    except BrokenPipeError:
+        say_safely.closed = True
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python exits
+
+
+say_safely.closed = False
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
+    say_safely.closed = False
     try:
         args = parse_args(argv)
         if args.list_bugs:
             from lockstep.bugs import CATALOGUE
             for bug in CATALOGUE:
-                print(f"{bug.name:<30} {bug.description}")
+                say_safely(f"{bug.name:<30} {bug.description}")
             return 0
         check_output_path("--json", args.json)
         check_output_path("--plot", args.plot)
@@ -206,14 +226,15 @@ def main(argv=None):
         where = f" at step {step}" if step is not None else ""
         print(f"compare.py: interrupted{where}; no report written", file=sys.stderr)
         return 130
-    except (UsageError,) as e:
-        print(f"compare.py: error: {e}", file=sys.stderr)
-        return 2
     except Exception as e:
         from lockstep.candidate import CandidateError
         from lockstep.data import DataError
-        if isinstance(e, (CandidateError, DataError)):
+        if isinstance(e, (UsageError, CandidateError, DataError)):
             print(f"compare.py: error: {e}", file=sys.stderr)
+            return 2
+        if isinstance(e, OSError) and e.filename:  # a report that could not be written after all
+            print(f"compare.py: error: cannot write {e.filename} ({e.strerror}); choose another path",
+                  file=sys.stderr)
             return 2
         raise
 
@@ -223,8 +244,9 @@ def execute(args, cfg):
 
     from lockstep import data, findings, gradcheck, report
     from lockstep.bugs import BUGS
+    from lockstep.check import TOLERANCES
     from lockstep.candidate import Candidate, describe, load
-    from lockstep.engine import Lockstep, build_ours
+    from lockstep.engine import Lockstep
 
     candidate = Candidate(load(args.candidate), args.layout or "torch", args.candidate) if args.candidate else None
     bug = BUGS[args.inject_bug] if args.inject_bug else None
@@ -236,28 +258,21 @@ def execute(args, cfg):
                          f"start --sizes with {X.shape[1]}")
     if cfg.sizes[-1] != Y.shape[1]:
         raise UsageError(f"the labels are 0..{Y.shape[1] - 1} ({Y.shape[1]} classes) but --sizes ends in "
-                         f"{cfg.sizes[-1]} outputs; end --sizes with {Y.shape[1]}")
+                         f"{cfg.sizes[-1]} outputs; end --sizes with {Y.shape[1]}, or check the label files")
 
     run = Lockstep(cfg, X, Y, bug=bug, candidate=candidate)
-    side_name = f"candidate {args.candidate} ({candidate.layout} layout)" if candidate else \
-        f"handmade with bug {bug.name}" if bug else "handmade (NumPy)"
-    n_tensors = _count_pairs(run)
-    say = (lambda *a: None) if args.quiet else print
-    say(report.header(cfg, ds.name, len(X), len(X_test), run.n_steps, n_tensors, side_name))
+    resolved = cfg.resolved(len(X))
+    label = "candidate" if candidate else "handmade"
+    side_name = (f"candidate {args.candidate} ({candidate.layout} layout)" if candidate else
+                 f"handmade with bug {bug.name}" if bug else "handmade (NumPy)")
+    describer = (lambda name, index: describe(name, index, cfg.sizes, candidate.layout)) if candidate else None
+    say = (lambda *a: None) if args.quiet else say_safely
+    say(report.header(cfg, resolved, ds.name, len(X_test), run.plan, side_name))
 
     found = []
     if args.gradcheck:
-        side64 = build_ours(cfg, "float64", 0, bug, None)
-        from lockstep.engine import load_ours, snapshot
-        load_ours(side64, snapshot(run.ours))
-        batch = np.arange(min(run.batch_size, len(X)))
-        gc = gradcheck.for_side(side64, X[batch], Y[batch], cfg.seed, layout=candidate and candidate.layout,
-                                func=candidate and candidate.func)
-        w = gc["worst"]
-        found.append(dict(gc, code="gradcheck", message=(
-            f"Finite differences on the first batch ({gc['checked']} sampled elements, float64): "
-            + ("pass" if gc["passed"] else "FAIL") + f"; worst {w['tensor']}{tuple(w['index'])}: analytic "
-            f"{w['analytic']:.6g}, numeric {w['numeric']:.6g}, rel err {w['rel_err']:.1e}.")))
+        first = np.arange(run.batch_size)
+        found.append(findings.gradcheck(gradcheck.for_run(run, X[first], Y[first]), describer))
 
     progress = _progress(run.n_steps, args.quiet)
     main.step = 0
@@ -270,58 +285,43 @@ def execute(args, cfg):
     if progress:
         progress.close()
 
-    acc = dict(handmade=float(np.mean(run.ours.net.predict(X_test) == y_test)),
-               reference=float(np.mean(run.theirs.net.predict(X_test) == y_test)))
-    describer = (lambda name, index: describe(name, index, cfg.sizes, candidate.layout)) if candidate else None
-    for make in (lambda: findings.local_error(outcome, cfg), lambda: findings.rounding_drift(outcome, cfg),
-                 lambda: findings.non_finite(outcome, cfg),
-                 lambda: findings.suspects(outcome, cfg, from_candidate=candidate is not None),
-                 lambda: findings.prior_plateau(outcome, cfg, y, Y.shape[1])):
-        f = make()
-        if f:
-            found.append(f)
+    with np.errstate(all="ignore"):  # a model stopped by NaN predicts nonsense, quietly
+        acc = dict(handmade=float(np.mean(run.ours.net.predict(X_test) == y_test)),
+                   reference=float(np.mean(run.theirs.net.predict(X_test) == y_test)))
+    for make in (findings.local_error, findings.rounding_drift, findings.non_finite):
+        found.append(make(outcome, cfg))
+    found.append(findings.suspects(outcome, cfg, from_candidate=candidate is not None))
+    found.append(findings.prior_plateau(outcome, cfg, y, Y.shape[1]))
+    found = [f for f in found if f]
 
     stop = outcome.first_divergence["step"] if outcome.first_divergence else None
-    say(report.table_rows(outcome.steps, stop))
-    say("")
+    say(report.table_rows(outcome.steps, label, stop))
+    say()
     if outcome.first_divergence:
-        say(report.divergence_lines(outcome.first_divergence, describer))
-        say("")
-    say(f"test accuracy   handmade {acc['handmade']:.2%}   reference {acc['reference']:.2%}   "
+        say(report.divergence_lines(outcome.first_divergence, label, describer))
+        say()
+    say(f"test accuracy   {label} {acc['handmade']:.2%}   reference {acc['reference']:.2%}   "
         f"({len(X_test)} test images{', after the stop' if stop is not None else ''})")
     t = outcome.timing
-    say(f"time            handmade {t['handmade_s']:.3f} s   reference {t['reference_s']:.3f} s   (each backend's "
-        f"own work, one thread each, comparison excluded)")
+    say(f"time            {label} {t['handmade_s']:.3f} s   reference {t['reference_s']:.3f} s   "
+        f"(ratio {t['handmade_s'] / max(t['reference_s'], 1e-9):.2f}; CPU seconds of each backend's own thread, "
+        f"side by side, comparison excluded)")
     for f in found:
         say(f"finding [{f['code']}{': ' + f['bug'] if f.get('bug') else ''}] {f['message']}")
-    print(report.summary_line(outcome, cfg))
+    say_safely(report.summary_line(outcome, cfg))
 
     result = dict(verdict=outcome.verdict, first_divergence=outcome.first_divergence, findings=found,
                   steps=outcome.steps, accuracy=acc, timing=outcome.timing,
-                  config=dict(cfg.as_dict(), inject_bug=args.inject_bug, candidate=args.candidate,
+                  config=dict(resolved, inject_bug=args.inject_bug, candidate=args.candidate, gradcheck=args.gradcheck,
                               layout=candidate.layout if candidate else None, preset=args.preset),
-                  tolerance=dataclasses.asdict(_tol(cfg)),
+                  tolerance=dataclasses.asdict(TOLERANCES[cfg.dtype]),
                   data=dict(name=ds.name, n_train=len(X), n_test=len(X_test)))
     if args.json:
         report.write_json(args.json, result)
     if args.plot:
         report.plot(args.plot, outcome, cfg, f"{side_name} vs torch twin: {'-'.join(map(str, cfg.sizes))} "
-                                              f"{cfg.activation}, {cfg.loss}, {cfg.optimizer}, {cfg.dtype}")
+                                              f"{cfg.activation}, {cfg.loss}, {cfg.optimizer}, {cfg.dtype}", label)
     return 0 if outcome.verdict == "agree" else 1
-
-
-def _tol(cfg):
-    from lockstep.check import TOLERANCES
-    return TOLERANCES[cfg.dtype]
-
-
-def _count_pairs(run):
-    """The number of tensors compared each step, for the header (without running a step)."""
-    n = len(run.cfg.sizes) - 1
-    forward = 0 if run.candidate else 2 * n
-    backward = 2 * n + (0 if run.candidate else n)
-    state = {"sgd": 1 if run.cfg.momentum else 0, "adam": 2, "adamw": 2}[run.cfg.optimizer] * 2 * n
-    return forward + 1 + backward + state + 2 * n
 
 
 def _progress(n_steps, quiet):

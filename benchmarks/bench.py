@@ -28,7 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 from lockstep import data  # noqa: E402
 from lockstep.config import Config, batch_order  # noqa: E402
-from lockstep.engine import Lockstep, build_ours, build_theirs, train_step  # noqa: E402
+from lockstep.engine import Lockstep  # noqa: E402
+from lockstep.sides import build_ours, build_theirs, train_step  # noqa: E402
 
 SIZES = [784, 128, 64, 10]
 FASHION = Path("/usr/share/datasets/fashion-mnist")

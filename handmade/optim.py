@@ -84,7 +84,7 @@ class Adam:
             if not state:
                 state.update(step=0.0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
             state["step"] += 1
-            t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
+            m, v = state["exp_avg"], state["exp_avg_sq"]
             if self.weight_decay:
                 if self.decoupled_weight_decay:
                     p.data *= 1 - self.lr * self.weight_decay
@@ -93,9 +93,14 @@ class Adam:
             m += (1 - beta1) * (g - m)
             v *= beta2
             v += (1 - beta2) * (g * g)
-            step_size = self.lr / (1 - beta1**t)
-            denom = np.sqrt(v) / (1 - beta2**t) ** 0.5 + self.eps
-            p.data -= step_size * m / denom
+            p.data -= self._update(m, v, state["step"])
+
+    def _update(self, m, v, t):
+        """lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps), in torch's order of operations."""
+        beta1, beta2 = self.betas
+        step_size = self.lr / (1 - beta1**t)
+        denom = np.sqrt(v) / (1 - beta2**t) ** 0.5 + self.eps
+        return step_size * m / denom
 
 
 class AdamW(Adam):

@@ -1,20 +1,19 @@
-"""The catalogue of classic backprop bugs: how to plant each in handmade, and the signature each leaves.
+"""The catalogue of classic backprop bugs, and how to plant each in handmade.
 
-A Bug carries a config that exposes it (so `--inject-bug NAME` needs no other flag), where the locator must
-find it, a plant(net, cfg) -> Side that returns handmade with the bug, and a signature(scene) that predicts
-what the buggy code would have computed for the divergent tensor, from the reference's own tensors. The
-suspect finder (lockstep/findings.py) runs every signature and names the one whose prediction fits.
-Planting touches only the instance (its activation, loss or linear-backward function, or its optimizer);
-handmade's source stays correct.
+A Bug carries a config that exposes it (so `--inject-bug NAME` needs no other flag), what any config must keep
+for the bug to show (`needs`), where the locator must find it under its own config, a plant(net, cfg) -> Side
+that returns handmade with the bug, and its signature (lockstep/signatures.py). Planting touches only the
+instance (its activation, loss or linear-backward function, or its optimizer); handmade's source stays correct.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 import handmade
-from handmade.layers import sigmoid_forward
-from .config import make_optimizer
-from .scene import fit, ratio_fit
+from handmade.layers import linear_backward, sigmoid_forward
+from . import signatures as sig
+from .config import PRESETS, make_optimizer
+from .sides import Side
 
 
 @dataclass
@@ -22,14 +21,13 @@ class Bug:
     name: str
     description: str
     config: dict  # Config fields that expose the bug
-    expect: tuple  # (phase, tensor) where the locator must find it, under that config
+    needs: object  # cfg -> None, or the reason this config cannot show the bug
+    expect: tuple  # (phase, tensor) where the locator must find it, under `config`
     plant: object  # (net, cfg) -> Side
-    signature: object  # scene -> (residual, evidence) or None
-    tags: list = field(default_factory=list)
+    signature: object  # Scene -> (residual, evidence) or None
 
 
 def _side(net, cfg, opt=None):
-    from .engine import Side
     return Side(net, opt or make_optimizer(handmade, net.parameters(), cfg))
 
 
@@ -45,7 +43,6 @@ def _wrap_backward(net, after):
     return net
 
 
-# -- the plants ----------------------------------------------------------------------------------------------
 def plant_sigmoid_prime_of_a(net, cfg):
     net.act_backward = lambda da, z, a: da * sigmoid_forward(a) * (1 - sigmoid_forward(a))  # sigma'(a), not at z
     return _side(net, cfg)
@@ -66,30 +63,26 @@ def plant_bias_one_sample(net, cfg):
 
 def plant_regularised_bias(net, cfg):
     def after(net):
-        m = len(net._X)
         for W, b in net.layers:
-            b.grad = b.grad + net.l2 / m * b.data  # the penalty's gradient reaches the biases too
+            b.grad = b.grad + net.l2 / len(net._X) * b.data  # the penalty's gradient reaches the biases too
     return _side(_wrap_backward(net, after), cfg)
 
 
 def plant_transposed_weight(net, cfg):
-    def linear_backward(dz, x, W, need_dx=True):
-        dW, db, _ = handmade.layers.linear_backward(dz, x, W, need_dx=False)
-        square = W.shape[0] == W.shape[1]  # only a square weight lets the mistake run
-        return dW, db, (dz @ (W.T if square else W)) if need_dx else None
-    net.linear_backward = linear_backward
+    def backward(dz, x, W, need_dx=True):
+        dW, db, _ = linear_backward(dz, x, W, need_dx=False)
+        return dW, db, (dz @ W.T if W.shape[0] == W.shape[1] else dz @ W) if need_dx else None  # (m, in)
+    net.linear_backward = backward
     return _side(net, cfg)
 
 
 def plant_softmax_no_shift(net, cfg):
     def softmax(z):
-        with np.errstate(over="ignore", invalid="ignore"):
-            e = np.exp(z)  # no z - max(z): exp overflows once a logit passes ln(max float), and inf/inf = NaN
-            return e / e.sum(axis=1, keepdims=True)
+        e = np.exp(z)  # no z - max(z): exp overflows once a logit passes ln(max float), and inf/inf is NaN
+        return e / e.sum(axis=1, keepdims=True)
 
     def cross_entropy(z, a, Y):  # -log of the target's probability, taken from that softmax
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return float(-np.log((a * Y).sum(axis=1)).sum()) / len(z)
+        return float(-np.log((a * Y).sum(axis=1)).sum()) / len(z)
     net.out_forward, net.loss_value = softmax, cross_entropy
     return _side(net, cfg)
 
@@ -111,229 +104,109 @@ class DampenedFirstStepSGD(handmade.SGD):
             p.data -= self.lr * buf
 
 
+class EpsInsideSqrtAdam(handmade.Adam):
+    def _update(self, m, v, t):
+        (b1, b2), eps = self.betas, self.eps
+        return self.lr * (m / (1 - b1**t)) / np.sqrt(v / (1 - b2**t) + eps)  # sqrt(v_hat + eps)
+
+
+class NoBiasCorrectionAdam(handmade.Adam):
+    def _update(self, m, v, t):
+        return self.lr * m / (np.sqrt(v) + self.eps)  # m and v used as they are
+
+
 def plant_dampened_first_step(net, cfg):
     return _side(net, cfg, DampenedFirstStepSGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum,
                                                  dampening=cfg.dampening))
 
 
-class EpsInsideSqrtAdam(handmade.Adam):
-    """Adam with eps under the square root: sqrt(v_hat + eps) instead of sqrt(v_hat) + eps."""
-
-    def step(self):
-        _buggy_adam(self, lambda m, v, t, b1, b2: (m / (1 - b1**t)) / np.sqrt(v / (1 - b2**t) + self.eps))
-
-
-class NoBiasCorrectionAdam(handmade.Adam):
-    """Adam without bias correction: m / (sqrt(v) + eps), so the first steps are too large."""
-
-    def step(self):
-        _buggy_adam(self, lambda m, v, t, b1, b2: m / (np.sqrt(v) + self.eps))
-
-
-def _buggy_adam(opt, direction):
-    beta1, beta2 = opt.betas
-    for p in opt.params:
-        state = opt.state[p]
-        if not state:
-            state.update(step=0.0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
-        state["step"] += 1
-        m, v, g = state["exp_avg"], state["exp_avg_sq"], p.grad
-        m += (1 - beta1) * (g - m)
-        v *= beta2
-        v += (1 - beta2) * (g * g)
-        p.data -= opt.lr * direction(m, v, state["step"], beta1, beta2)
-
-
-def plant_adam_eps_inside_sqrt(net, cfg):
-    return _side(net, cfg, EpsInsideSqrtAdam(net.parameters(), lr=cfg.lr))
-
-
-def plant_adam_no_bias_correction(net, cfg):
-    return _side(net, cfg, NoBiasCorrectionAdam(net.parameters(), lr=cfg.lr))
+def _adam_plant(cls):
+    def plant(net, cfg):
+        decoupled = cfg.optimizer == "adamw"
+        wd = cfg.weight_decay if cfg.weight_decay is not None else 0.01 if decoupled else 0.0
+        return _side(net, cfg, cls(net.parameters(), lr=cfg.lr, weight_decay=wd, decoupled_weight_decay=decoupled))
+    return plant
 
 
 def plant_stale_weights(net, cfg):
     lr = cfg.lr
 
-    def linear_backward(dz, x, W, need_dx=True):
-        dW, db, _ = handmade.layers.linear_backward(dz, x, W, need_dx=False)
+    def backward(dz, x, W, need_dx=True):
+        dW, db, _ = linear_backward(dz, x, W, need_dx=False)
         if net.l2:
             dW = dW + net.l2 / len(x) * W
         return dW, db, (dz @ (W - lr * dW)) if need_dx else None  # W already stepped: the update came first
-    net.linear_backward = linear_backward
+    net.linear_backward = backward
     return _side(net, cfg)
 
 
 def plant_bias_rows_only(net, cfg):
     def after(net):
-        m = len(net._X)
         for W, b in net.layers:  # the loop fills row 0 (the biases); the weight rows keep only the l2 term
-            W.grad = net.l2 / m * W.data
+            W.grad = net.l2 / len(net._X) * W.data
     return _side(_wrap_backward(net, after), cfg)
 
 
-# -- the signatures: predict the buggy tensor from the reference's, and measure the fit ------------------------
-def sig_sigmoid_prime_of_a(s):
-    if s.cfg.activation != "sigmoid":
+# -- what a config must keep for each bug to show --------------------------------------------------------------
+def _needs(**rules):
+    """needs(cfg) from rules {field: (test, what it must be)}."""
+    def needs(cfg):
+        for field, (test, what) in rules.items():
+            if not test(getattr(cfg, field)):
+                return f"--{field.replace('_', '-')} must be {what}"
         return None
-    return s.fit_hidden_dz(lambda da, z, a: da * sigmoid_forward(a) * (1 - sigmoid_forward(a)),
-                           "matches dL/da * sigma'(a): sigmoid's derivative taken at the activation a, not at z")
+    return needs
 
 
-def sig_relu_grad_wrong_tensor(s):
-    if s.cfg.activation not in ("relu", "leaky_relu"):
-        return None
-    return s.fit_hidden_dz(lambda da, z, a: da * (da > 0),
-                           "matches dL/da masked by (dL/da > 0): relu's derivative taken from the upstream "
-                           "gradient instead of from z")
+def _square_hidden(cfg):
+    ok = any(n_in == n_out for n_in, n_out in zip(cfg.sizes[1:-1], cfg.sizes[2:]))
+    return None if ok else "--sizes needs two equal hidden widths in a row (a square weight to transpose)"
 
 
-def sig_transposed_weight(s):
-    found = s.fit_hidden_dz(None, "matches backpropagation through W^T instead of W", transpose=True)
-    if found:
-        return found
-    ours, ref = s.divergent()
-    if ours.ndim == 2 and ours.shape == ref.shape and ours.shape[0] == ours.shape[1]:
-        return fit(ours, ref.T, "equals the reference transposed: a transposed weight gradient")
-    return None
-
-
-def sig_stale_weights(s):
-    if s.cfg.optimizer != "sgd" or s.cfg.momentum:
-        return None
-    return s.fit_hidden_dz(None, "matches backpropagation through W - lr*dW: the layer above was updated "
-                                 "before this gradient was computed", stale_lr=s.cfg.lr)
-
-
-def sig_missing_mean(s):
-    if s.div["phase"] not in ("backward", "loss") or s.div["phase"] == "loss":
-        return None
-    ours, ref = s.divergent()
-    r, res = ratio_fit(ours, ref)
-    if r is None or abs(r - s.m) > 1e-6 * s.m:
-        return None
-    return res, f"gradients are {r:.1f}x the reference = the batch size m: a missing 1/m"
-
-
-def sig_bias_one_sample(s):
-    if not s.div["tensor"].endswith(".bias") or s.div["phase"] != "backward":
-        return None
-    ours, _ = s.divergent()
-    dz = s.ref_dz(s.layer())
-    rows = np.abs(dz - ours).max(axis=1)
-    k = int(np.argmin(rows))
-    res, text = fit(ours, dz[k], f"equals row {k} of dL/dz (one sample) instead of the sum over the batch")
-    return res, text
-
-
-def sig_regularised_bias(s):
-    if not s.cfg.l2 or not s.div["tensor"].endswith(".bias") or s.div["phase"] != "backward":
-        return None
-    ours, ref = s.divergent()
-    b = s.pre_param(s.div["tensor"])
-    return fit(ours - ref, s.cfg.l2 / s.m * b,
-               f"differs from the reference by exactly l2*b/m (l2 {s.cfg.l2:g}, m {s.m}): the biases are regularised")
-
-
-def sig_bias_rows_only(s):
-    if not s.div["tensor"].endswith(".weight") or s.div["phase"] != "backward":
-        return None
-    ours, _ = s.divergent()
-    i = s.layer()
-    bias_ok = s.agrees("backward", f"layers.{i}.bias")
-    W = s.pre_param(s.div["tensor"])
-    res, _ = fit(ours, s.cfg.l2 / s.m * W, "")
-    if not bias_ok:
-        return None
-    what = "holds only the l2 term l2*W/m" if s.cfg.l2 else "is all zeros"
-    return res, (f"the weight gradient {what} while the bias gradient agrees: only row 0 (the biases) of each "
-                 "layer's gradient is filled")
-
-
-def sig_dampened_first_step(s):
-    if s.div["phase"] != "optimizer" or not s.div["tensor"].endswith("momentum_buffer"):
-        return None
-    ours, ref = s.divergent()
-    r, res = ratio_fit(ours, ref)
-    if r is None or s.step != 0 or abs(r - (1 - s.cfg.dampening)) > 1e-6:
-        return None
-    return res, (f"only the optimizer state disagrees: momentum buffers are {r:.2f}x torch's on the first step "
-                 f"= 1 - dampening: dampening applied on the first step, which torch skips")
-
-
-def _adam_fit(s, direction, text):
-    if s.div["phase"] != "update" or s.cfg.optimizer not in ("adam", "adamw"):
-        return None
-    if not all(c for c in s.phase_agrees("optimizer")):
-        return None
-    name = s.div["tensor"]
-    ours, _ = s.divergent()
-    m, v = s.ref_state(name, "exp_avg"), s.ref_state(name, "exp_avg_sq")
-    t = s.ref_step(name)
-    p = s.pre_param(name)
-    if s.cfg.optimizer == "adamw":
-        p = p * (1 - s.cfg.lr * (0.01 if s.cfg.weight_decay is None else s.cfg.weight_decay))
-    return fit(ours, p - s.cfg.lr * direction(m, v, t, 0.9, 0.999), text)
-
-
-def sig_adam_eps_inside_sqrt(s):
-    return _adam_fit(s, lambda m, v, t, b1, b2: (m / (1 - b1**t)) / np.sqrt(v / (1 - b2**t) + 1e-8),
-                     "only the update disagrees, and it matches Adam with eps inside the square root")
-
-
-def sig_adam_no_bias_correction(s):
-    return _adam_fit(s, lambda m, v, t, b1, b2: m / (np.sqrt(v) + 1e-8),
-                     "only the update disagrees, and it matches Adam without bias correction")
-
-
-def sig_softmax_no_shift(s):
-    nf = s.non_finite
-    if not nf or not nf.get("handmade") or nf.get("reference"):
-        return None
-    last = len(s.cfg.sizes) - 2
-    z = s.ref_tensor(f"layers.{last}.z")
-    limit = float(np.log(np.finfo(z.dtype).max))
-    if z is None or z.max() <= limit:
-        return None
-    return 0.0, (f"the output went non-finite in handmade only, when the largest logit reached {z.max():.1f} > "
-                 f"ln(max {z.dtype}) = {limit:.1f}: exp(z) overflowed, softmax without subtracting the row max")
-
-
-SEED_SETUP = dict(sizes=[784, 5, 5, 10], activation="sigmoid", loss="bce", l2=1.0, init="uniform",
-                  scale="symmetric", optimizer="sgd", lr=2.0, momentum=0.0, batch_size=None, steps=5,
-                  train_cap=30000)
+MOMENTUM_SGD = dict(optimizer=(lambda o: o == "sgd", "sgd"), momentum=(lambda m: m > 0, "above 0"))
+ADAM = dict(optimizer=(lambda o: o in ("adam", "adamw"), "adam or adamw"))
+BATCH = dict(batch_size=(lambda b: b is None or b > 1, "above 1"))
 
 CATALOGUE = [
     Bug("sigmoid-prime-of-a", "sigmoid's derivative applied to the activation, sigma'(a), instead of to z",
         dict(sizes=[784, 64, 32, 10], activation="sigmoid", lr=0.5, steps=20),
-        ("backward", "layers.1.dz"), plant_sigmoid_prime_of_a, sig_sigmoid_prime_of_a),
+        _needs(activation=(lambda a: a == "sigmoid", "sigmoid")),
+        ("backward", "layers.1.dz"), plant_sigmoid_prime_of_a, sig.sig_sigmoid_prime_of_a),
     Bug("missing-mean", "the output gradient is summed over the batch, not averaged: a missing 1/m",
-        dict(steps=20), ("backward", "layers.2.dz"), plant_missing_mean, sig_missing_mean),
+        dict(steps=20), _needs(**BATCH), ("backward", "layers.2.dz"), plant_missing_mean, sig.sig_missing_mean),
     Bug("bias-grad-one-sample", "the bias gradient is taken from one sample instead of summed over the batch",
-        dict(steps=20), ("backward", "layers.2.bias"), plant_bias_one_sample, sig_bias_one_sample),
+        dict(steps=20), _needs(**BATCH), ("backward", "layers.2.bias"), plant_bias_one_sample,
+        sig.sig_bias_one_sample),
     Bug("regularised-bias", "the l2 penalty's gradient is applied to the biases as well as the weights",
-        dict(l2=5.0, steps=20), ("backward", "layers.2.bias"), plant_regularised_bias, sig_regularised_bias),
-    Bug("transposed-weight", "backward propagates through W^T instead of W (it runs only where W is square)",
-        dict(sizes=[784, 64, 64, 10], steps=20), ("backward", "layers.0.dz"), plant_transposed_weight,
-        sig_transposed_weight),
+        dict(l2=5.0, steps=20), _needs(l2=(lambda v: v > 0, "above 0")), ("backward", "layers.2.bias"),
+        plant_regularised_bias, sig.sig_regularised_bias),
+    Bug("transposed-weight", "backward multiplies by W^T where W belongs (dz W^T for dz W); only a square W lets "
+        "it run", dict(sizes=[784, 64, 64, 10], steps=20), _square_hidden, ("backward", "layers.0.dz"),
+        plant_transposed_weight, sig.sig_transposed_weight),
     Bug("softmax-no-max-shift", "softmax computes exp(z) without subtracting the row max, so it overflows",
-        dict(dtype="float32", lr=1.0, momentum=0.9, steps=200), ("forward", "layers.2.a"),
-        plant_softmax_no_shift, sig_softmax_no_shift),
+        dict(dtype="float32", lr=1.0, momentum=0.9, steps=200),
+        _needs(loss=(lambda v: v == "cross_entropy", "cross_entropy")), ("forward", "layers.2.a"),
+        plant_softmax_no_shift, sig.sig_softmax_no_shift),
     Bug("relu-grad-wrong-tensor", "relu's derivative is taken from the upstream gradient (da > 0), not from z",
-        dict(steps=20), ("backward", "layers.1.dz"), plant_relu_grad_wrong_tensor, sig_relu_grad_wrong_tensor),
+        dict(steps=20), _needs(activation=(lambda a: a in ("relu", "leaky_relu"), "relu or leaky_relu")),
+        ("backward", "layers.1.dz"), plant_relu_grad_wrong_tensor, sig.sig_relu_grad_wrong_tensor),
     Bug("momentum-dampened-first-step", "SGD momentum starts from a zero buffer, so dampening scales the "
         "first step (torch starts with buf = g)", dict(momentum=0.9, dampening=0.5, steps=20),
-        ("optimizer", "layers.0.weight.momentum_buffer"), plant_dampened_first_step, sig_dampened_first_step),
+        _needs(**MOMENTUM_SGD, dampening=(lambda d: d > 0, "above 0"), nesterov=(lambda n: not n, "off")),
+        ("optimizer", "layers.0.weight.momentum_buffer"), plant_dampened_first_step, sig.sig_dampened_first_step),
     Bug("adam-eps-inside-sqrt", "Adam divides by sqrt(v_hat + eps) instead of sqrt(v_hat) + eps",
-        dict(optimizer="adam", lr=1e-3, steps=20), ("update", "layers.0.weight"), plant_adam_eps_inside_sqrt,
-        sig_adam_eps_inside_sqrt),
+        dict(optimizer="adam", lr=1e-3, steps=20), _needs(**ADAM), ("update", "layers.0.weight"),
+        _adam_plant(EpsInsideSqrtAdam), sig.sig_adam_eps_inside_sqrt),
     Bug("adam-no-bias-correction", "Adam without bias correction of its moment estimates",
-        dict(optimizer="adam", lr=1e-3, steps=20), ("update", "layers.0.weight"), plant_adam_no_bias_correction,
-        sig_adam_no_bias_correction),
+        dict(optimizer="adam", lr=1e-3, steps=20), _needs(**ADAM), ("update", "layers.0.weight"),
+        _adam_plant(NoBiasCorrectionAdam), sig.sig_adam_no_bias_correction),
     Bug("stale-weights", "a layer is updated before the gradient below it is computed, so backward uses the "
-        "new weights", dict(momentum=0.0, lr=0.1, steps=20), ("backward", "layers.1.dz"), plant_stale_weights,
-        sig_stale_weights),
+        "new weights", dict(momentum=0.0, lr=0.1, steps=20),
+        _needs(optimizer=(lambda o: o == "sgd", "sgd"), momentum=(lambda m: m == 0, "0 (plain SGD)"),
+               sizes=(lambda s: len(s) > 2, "a network with a hidden layer")),
+        ("backward", "layers.1.dz"), plant_stale_weights, sig.sig_stale_weights),
     Bug("bias-rows-only", "the gradient loop fills only row 0 (the biases) of each layer: the question's code",
-        dict(SEED_SETUP), ("backward", "layers.2.weight"), plant_bias_rows_only, sig_bias_rows_only),
+        dict(PRESETS["seed"]), lambda cfg: None, ("backward", "layers.2.weight"), plant_bias_rows_only,
+        sig.sig_bias_rows_only),
 ]
 BUGS = {bug.name: bug for bug in CATALOGUE}

@@ -64,6 +64,7 @@ def to_layout(state, n_layers, layout):
     """{layers.i.weight/bias: array} in torch's layout -> the candidate's params list (fresh copies)."""
     if layout == "torch":
         return [state[f"layers.{i}.{k}"].copy() for i in range(n_layers) for k in ("weight", "bias")]
+    # bias-row: the bias (1, out) on top of W^T (in, out) -> (in + 1, out)
     return [np.vstack([state[f"layers.{i}.bias"][None, :], state[f"layers.{i}.weight"].T]) for i in range(n_layers)]
 
 
@@ -85,18 +86,21 @@ def from_layout(grads, sizes, layout, dtype, who):
                              f"{'-'.join(map(str, sizes))} needs {len(shapes)}")
     out = {}
     for k, (g, shape) in enumerate(zip(grads, shapes)):
-        if not isinstance(g, np.ndarray) or not np.issubdtype(g.dtype, np.number) or np.iscomplexobj(g):
+        if not isinstance(g, np.ndarray) or not np.issubdtype(g.dtype, np.floating):
             raise CandidateError(f"{who} returned grads[{k}] as {type(g).__name__}"
-                                 f"{' of ' + str(g.dtype) if isinstance(g, np.ndarray) else ''}; expected a real "
-                                 f"NumPy array of shape {shape}")
+                                 f"{' of ' + str(g.dtype) if isinstance(g, np.ndarray) else ''}; expected a NumPy "
+                                 f"array of floats, shape {shape}")
+        if np.finfo(g.dtype).eps > np.finfo(dtype).eps:
+            raise CandidateError(f"{who} returned grads[{k}] as {g.dtype} in a {np.dtype(dtype).name} run; return "
+                                 f"{np.dtype(dtype).name} arrays, or run with --dtype {g.dtype}")
         if g.shape != shape:
             hint = " (transposed?)" if g.shape == shape[::-1] else ""
             raise CandidateError(f"{who} returned grads[{k}] of shape {g.shape}; expected {shape}{hint}")
         g = g.astype(dtype, copy=False)
-        if layout == "torch":
-            out[f"layers.{k // 2}.{'weight' if k % 2 == 0 else 'bias'}"] = g
-        else:
-            out[f"layers.{k}.bias"], out[f"layers.{k}.weight"] = g[0], np.ascontiguousarray(g[1:].T)
+        if layout == "torch":  # weights kept column-major, like handmade's and the twin's
+            out[f"layers.{k // 2}.{'weight' if k % 2 == 0 else 'bias'}"] = np.asfortranarray(g) if k % 2 == 0 else g
+        else:  # row 0 (out,) is the bias; rows 1.. (in, out) are W^T, so W = rows 1..^T (out, in)
+            out[f"layers.{k}.bias"], out[f"layers.{k}.weight"] = g[0], np.asfortranarray(g[1:].T)
     return out
 
 
@@ -151,13 +155,18 @@ class CandidateNet:
         params = to_layout(self.net.state_dict(), len(self.layers), c.layout)
         try:
             result = c.func(params, X.copy(), Y.copy())
-        except Exception as e:
+        except (Exception, SystemExit) as e:  # the candidate's own failure, even sys.exit(), is one line here
             file = Path(c.spec.rpartition(":")[0])
-            raise CandidateError(f"{who} raised {_where(e, file)}") from None
+            shapes = ", ".join(str(p.shape) for p in params)
+            raise CandidateError(f"{who} raised {_where(e, file)}; it was given params of shapes {shapes} "
+                                 f"({c.layout} layout of {'-'.join(map(str, sizes))}): check --layout and "
+                                 f"--sizes") from None
         if not isinstance(result, tuple) or len(result) != 2:
             raise CandidateError(f"{who} returned {type(result).__name__}; expected a pair (loss, grads)")
         loss, grads = result
         try:
+            if isinstance(loss, (str, bytes)) or not np.issubdtype(np.asarray(loss).dtype, np.number):
+                raise TypeError
             loss = float(np.asarray(loss).reshape(()))
         except (TypeError, ValueError):
             raise CandidateError(f"{who} returned a loss of type {type(loss).__name__}"

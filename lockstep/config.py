@@ -1,4 +1,4 @@
-"""The run configuration: one small dataclass, shared by compare.py, the tests and the benchmark."""
+"""The run configuration: one small dataclass and the presets, shared by compare.py, the tests and the benchmark."""
 import math
 from dataclasses import asdict, dataclass, field
 
@@ -57,12 +57,39 @@ class Config:
         for name, value in positive.items():
             if not value > 0 or not math.isfinite(value):
                 raise ValueError(f"--{name.replace('_', '-')} must be a positive number, got {value}")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"--seed must be a whole number >= 0, got {self.seed}")
         for name in ("momentum", "dampening", "weight_decay"):
             value = getattr(self, name)
             if value is not None and (value < 0 or not math.isfinite(value)):
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 0, got {value}")
         if self.nesterov and (self.optimizer != "sgd" or self.momentum <= 0 or self.dampening != 0):
             raise ValueError("--nesterov needs --optimizer sgd with --momentum > 0 and --dampening 0")
+
+
+    def resolved(self, n_train):
+        """The settings as used: defaults that depend on others filled in (for reports)."""
+        output = handmade.check_config(self.sizes, self.activation, self.loss, self.output, self.init, self.dtype,
+                                       self.l2)
+        wd = self.weight_decay if self.weight_decay is not None else 0.01 if self.optimizer == "adamw" else 0.0
+        return dict(self.as_dict(), output=output, weight_decay=wd, batch_size=self.batch_size or n_train,
+                    steps=self.total_steps(n_train), n_train=n_train)
+
+
+PRESETS = {
+    "seed": dict(sizes=[784, 5, 5, 10], activation="sigmoid", loss="bce", l2=1.0, init="uniform", scale="symmetric",
+                 optimizer="sgd", lr=2.0, momentum=0.0, batch_size=None, steps=5, train_cap=30000),
+    "fixed": dict(sizes=[784, 256, 10], activation="sigmoid", loss="bce", l2=1e-4, init="xavier", scale="unit",
+                  optimizer="sgd", lr=0.5, momentum=0.0, batch_size=32, epochs=15),
+    "modern": dict(sizes=[784, 256, 128, 10], activation="relu", loss="cross_entropy", init="kaiming",
+                   scale="standard", optimizer="adam", lr=1e-3, batch_size=64, epochs=10),
+}
+PRESET_HELP = {
+    "seed": "the stuck network of the question: 784-5-5-10 sigmoid, bce + l2 1, uniform init, [-1,1] inputs, "
+            "full-batch gradient descent lr 2 for 5 iterations on up to 30,000 images",
+    "fixed": "what the answers recommend: a wide hidden layer, xavier init, mini-batches, small lr and l2, 15 epochs",
+    "modern": "relu, cross-entropy, Adam, kaiming init, standardised inputs, 10 epochs",
+}
 
 
 def make_optimizer(module, params, cfg):

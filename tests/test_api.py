@@ -21,7 +21,9 @@ def test_readme_example_runs_with_either_backend():
         run = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True)
         assert run.returncode == 0, run.stderr
         outputs.append(run.stdout.split())
-    assert abs(float(outputs[0][0]) - float(outputs[1][0])) < 1e-12 and outputs[0][1:] == outputs[1][1:]
+    from lockstep.check import TOLERANCES, compare
+    assert compare("loss", "loss", float(outputs[0][0]), float(outputs[1][0]), TOLERANCES["float64"]).ok
+    assert outputs[0][1:] == outputs[1][1:]
 
 
 def test_same_constructor_same_weights():
@@ -62,5 +64,6 @@ def test_grads_accumulate_without_zero_grad_as_in_torch():
         for _ in range(2):
             net.loss(X, Y)
             net.backward()
+    from lockstep.check import TOLERANCES, compare
     for name, g in ours.grads().items():
-        np.testing.assert_allclose(g, theirs.grads()[name], rtol=1e-12)
+        assert compare("backward", name, g, theirs.grads()[name], TOLERANCES["float64"]).ok

@@ -61,7 +61,7 @@ def test_inject_bug_needs_no_other_flag(bug, tmp_path, capsys):
     r = json.loads(report.read_text())
     assert code == 1 and r["verdict"] == "diverge"
     assert [f["bug"] for f in r["findings"] if f["code"] == "suspect"] == [bug]
-    assert f"first divergence: step 0, phase backward" in out
+    assert "first divergence: step 0, backward layers.2." in out
 
 
 def test_preset_seed_sits_at_the_prior(tmp_path, capsys):
@@ -78,7 +78,7 @@ def test_preset_seed_sits_at_the_prior(tmp_path, capsys):
 
 
 def test_preset_fixed_learns(capsys):
-    code, out, _ = run(["--preset", "fixed", "--epochs", "10"], capsys)
+    code, out, _ = run(["--preset", "fixed"], capsys)
     acc = float(out.split("test accuracy   handmade ")[1].split("%")[0])
     assert code == 0 and acc >= 90
 
@@ -111,10 +111,61 @@ def test_same_seed_same_report_other_seed_other_run(tmp_path, capsys):
     assert reports[0] != reports[2]
 
 
-def test_resync_and_gradcheck(capsys):
-    code, out, _ = run(["--inject-bug", "stale-weights", "--resync", "--gradcheck"], capsys)
-    assert code == 1 and "resync every step" in out
-    assert "finding [gradcheck]" in out and "FAIL" in out
+@pytest.mark.parametrize("argv,passes", [
+    (["--steps", "2"], True),
+    (["--preset", "seed"], True),
+    (["--preset", "modern", "--steps", "2"], True),
+    (["--batch-size", "full", "--steps", "1"], True),
+    (["--inject-bug", "stale-weights", "--resync"], False),
+    (["--inject-bug", "bias-rows-only"], False),
+])
+def test_gradcheck(argv, passes, capsys):
+    code, out, _ = run(argv + ["--gradcheck"], capsys)
+    line = next(l for l in out.splitlines() if l.startswith("finding [gradcheck]"))
+    assert (": pass." in line) is passes, line
+    assert code == (0 if passes else 1)
+
+
+def test_divergence_report_shows_worst_elements_and_what_agreed(capsys):
+    code, out, _ = run(["--inject-bug", "relu-grad-wrong-tensor"], capsys)
+    block = out.split("first divergence:")[1]
+    rows = [l for l in block.splitlines() if l.strip().startswith("(") and not l.strip().startswith("(elem")]
+    assert code == 1 and len(rows) == 5
+    assert "still agreeing before it in step 0 (10): forward layers.0.z, forward layers.0.a" in " ".join(block.split())
+    assert "backward layers.2.bias" in block
+
+
+def test_both_backends_blowing_up_alike_is_said_so(capsys):
+    code, out, _ = run(["--dampening", "2", "--steps", "60"], capsys)
+    assert code == 1 and "blew up" in out.splitlines()[-1] and "in both backends alike" in out
+    assert "finding [unmatched]" not in out and "finding [suspect" not in out
+
+
+def test_no_plateau_claim_for_a_run_that_barely_started(capsys):
+    code, out, _ = run(["--steps", "2"], capsys)
+    assert code == 0 and "prior_plateau" not in out
+
+
+def test_reports_are_readable_by_others(tmp_path, capsys):
+    report = tmp_path / "r.json"
+    run(["--steps", "2", "--json", str(report)], capsys)
+    assert report.stat().st_mode & 0o044 == 0o044
+    assert json.loads(report.read_text())["config"]["steps"] == 2
+
+
+def test_json_config_holds_the_values_used(tmp_path, capsys):
+    report = tmp_path / "r.json"
+    run(["--optimizer", "adamw", "--steps", "3", "--json", str(report)], capsys)
+    config = json.loads(report.read_text())["config"]
+    assert config["output"] == "softmax" and config["weight_decay"] == 0.01 and config["batch_size"] == 64
+
+
+def test_piped_into_head_is_not_an_error():
+    piped = subprocess.run(f"{sys.executable} compare.py --list-bugs | head -1; "
+                           f"{sys.executable} compare.py --steps 40 | head -2", shell=True, cwd=ROOT,
+                           capture_output=True, text=True)
+    assert "Error" not in piped.stderr and "Traceback" not in piped.stderr, piped.stderr
+    assert len(piped.stdout.splitlines()) == 3
 
 
 def test_candidate_in_bias_row_layout_speaks_its_terms(capsys):
@@ -123,6 +174,7 @@ def test_candidate_in_bias_row_layout_speaks_its_terms(capsys):
     assert code == 1
     assert "params[2] rows 1..5 (the weights, transposed)" in out
     assert "suspect: bias-rows-only" in out
+    assert "loss candidate" in out and "test accuracy   candidate" in out and "handmade" not in out
 
 
 BAD = [  # argv, words the one-line error must contain
@@ -153,15 +205,25 @@ BAD = [  # argv, words the one-line error must contain
     (["--candidate", "examples/torch_layout_net.py"], "path/to/file.py:function_name"),
     (["--layout", "torch"], "describes a --candidate"),
     (["--steps", "3", "--epochs", "2"], "not allowed with"),
+    (["--seed", "-1"], "--seed must be a whole number >= 0"),
+    (["--optimizer", "adam", "--momentum", "0.5"], "--momentum belong to --optimizer sgd"),
+    (["--data", "mnist", "--data-dir", "/tmp"], "give one of them"),
+    (["--data-dir", "/etc/hostname"], "is a file, not a folder"),
+    (["--inject-bug", "transposed-weight", "--sizes", "784,128,64,10"], "needs two equal hidden widths"),
+    (["--inject-bug", "regularised-bias", "--l2", "0"], "--l2 must be above 0"),
+    (["--inject-bug", "adam-eps-inside-sqrt", "--optimizer", "sgd"], "--optimizer must be adam or adamw"),
+    (["--plot", "/proc/p.png"], "cannot write in /proc"),
 ]
 
 
 @pytest.mark.parametrize("argv,words", BAD, ids=[" ".join(a) or "empty" for a, _ in BAD])
 def test_bad_input_is_one_line_exit_2(argv, words, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)
-    code, out, err = run(argv + ["--steps", "2"] if "--steps" not in argv and "--epochs" not in argv else argv, capsys)
+    outputs = [] if "--json" in argv else ["--json", str(tmp_path / "r.json")]
+    steps = [] if "--steps" in argv or "--epochs" in argv else ["--steps", "2"]
+    code, out, err = run(argv + steps + outputs, capsys)
     assert code == 2, (out, err)
-    assert words in err and err.count("\n") == 1 and err.startswith("compare.py: error: ")
+    assert words in err and err.count("\n") == 1 and err.startswith("compare.py: error: "), err
     assert "Traceback" not in err and not list(tmp_path.iterdir())
 
 
@@ -172,7 +234,10 @@ def candidate_file(tmp_path, body):
 
 
 @pytest.mark.parametrize("body,words", [
-    ("def f(params, X, Y):\n    raise ValueError('boom')\n", "raised ValueError: boom (at cand.py:3)"),
+    ("def f(params, X, Y):\n    raise ValueError('boom')\n", "raised ValueError: boom (at cand.py:3); it was given "
+     "params of shapes (128, 784), (128,)"),
+    ("import sys\ndef f(params, X, Y):\n    sys.exit(0)\n", "raised SystemExit"),
+    ("def f(params, X, Y):\n    return '2.3', params\n", "returned a loss of type str"),
     ("def f(params, X, Y):\n    return 1.0\n", "expected a pair (loss, grads)"),
     ("def f(params, X, Y):\n    return 1.0, [np.zeros((2, 2))]\n", "returned 1 gradient arrays"),
     ("def f(params, X, Y):\n    return 1.0, [p.T for p in params]\n", "(transposed?)"),
@@ -182,8 +247,9 @@ def candidate_file(tmp_path, body):
     ("def f(params, X, Y)\n", "SyntaxError"),
 ])
 def test_candidate_failures_are_one_line(tmp_path, body, words, capsys):
-    code, out, err = run(["--candidate", candidate_file(tmp_path, body), "--steps", "2"], capsys)
-    assert code == 2 and words in err and err.count("\n") == 1 and "Traceback" not in err
+    for extra in ([], ["--gradcheck"]):  # the finite-difference check calls the candidate first
+        code, out, err = run(["--candidate", candidate_file(tmp_path, body), "--steps", "2"] + extra, capsys)
+        assert code == 2 and words in err and err.count("\n") == 1 and "Traceback" not in err, err
 
 
 def test_candidate_returning_nan_is_a_finding(tmp_path, capsys):

@@ -30,6 +30,7 @@ def test_matrix(prepared, activation, loss, opt, dtype):
     out = lockstep(X, Y, sizes=[784, 24, 16, 10], activation=activation, loss=loss, dtype=dtype, batch_size=32,
                    epochs=2, **OPTIMIZERS[opt])
     assert out.verdict == "agree", out.first_divergence
+    assert dtype == "float32" or not out.drift
     assert len(out.steps) == 14
     assert all(s["tensors"] == expected_tensors(3, OPTIMIZERS[opt]["optimizer"]) for s in out.steps)
     assert set(out.steps[-1]["phase_rel_err"]) == {"forward", "loss", "backward", "optimizer", "update"}
@@ -80,7 +81,7 @@ def test_300_steps_float64_within_1e9_absolute(digits, case):
     X, Y = data.prepare(digits, 1000, "unit", "float64")[:2]
     out = lockstep(X, Y, steps=300, sizes=[784, 64, 32, 10], **case)
     assert out.verdict == "agree", out.first_divergence
-    assert max(s["max_abs_err"] for s in out.steps) <= 1e-9
+    assert max(s["max_abs_err"] for s in out.steps) <= 1e-9  # the acceptance figure, not a tolerance
     assert not out.drift
 
 
@@ -88,8 +89,7 @@ def test_600_steps_default_network_float64(digits):
     from lockstep import data
     X, Y = data.prepare(digits, None, "unit", "float64")[:2]
     out = lockstep(X, Y, steps=600)
-    assert out.verdict == "agree" and len(out.steps) == 600
-    assert max(s["max_rel_err"] for s in out.steps) < 1e-12
+    assert out.verdict == "agree" and len(out.steps) == 600 and not out.drift
 
 
 def test_float32_2000_steps_is_not_called_divergent(digits):
@@ -98,5 +98,4 @@ def test_float32_2000_steps_is_not_called_divergent(digits):
     X, Y = data.prepare(digits, None, "unit", "float32")[:2]
     out = lockstep(X, Y, steps=2000, dtype="float32")
     assert out.verdict == "agree", out.first_divergence
-    for d in out.drift:
-        assert d["local_rel_err"] < 1e-10  # every flagged step agreed when re-run in float64
+    assert all(d["kind"] in ("accumulated", "relu_flip") for d in out.drift)
