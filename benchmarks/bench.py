@@ -112,21 +112,27 @@ def main():
     print(f"# {len(ds.X_train)} images from {source}; {'-'.join(map(str, SIZES))} relu, cross_entropy, SGD momentum"
           f" 0.9; torch {torch.__version__}, numpy {np.__version__}, {threads} threads; best of {args.repeat}\n")
 
-    print("1-2. seconds per 60k-image epoch (best round), each backend alone with its libraries' normal threads;"
-          " ratios are medians of per-round ratios")
-    print(f"{'dtype':<8} {'batch':>5} {'handmade':>9} {'torch twin':>10} {'hm/twin':>8} {'FLOP limit':>11} {'hm/limit':>9}")
+    print("1-2. seconds per 60k-image epoch (best round), each backend alone; ratios are medians of per-round "
+          "ratios. 'threads' is each library's thread count; the FLOP limit uses numpy's matmul peak at that count")
+    print(f"{'dtype':<8} {'batch':>5} {'threads':>7} {'handmade':>9} {'torch twin':>10} {'hm/twin':>8} "
+          f"{'FLOP limit':>11} {'hm/limit':>9} {'peak GFLOP/s':>13}")
     flops = epoch_flops(SIZES, len(ds.X_train))
     for dtype in ("float32", "float64"):
         X, Y = data.prepare(ds, None, "unit", dtype)[:2]
         peak, peak_flops = peak_runner(dtype)
         for batch in (64, 256):
-            ours, theirs = sides(dataclasses.replace(Config(), dtype=dtype, batch_size=batch))
-            table = rounds([peak, epoch_runner(ours, X, Y, batch), epoch_runner(theirs, X, Y, batch)], args.repeat)
-            for row in table:  # column 0 becomes the FLOP limit of that round
-                row[0] = flops * row[0] / peak_flops
-            print(f"{dtype:<8} {batch:>5} {best(table, 1):>9.3f} {best(table, 2):>10.3f} {ratio(table, 1, 2):>8.2f} "
-                  f"{best(table, 0):>11.3f} {ratio(table, 1, 0):>9.2f}   (matmul peak "
-                  f"{flops / best(table, 0) / 1e9:.0f} GFLOP/s)")
+            for n in (threads, 1):
+                with threadpool_limits(n, user_api="blas"):
+                    torch.set_num_threads(n)
+                    ours, theirs = sides(dataclasses.replace(Config(), dtype=dtype, batch_size=batch))
+                    table = rounds([peak, epoch_runner(ours, X, Y, batch), epoch_runner(theirs, X, Y, batch)],
+                                   args.repeat)
+                    torch.set_num_threads(threads)
+                for row in table:  # column 0 becomes the FLOP limit of that round
+                    row[0] = flops * row[0] / peak_flops
+                print(f"{dtype:<8} {batch:>5} {n:>7} {best(table, 1):>9.3f} {best(table, 2):>10.3f} "
+                      f"{ratio(table, 1, 2):>8.2f} {best(table, 0):>11.3f} {ratio(table, 1, 0):>9.2f} "
+                      f"{flops / best(table, 0) / 1e9:>13.0f}")
 
     print("\n3. the lockstep cross-check: one epoch, batch 64; alone: one thread each, one after the other; lockstep: "
           "one thread each, side by side, plus the full comparison every step")

@@ -46,7 +46,7 @@ def cost_and_grads(params, X, Y):
         grads[l] = with_ones(acts[l]).T @ delta / m  # (n_in + 1, n_out)
         grads[l][1:] += LAM / m * params[l][1:]
         if l:
-            delta = (delta @ params[l][1:].T) * acts[l] * (1 - acts[l])
+            delta = (delta @ params[l][1:].T) * acts[l] * (1 - acts[l])  # (m, n_in): back through the weight rows
     return cost(params, acts, Y), grads
 
 

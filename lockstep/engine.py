@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from .check import TOLERANCES, compare, worst
+from .check import TOLERANCES, compare_all, worst
 from .config import batch_order
 from .sides import (build_ours, build_theirs, load_ours, load_theirs, plan_for, reference_tensors, snapshot,
                     snapshot_copy, tensor_pairs, timed_step, train_step)
@@ -72,7 +72,7 @@ class Lockstep:
 
     def compare_step(self, ours, theirs, loss_o, loss_t, dtype):
         pairs = list(tensor_pairs(self.plan, ours, theirs, loss_o, loss_t))
-        return pairs, [compare(ph, name, a, b, TOLERANCES[dtype], self._scratch) for ph, name, a, b in pairs]
+        return pairs, compare_all(pairs, TOLERANCES[dtype], self._scratch)
 
     def replay(self, dtype, snap, X, Y):
         """Re-run one step in `dtype` on both sides from the handmade state `snap`: (pairs, checks, twin side)."""
