@@ -300,3 +300,14 @@ def test_ctrl_c_stops_cleanly_with_130(tmp_path):
     assert proc.returncode == 130
     assert err.startswith("compare.py: interrupted at step ") and err.count("\n") == 1, err
     assert not report.exists() and not list(tmp_path.iterdir())
+
+
+@pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist").is_dir(),
+                    reason="apt-get install dataset-fashion-mnist for the full-size run")
+def test_full_size_fashion_mnist(capsys, tmp_path):
+    report = tmp_path / "r.json"
+    code, out, _ = run(["--data-dir", "/usr/share/datasets/fashion-mnist", "--dtype", "float32", "--steps", "40",
+                        "--json", str(report)], capsys)
+    r = json.loads(report.read_text())
+    assert code == 0 and r["data"] == dict(name="IDX files in /usr/share/datasets/fashion-mnist", n_train=60000,
+                                           n_test=10000)
