@@ -15,6 +15,7 @@ import math
 import os
 import sys
 import tempfile
+import traceback
 from pathlib import Path
 
 class UsageError(Exception):
@@ -157,7 +158,8 @@ def build_config(args):
         cfg = dataclasses.replace(cfg, output=None)
     sgd_only = [f"--{k}" for k in ("momentum", "dampening", "nesterov") if k in explicit]
     if cfg.optimizer != "sgd" and sgd_only:
-        raise UsageError(f"{', '.join(sgd_only)} belong to --optimizer sgd, not {cfg.optimizer}; drop them")
+        raise UsageError(f"{', '.join(sgd_only)} {'belong' if len(sgd_only) > 1 else 'belongs'} to --optimizer sgd, "
+                         f"not {cfg.optimizer}; drop {'them' if len(sgd_only) > 1 else 'it'}")
     if args.data and args.data_dir:
         raise UsageError("--data and --data-dir both choose the data; give one of them")
     try:
@@ -176,10 +178,11 @@ def check_output_path(flag, path):
     """Refuse an output path that could not be written, before any work is done."""
     if path is None:
         return
-    target = Path(path)
-    if target.is_dir():
+    if Path(path).is_dir():
         raise UsageError(f"{flag} {path} is a folder; give a file name")
-    parent = target.resolve().parent
+    if Path(path).exists() and not Path(path).is_file():
+        return  # a device or a pipe (/dev/stdout): written to as it is, never replaced
+    parent = Path(path).resolve().parent
     if not parent.is_dir():
         raise UsageError(f"{flag} {path}: folder {parent} does not exist; create it or choose another path")
     try:
@@ -236,7 +239,14 @@ def main(argv=None):
             print(f"compare.py: error: cannot write {e.filename} ({e.strerror}); choose another path",
                   file=sys.stderr)
             return 2
-        raise
+        if isinstance(e, MemoryError):
+            print("compare.py: error: out of memory; use smaller --sizes, --batch-size or --n-train", file=sys.stderr)
+            return 2
+        where = traceback.extract_tb(e.__traceback__)[-1]
+        print(f"compare.py: error: internal error, {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
+              f"(at {Path(where.filename).name}:{where.lineno}); please report it with the command line",
+              file=sys.stderr)
+        return 2
 
 
 def execute(args, cfg):
@@ -261,6 +271,8 @@ def execute(args, cfg):
                          f"{cfg.sizes[-1]} outputs; end --sizes with {Y.shape[1]}, or check the label files")
 
     run = Lockstep(cfg, X, Y, bug=bug, candidate=candidate)
+    if candidate:  # one call on a batch before anything is printed: a broken candidate is one line and exit 2
+        run.ours.net.loss(X[:run.batch_size], Y[:run.batch_size])
     resolved = cfg.resolved(len(X))
     label = "candidate" if candidate else "handmade"
     side_name = (f"candidate {args.candidate} ({candidate.layout} layout)" if candidate else
@@ -271,8 +283,7 @@ def execute(args, cfg):
 
     found = []
     if args.gradcheck:
-        first = np.arange(run.batch_size)
-        found.append(findings.gradcheck(gradcheck.for_run(run, X[first], Y[first]), describer))
+        found.append(findings.gradcheck(gradcheck.for_run(run), describer))
 
     progress = _progress(run.n_steps, args.quiet)
     main.step = 0
@@ -292,6 +303,7 @@ def execute(args, cfg):
         found.append(make(outcome, cfg))
     found.append(findings.suspects(outcome, cfg, from_candidate=candidate is not None))
     found.append(findings.prior_plateau(outcome, cfg, y, Y.shape[1]))
+    found.append(findings.bug_not_exposed(outcome, cfg, bug))
     found = [f for f in found if f]
 
     stop = outcome.first_divergence["step"] if outcome.first_divergence else None

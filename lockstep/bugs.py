@@ -170,7 +170,7 @@ BATCH = dict(batch_size=(lambda b: b is None or b > 1, "above 1"))
 CATALOGUE = [
     Bug("sigmoid-prime-of-a", "sigmoid's derivative applied to the activation, sigma'(a), instead of to z",
         dict(sizes=[784, 64, 32, 10], activation="sigmoid", lr=0.5, steps=20),
-        _needs(activation=(lambda a: a == "sigmoid", "sigmoid")),
+        _needs(activation=(lambda a: a == "sigmoid", "sigmoid"), sizes=(lambda s: len(s) > 2, "a net with a hidden layer")),
         ("backward", "layers.1.dz"), plant_sigmoid_prime_of_a, sig.sig_sigmoid_prime_of_a),
     Bug("missing-mean", "the output gradient is summed over the batch, not averaged: a missing 1/m",
         dict(steps=20), _needs(**BATCH), ("backward", "layers.2.dz"), plant_missing_mean, sig.sig_missing_mean),
@@ -188,7 +188,8 @@ CATALOGUE = [
         _needs(loss=(lambda v: v == "cross_entropy", "cross_entropy")), ("forward", "layers.2.a"),
         plant_softmax_no_shift, sig.sig_softmax_no_shift),
     Bug("relu-grad-wrong-tensor", "relu's derivative is taken from the upstream gradient (da > 0), not from z",
-        dict(steps=20), _needs(activation=(lambda a: a in ("relu", "leaky_relu"), "relu or leaky_relu")),
+        dict(steps=20), _needs(activation=(lambda a: a in ("relu", "leaky_relu"), "relu or leaky_relu"),
+                               sizes=(lambda s: len(s) > 2, "a net with a hidden layer")),
         ("backward", "layers.1.dz"), plant_relu_grad_wrong_tensor, sig.sig_relu_grad_wrong_tensor),
     Bug("momentum-dampened-first-step", "SGD momentum starts from a zero buffer, so dampening scales the "
         "first step (torch starts with buf = g)", dict(momentum=0.9, dampening=0.5, steps=20),
@@ -203,7 +204,7 @@ CATALOGUE = [
     Bug("stale-weights", "a layer is updated before the gradient below it is computed, so backward uses the "
         "new weights", dict(momentum=0.0, lr=0.1, steps=20),
         _needs(optimizer=(lambda o: o == "sgd", "sgd"), momentum=(lambda m: m == 0, "0 (plain SGD)"),
-               sizes=(lambda s: len(s) > 2, "a network with a hidden layer")),
+               sizes=(lambda s: len(s) > 2, "a net with a hidden layer")),
         ("backward", "layers.1.dz"), plant_stale_weights, sig.sig_stale_weights),
     Bug("bias-rows-only", "the gradient loop fills only row 0 (the biases) of each layer: the question's code",
         dict(PRESETS["seed"]), lambda cfg: None, ("backward", "layers.2.weight"), plant_bias_rows_only,

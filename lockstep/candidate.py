@@ -75,8 +75,10 @@ def expected_shapes(sizes, layout):
     return [(n_in + 1, n_out) for n_in, n_out in pairs]
 
 
-def from_layout(grads, sizes, layout, dtype, who):
-    """The candidate's grads list -> {layers.i.weight/bias: array} in torch's layout, checking the contract."""
+def from_layout(grads, sizes, layout, dtype, who, run_dtype=None):
+    """The candidate's grads list -> {layers.i.weight/bias: array} in torch's layout, checking the contract.
+    Arrays are cast to dtype; they must carry at least the precision of run_dtype (default: dtype)."""
+    run_dtype = np.dtype(run_dtype or dtype)
     shapes = expected_shapes(sizes, layout)
     if not isinstance(grads, (list, tuple)):
         raise CandidateError(f"{who} returned grads as {type(grads).__name__}; expected a list of {len(shapes)} "
@@ -90,9 +92,10 @@ def from_layout(grads, sizes, layout, dtype, who):
             raise CandidateError(f"{who} returned grads[{k}] as {type(g).__name__}"
                                  f"{' of ' + str(g.dtype) if isinstance(g, np.ndarray) else ''}; expected a NumPy "
                                  f"array of floats, shape {shape}")
-        if np.finfo(g.dtype).eps > np.finfo(dtype).eps:
-            raise CandidateError(f"{who} returned grads[{k}] as {g.dtype} in a {np.dtype(dtype).name} run; return "
-                                 f"{np.dtype(dtype).name} arrays, or run with --dtype {g.dtype}")
+        if np.finfo(g.dtype).eps > np.finfo(run_dtype).eps:
+            fix = " or run with --dtype float32" if g.dtype == np.float32 else ""
+            raise CandidateError(f"{who} returned grads[{k}] as {g.dtype} in a {run_dtype.name} run; return "
+                                 f"{run_dtype.name} arrays{fix}")
         if g.shape != shape:
             hint = " (transposed?)" if g.shape == shape[::-1] else ""
             raise CandidateError(f"{who} returned grads[{k}] of shape {g.shape}; expected {shape}{hint}")
@@ -129,8 +132,8 @@ class Candidate:
             raise CandidateError(f"unknown layout {layout!r}; choose from {', '.join(LAYOUTS)}")
         self.func, self.layout, self.spec = func, layout, spec
 
-    def wrap(self, net):
-        return CandidateNet(self, net)
+    def wrap(self, net, run_dtype):
+        return CandidateNet(self, net, run_dtype)
 
 
 class CandidateNet:
@@ -138,10 +141,11 @@ class CandidateNet:
 
     acts, deltas = {}, {}
 
-    def __init__(self, candidate, net):
-        self.candidate, self.net = candidate, net
+    def __init__(self, candidate, net, run_dtype):
+        self.candidate, self.net, self.run_dtype = candidate, net, run_dtype
         self.dtype, self.config, self.layers = net.dtype, net.config, net.layers
         self._grads = None
+        self.returned = net.dtype  # the coarsest dtype of the last gradients returned
 
     def named_parameters(self):
         return self.net.named_parameters()
@@ -172,7 +176,8 @@ class CandidateNet:
             raise CandidateError(f"{who} returned a loss of type {type(loss).__name__}"
                                  f"{' and shape ' + str(np.shape(loss)) if hasattr(loss, 'shape') else ''}; "
                                  "expected one real number") from None
-        self._grads = from_layout(grads, sizes, c.layout, self.dtype, who)
+        self._grads = from_layout(grads, sizes, c.layout, self.dtype, who, self.run_dtype)
+        self.returned = max((g.dtype for g in grads), key=lambda d: np.finfo(d).eps)
         return loss
 
     def backward(self):

@@ -6,7 +6,11 @@ compare() and compare_all() apply it; _decide() states it. A pair of tensors agr
 The error is measured against the tensor's largest magnitude, not element by element, because single elements
 of a gradient can be sums that cancel to nearly zero, where an elementwise relative error means nothing.
 For the scalar loss the scale is max(|loss|, 1): a loss below 1 is a difference of terms of size 1 or more
-(log-sum-exp minus a logit), and it carries their rounding, not its own.
+(log-sum-exp minus a logit), and it carries their rounding, not its own. Likewise every backward tensor is
+linear in the output gradient dL/dz = (a - Y)/m, which cancels to almost nothing once a model fits its batch,
+while its rounding stays that of a and Y: so backward tensors, and the optimizer state that sums them, are
+measured against their largest magnitude times c = ((max|a| + max|Y|) / m) / max|dL/dz| (at least 1), the
+output gradient's cancellation factor.
 A tensor of zeros in both backends has error 0 (never 0/0 = NaN). A non-finite value never agrees.
 
 Tolerances, by dtype (eps = machine epsilon: 2.2e-16 in float64, 1.2e-7 in float32):
@@ -54,7 +58,7 @@ class Check:
     ref_finite: bool
 
 
-def compare(phase, name, ours, ref, tol, scratch=None):
+def compare(phase, name, ours, ref, tol, scratch=None, cancel=1.0):
     """Compare ours with the reference under the dtype's Tolerance tol; returns a Check.
     scratch, a dict, lends reusable buffers for the difference (the engine keeps one across steps).
     NaN and inf may raise numpy's floating-point warnings; the engine runs under np.errstate(all="ignore").
@@ -82,16 +86,18 @@ def compare(phase, name, ours, ref, tol, scratch=None):
         hi, lo = float(d.max()), float(d.min())
     ref_max = max(float(ref.max()), -float(ref.min()))
     ours_max = float(np.abs(ours).max()) if ref_max <= max(hi, -lo) else 0.0
-    return _decide(phase, name, max(hi, -lo), ref_max, ours_max, tol)
+    return _decide(phase, name, max(hi, -lo), ref_max, ours_max, tol, cancel)
 
 
-def _decide(phase, name, max_abs, ref_max, ours_max, tol):
+def _decide(phase, name, max_abs, ref_max, ours_max, tol, cancel=1.0):
     """The rule itself, from the three maxima: the error relative to the scale, and the verdict."""
     scale = ref_max
     if scale <= max_abs:  # only then can |ours| be the larger magnitude by more than the error itself
         scale = max(scale, ours_max)
     if phase == "loss":
         scale = max(scale, 1.0)
+    elif phase in ("backward", "optimizer"):
+        scale *= cancel
     max_rel = max_abs / scale if scale > 0 else 0.0
     return Check(phase, name, float(max_abs), float(max_rel), max_rel <= tol.for_phase(phase), True, True)
 
@@ -99,7 +105,17 @@ def _decide(phase, name, max_abs, ref_max, ours_max, tol):
 SMALL = 4096  # elements; below this a tensor's cost is numpy's per-call overhead, not arithmetic
 
 
-def compare_all(pairs, tol, scratch=None):
+def cancellation(a, Y, dz):
+    """c for a step, from the reference's output activation a (m, k), targets Y (m, k) and dL/dz of the output."""
+    a, Y, dz = np.abs(np.asarray(a)), np.abs(np.asarray(Y)), np.abs(np.asarray(dz))
+    natural = (float(a.max()) + float(Y.max())) / len(Y)
+    actual = float(dz.max())
+    if not (np.isfinite(natural) and np.isfinite(actual)):
+        return 1.0
+    return max(1.0, natural / max(actual, natural * np.finfo(dz.dtype).eps))
+
+
+def compare_all(pairs, tol, scratch=None, cancel=1.0):
     """compare() for every (phase, name, ours, ref) of a step, in order. The small tensors go through one
     vectorised pass (concatenated in float64, so their differences are exact); same rule, a fifth of the calls."""
     checks = [None] * len(pairs)
@@ -114,8 +130,8 @@ def compare_all(pairs, tol, scratch=None):
             ref_max = np.maximum.reduceat(np.abs(ref), starts)
             ours_max = np.maximum.reduceat(np.abs(ours), starts)
             for j, k in enumerate(small):
-                checks[k] = _decide(pairs[k][0], pairs[k][1], max_abs[j], ref_max[j], ours_max[j], tol)
-    return [c or compare(*pairs[k], tol, scratch) for k, c in enumerate(checks)]
+                checks[k] = _decide(pairs[k][0], pairs[k][1], max_abs[j], ref_max[j], ours_max[j], tol, cancel)
+    return [c or compare(*pairs[k], tol, scratch, cancel) for k, c in enumerate(checks)]
 
 
 def worst(ours, ref, k=5):

@@ -63,6 +63,10 @@ class Config:
             value = getattr(self, name)
             if value is not None and (value < 0 or not math.isfinite(value)):
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 0, got {value}")
+        weights = sum(n_in * n_out for n_in, n_out in zip(self.sizes, self.sizes[1:]))
+        if weights > 2e8:  # each side keeps several copies (parameters, gradients, state, snapshots) in two dtypes
+            raise ValueError(f"--sizes {','.join(map(str, self.sizes))} has {weights:.2g} weights, more than this tool "
+                             "handles (2e8); use smaller layers")
         if self.nesterov and (self.optimizer != "sgd" or self.momentum <= 0 or self.dampening != 0):
             raise ValueError("--nesterov needs --optimizer sgd with --momentum > 0 and --dampening 0")
 
@@ -72,8 +76,10 @@ class Config:
         output = handmade.check_config(self.sizes, self.activation, self.loss, self.output, self.init, self.dtype,
                                        self.l2)
         wd = self.weight_decay if self.weight_decay is not None else 0.01 if self.optimizer == "adamw" else 0.0
-        return dict(self.as_dict(), output=output, weight_decay=wd, batch_size=self.batch_size or n_train,
-                    steps=self.total_steps(n_train), n_train=n_train)
+        sgd = self.optimizer == "sgd"
+        return dict(self.as_dict(), output=output, weight_decay=wd, batch_size=min(self.batch_size or n_train, n_train),
+                    steps=self.total_steps(n_train), n_train=n_train, momentum=self.momentum if sgd else None,
+                    dampening=self.dampening if sgd else None, nesterov=self.nesterov if sgd else None)
 
 
 PRESETS = {

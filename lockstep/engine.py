@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from .check import TOLERANCES, compare_all, worst
+from .check import TOLERANCES, cancellation, compare_all, worst
 from .config import batch_order
 from .sides import (build_ours, build_theirs, load_ours, load_theirs, plan_for, reference_tensors, snapshot,
                     snapshot_copy, tensor_pairs, timed_step, train_step)
@@ -52,7 +52,8 @@ def located(step, checks, pairs, how):
     return dict(step=step, phase=c.phase, tensor=c.name, index=head["index"], handmade=head["handmade"],
                 reference=head["reference"], abs_err=head["abs_err"], rel_err=head["rel_err"],
                 max_abs_err=c.max_abs, max_rel_err=c.max_rel, worst=rows,
-                agreeing_before=[f"{x.phase} {x.name}" for x in checks[:k]], checked=how)
+                agreeing_before=[x.name if x.phase == "loss" else f"{x.phase} {x.name}" for x in checks[:k]],
+                checked=how)
 
 
 class Lockstep:
@@ -70,9 +71,12 @@ class Lockstep:
         self._scratch = {}  # compare()'s reusable difference buffers
         self.step = 0
 
-    def compare_step(self, ours, theirs, loss_o, loss_t, dtype):
+    def compare_step(self, ours, theirs, loss_o, loss_t, dtype, Y):
         pairs = list(tensor_pairs(self.plan, ours, theirs, loss_o, loss_t))
-        return pairs, compare_all(pairs, TOLERANCES[dtype], self._scratch)
+        out = theirs.net._acts[f"layers.{len(self.cfg.sizes) - 2}.z"]  # the reference's output pre-activation
+        c = cancellation(theirs.net._acts[f"layers.{len(self.cfg.sizes) - 2}.a"].detach().numpy(), Y,
+                         out.grad.numpy())
+        return pairs, compare_all(pairs, TOLERANCES[dtype], self._scratch, c)
 
     def replay(self, dtype, snap, X, Y):
         """Re-run one step in `dtype` on both sides from the handmade state `snap`: (pairs, checks, twin side)."""
@@ -84,7 +88,9 @@ class Lockstep:
         load_theirs(theirs, snap)
         X, Y = X.astype(dtype, copy=False), Y.astype(dtype, copy=False)
         loss_o, loss_t = train_step(ours, X, Y), train_step(theirs, X, Y)
-        return (*self.compare_step(ours, theirs, loss_o, loss_t, dtype), theirs)
+        # a candidate that computes in float32 inside is judged at float32's tolerance, even in a float64 re-run
+        judged = np.dtype(getattr(ours.net, "returned", dtype)).name
+        return (*self.compare_step(ours, theirs, loss_o, loss_t, judged if judged in TOLERANCES else dtype, Y), theirs)
 
     def run(self, on_step=None):
         """Train for cfg's steps; stop at the first divergence or non-finite value. Returns an Outcome.
@@ -120,18 +126,18 @@ class Lockstep:
             loss_t, twin_seconds = twin.result()
             out.timing["handmade_s"] += seconds
             out.timing["reference_s"] += twin_seconds
-            pairs, checks = self.compare_step(self.ours, self.theirs, loss_o, loss_t, dtype)
+            pairs, checks = self.compare_step(self.ours, self.theirs, loss_o, loss_t, dtype, Y)
             record = self._record(self.step, loss_o, loss_t, checks)
             out.steps.append(record)
             if on_step:
                 on_step(record)
             if all(c.ok for c in checks):
-                streak = []
+                streak.clear()
                 continue
             if not all(c.ours_finite and c.ref_finite for c in checks):
                 out.non_finite = self._non_finite(self.step, checks, pairs, X)
                 out.first_divergence = located(self.step, checks, pairs, dtype)
-                out.scene = self._scene(self.theirs, pairs, checks, snap if synced else None, X, dtype)
+                out.scene = self._scene(self.theirs, pairs, checks, snap, X, dtype)
                 return out
             kind, found = self._judge(synced, pairs, checks, snap, X, Y, streak)
             if kind == "drift":  # rounding: re-anchor the twin at the next step
@@ -140,6 +146,11 @@ class Lockstep:
                 sync = True
                 continue
             out.first_divergence, out.scene = found
+            if out.first_divergence["step"] != self.step:  # a float32-only streak: its steps were no drift
+                first = out.first_divergence["step"]
+                out.drift = [d for d in out.drift if d["step"] < first]
+                for s in out.steps[first:]:
+                    s["drift"] = False
             return out
         return out
 
@@ -151,6 +162,7 @@ class Lockstep:
             *local, theirs = self.replay(dtype, snap, X, Y)
             how = f"{dtype} re-run of this step, both sides from the handmade state before it"
             if all(c.ok for c in local[1]):
+                streak.clear()
                 return "drift", dict(kind="accumulated", local_rel_err=max(c.max_rel for c in local[1]))
         if dtype == "float64":
             return "diverge", (located(self.step, local[1], local[0], how), self._scene(theirs, *local, snap, X, dtype))
@@ -161,6 +173,7 @@ class Lockstep:
                                self._scene(theirs64, *exact, snap, X, "float64"))
         agreed = max(c.max_rel for c in exact[1])
         if self._relu_flip(local[0]):
+            streak.clear()
             return "drift", dict(kind="relu_flip", local_rel_err=agreed)
         streak.append((located(self.step, local[1], local[0], how + "; float64 agrees"),
                        self._scene(theirs, *local, snap, X, dtype)))

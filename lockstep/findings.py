@@ -12,6 +12,7 @@ import numpy as np
 
 from .bugs import CATALOGUE
 from .check import TOLERANCES
+from .report import what
 from .signatures import Scene, ratio_fit
 
 SUSPECT_FIT = {"float64": 1e-6, "float32": 1e-3}  # a signature's residual that counts as a match
@@ -27,12 +28,12 @@ def local_error(outcome, cfg):
     if "float64 agrees" in d["checked"]:
         return dict(code="float32_only", step=d["step"], rel_err=d["max_rel_err"], times_tolerance=times,
                     message=f"A float32 problem, not a maths error: from one shared state the side under test and "
-                            f"the twin agree in float64, but in float32 {d['phase']} {d['tensor']} is off by "
+                            f"the twin agree in float64, but in float32 {what(d['phase'], d['tensor'])} is off by "
                             f"{d['max_rel_err']:.2g} ({times:.2g}x the tolerance) {when} and at the next steps. The "
                             f"code loses precision in float32 (cancellation, a poor summation order, an epsilon "
                             f"too small for float32, a lower-precision copy).")
     return dict(code="local_error", step=d["step"], rel_err=d["max_rel_err"], times_tolerance=times,
-                message=f"A real bug, not rounding: {d['phase']} {d['tensor']} is off by {d['max_rel_err']:.2g} "
+                message=f"A real bug, not rounding: {what(d['phase'], d['tensor'])} is off by {d['max_rel_err']:.2g} "
                         f"relative ({times:.2g}x the {dtype} tolerance) {when}, with both sides starting the step "
                         f"from one state ({d['checked']}). This step makes the error; --resync finds it at the "
                         f"same step.")
@@ -53,8 +54,8 @@ def rounding_drift(outcome, cfg):
                 steps=[d["step"] for d in outcome.drift], max_accumulated_rel_err=acc, max_local_rel_err=loc,
                 message=f"Rounding drift, not divergence: the twins' difference crossed the {cfg.dtype} tolerance "
                         f"at {len(outcome.drift)} step(s) (largest {acc:.2g}): " + "; ".join(w for w in why if w)
-                        + f". Re-run from one state, every such step agreed (to {loc:.2g}); the twin was "
-                          "re-anchored to the handmade state there.")
+                        + f". Re-run from one state, every such step agreed (to {loc:.2g}; in float64 where float32 "
+                          "differed); the twin was re-anchored to the state of the side under test there.")
 
 
 def non_finite(outcome, cfg):
@@ -82,8 +83,8 @@ def non_finite(outcome, cfg):
 def suspects(outcome, cfg, from_candidate):
     """Rank the catalogue's signatures against the divergence; the best fit below the threshold is named."""
     d, nf = outcome.first_divergence, outcome.non_finite
-    if not d or outcome.scene is None or (nf and nf["same_place"]):
-        return None  # both backends blowing up together is no bug of the side under test
+    if not d or outcome.scene is None or (nf and nf["same_place"]) or "float64 agrees" in d["checked"]:
+        return None  # a blow-up in both, or float32 arithmetic: no catalogue bug (the maths agrees)
     scene = Scene(cfg, d, outcome.scene, nf)
     fits = []
     for bug in CATALOGUE:
@@ -112,6 +113,9 @@ def suspects(outcome, cfg, from_candidate):
 def gradcheck(result, describe=None):
     """The finding for a finite-difference check (lockstep/gradcheck.py)."""
     w = result["worst"]
+    if result.get("non_finite"):
+        return dict(result, code="gradcheck", message="Finite differences on the first batch: FAIL, the loss or a "
+                                                      "gradient is not finite there, so nothing can be checked.")
     where = f"{w['tensor']}{tuple(w['index'])}"
     if describe:
         where += f" [{describe(w['tensor'], w['index'])}]"
@@ -120,6 +124,15 @@ def gradcheck(result, describe=None):
                 message=f"Finite differences on the first batch ({result['checked']} sampled elements, float64): "
                         f"{verdict}. Worst: {where}, analytic {w['analytic']:.6g}, numeric {w['numeric']:.6g}, "
                         f"|difference| {w['abs_err']:.1e} = {w['excess']:.2g}x what rounding allows.")
+
+
+def bug_not_exposed(outcome, cfg, bug):
+    """A planted bug that changed nothing measurable under the flags given (its own setup shows it)."""
+    if bug is None or outcome.verdict != "agree":
+        return None
+    return dict(code="bug_not_exposed", bug=bug.name,
+                message=f"The planted bug {bug.name} changed no tensor beyond tolerance under these flags, so the twins "
+                        f"agree. Its own setup exposes it: python compare.py --inject-bug {bug.name}")
 
 
 def prior_cost(loss, y, n_classes):
@@ -141,6 +154,8 @@ def prior_plateau(outcome, cfg, y_train, n_classes):
     if len(outcome.steps) < 2 or outcome.first_divergence:
         return None
     prior = prior_cost(cfg.loss, y_train, n_classes)
+    if prior < 1e-3:
+        return None  # one class only: nothing to predict, no plateau to sit on
     first, last = outcome.steps[0]["loss"], outcome.steps[-1]["loss"]
     if not all(abs(last[k] - prior) <= 0.01 * prior for k in ("handmade", "reference")):
         return None

@@ -10,26 +10,30 @@ is measured to about 1e-9 and no better. A relu whose input sits within h of 0 f
 inside the +-h step; so an element that disagrees is measured again with h / 10 and h / 100. A kink falls out
 of the smaller step; a wrong gradient stays wrong at every h.
 """
+import copy
+
 import numpy as np
 
+from .config import batch_order
 from .sides import build_ours, load_ours, snapshot
 
-H = 1e-6
+H = {"float64": 1e-6, "float32": 1e-3}  # steps for losses computed in float64, or in float32 inside a candidate
 RTOL = 1e-5
-EPS64 = float(np.finfo(np.float64).eps)
 
 
-def check(loss_at, params, grads, names, rng, per_tensor=8):
+def check(loss_at, params, grads, names, rng, per_tensor=8, precision="float64"):
     """loss_at() -> float at the current values of the arrays in params (perturbed in place); grads are their
-    analytic gradients; names label them. Returns {passed, max_excess, checked, worst}."""
-    scale = 10 * EPS64 * max(abs(loss_at()), 1.0)  # atol = scale / h
+    analytic gradients; names label them; precision is that of the loss's own arithmetic. Returns {passed,
+    max_excess, checked, worst}."""
+    first = H[precision]
+    scale = 10 * float(np.finfo(precision).eps) * max(abs(loss_at()), 1.0)  # atol = scale / h
     worst, checked = None, 0
     for name, p, g in zip(names, params, grads):
         n = p.size
         for flat in rng.choice(n, size=min(per_tensor, n), replace=False):
             idx = np.unravel_index(flat, p.shape)
             analytic = float(g[idx])
-            for h in (H, H / 10, H / 100):
+            for h in (first, first / 10, first / 100):
                 numeric = _central(loss_at, p, idx, h)
                 diff = abs(analytic - numeric)
                 excess = diff / (RTOL * max(abs(analytic), abs(numeric)) + scale / h)
@@ -53,15 +57,20 @@ def _central(loss_at, p, idx, h):
     return (up - down) / (2 * h)
 
 
-def for_run(run, X, Y):
-    """Gradcheck the side under test of a Lockstep run at its current parameters, on the batch X, Y."""
+def for_run(run):
+    """Gradcheck the side under test of a Lockstep run at its current parameters, on the run's first batch."""
+    first = next(batch_order(len(run.X), run.batch_size, 1, copy.deepcopy(run.rng)))  # the rng is not touched
+    X, Y = run.X[first].astype(np.float64), run.Y[first].astype(np.float64)
     side = build_ours(run.cfg, "float64", 0, run.bug, run.candidate)
     load_ours(side, snapshot(run.ours))
-    X, Y = np.asarray(X, np.float64), np.asarray(Y, np.float64)
-    side.net.loss(X, Y)
+    loss = side.net.loss(X, Y)
     for p in side.net.parameters():
         p.grad = None
     grads = {name: np.array(g, dtype=np.float64) for name, g in side.net.backward().items()}
     names = [name for name, _ in side.named]
+    if not np.isfinite(loss) or not all(np.isfinite(g).all() for g in grads.values()):
+        return dict(passed=False, max_excess=np.inf, checked=0, non_finite=True,
+                    worst=dict(tensor="loss", index=[], analytic=loss, numeric=np.nan, abs_err=np.nan, excess=np.inf))
+    precision = np.dtype(getattr(side.net, "returned", np.float64)).name  # a candidate may compute in float32
     return check(lambda: side.net.loss(X, Y), [p.data for _, p in side.named], [grads[n] for n in names], names,
-                 np.random.default_rng(run.cfg.seed))
+                 np.random.default_rng(run.cfg.seed), precision=precision)

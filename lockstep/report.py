@@ -107,7 +107,8 @@ def summary_line(outcome, cfg):
                     f"err {worst['max_rel_err']:.1e}, step {worst['step']})")
         acc = max(d["accumulated_rel_err"] for d in outcome.drift)
         return (f"verdict: agree. {n}; rounding drift (up to {acc:.1e}) crossed the {cfg.dtype} tolerance at "
-                f"{plural(len(outcome.drift), 'step')}, each of which agreed when re-run from one state")
+                f"{plural(len(outcome.drift), 'step')}, each of which agreed when re-run from one state (see the "
+                f"rounding_drift finding)")
     d, nf = outcome.first_divergence, outcome.non_finite
     if nf and nf["same_place"]:
         return (f"verdict: diverge at step {d['step']}: training blew up (NaN or inf in {what(nf['phase'], nf['tensor'])}) "
@@ -134,9 +135,14 @@ def clean(x):
 
 def write_atomic(path, write):
     """Call write(file_object) on a temporary file beside path, then rename it into place: a reader never sees
-    half a file, and a failure leaves nothing behind. The file gets the usual permissions (0666 less umask)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    half a file, and a failure leaves nothing behind. The file gets the usual permissions (0666 less umask).
+    A symlink is followed (the link stays a link); a device or a pipe, such as /dev/stdout, is written to."""
+    if Path(path).exists() and not Path(path).is_file():
+        with open(path, "wb") as f:
+            write(f)
+        return
+    path = Path(path).resolve()
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)

@@ -60,7 +60,7 @@ def build_ours(cfg, dtype, seed, bug=None, candidate=None):
     if bug is not None:
         return bug.plant(net, cfg)
     if candidate is not None:
-        net = candidate.wrap(net)
+        net = candidate.wrap(net, cfg.dtype)
     return Side(net, make_optimizer(handmade, net.parameters(), cfg))
 
 

@@ -145,7 +145,7 @@ def sig_stale_weights(s):
 
 def sig_missing_mean(s):
     """Every gradient m times too large: the data term's 1/m is missing (an l2 term, if any, kept its own 1/m)."""
-    if s.phase != "backward":
+    if s.phase != "backward" or s.m == 1:
         return None
     ours, ref = s.divergent()
     l2 = s.l2_grad(s.tensor) if not s.tensor.endswith(".dz") else 0.0

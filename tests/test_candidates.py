@@ -59,8 +59,7 @@ def test_candidate(digits, func, layout, config, where, suspect):
 ])
 def test_gradcheck_of_candidates(digits, func, layout, config, passes):
     cfg, X, Y, run = candidate_run(digits, func, layout, **config)
-    first = np.arange(run.batch_size)
-    assert gradcheck.for_run(run, X[first], Y[first])["passed"] is passes
+    assert gradcheck.for_run(run)["passed"] is passes
 
 
 def test_missing_mean_with_l2_in_bias_row_layout(digits, tmp_path):
@@ -118,3 +117,20 @@ def test_contract_violations_are_one_line(grads, message):
 def test_missing_function_lists_what_exists():
     with pytest.raises(CandidateError, match="has no function 'nope'; it defines .*loss_and_grads"):
         load(f"{EXAMPLES / 'torch_layout_net.py'}:nope")
+
+
+@pytest.mark.parametrize("bug,verdict", [(1.0, "agree"), (1.02, "diverge")])
+def test_candidate_computing_in_float32_inside(digits, tmp_path, bug, verdict):
+    """A float32 run of a candidate that casts to float32 itself: judged at float32's precision throughout."""
+    src = (EXAMPLES / "torch_layout_net.py").read_text() + (
+        "\n\ndef f32(params, X, Y):\n"
+        "    loss, grads = loss_and_grads([p.astype(np.float32) for p in params], X.astype(np.float32),\n"
+        f"                                 Y.astype(np.float32))\n    return loss, [g * np.float32({bug}) for g in grads]\n")
+    (tmp_path / "inside.py").write_text(src)
+    cfg, X, Y, run = candidate_run(digits, f"{tmp_path / 'inside.py'}:f32", "torch", steps=20, dtype="float32")
+    out = run.run()
+    assert out.verdict == verdict, out.first_divergence
+    if verdict == "diverge":
+        assert findings.local_error(out, cfg)["code"] == "local_error"  # float64 disagrees too: a real bug
+    else:
+        assert gradcheck.for_run(run)["passed"]

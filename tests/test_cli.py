@@ -206,7 +206,7 @@ BAD = [  # argv, words the one-line error must contain
     (["--layout", "torch"], "describes a --candidate"),
     (["--steps", "3", "--epochs", "2"], "not allowed with"),
     (["--seed", "-1"], "--seed must be a whole number >= 0"),
-    (["--optimizer", "adam", "--momentum", "0.5"], "--momentum belong to --optimizer sgd"),
+    (["--optimizer", "adam", "--momentum", "0.5"], "--momentum belongs to --optimizer sgd"),
     (["--data", "mnist", "--data-dir", "/tmp"], "give one of them"),
     (["--data-dir", "/etc/hostname"], "is a file, not a folder"),
     (["--inject-bug", "transposed-weight", "--sizes", "784,128,64,10"], "needs two equal hidden widths"),
@@ -311,3 +311,34 @@ def test_full_size_fashion_mnist(capsys, tmp_path):
     r = json.loads(report.read_text())
     assert code == 0 and r["data"] == dict(name="IDX files in /usr/share/datasets/fashion-mnist", n_train=60000,
                                            n_test=10000)
+
+
+def test_outputs_follow_symlinks_and_write_to_devices(tmp_path, capsys):
+    target = tmp_path / "target.json"
+    target.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    code, _, _ = run(["--steps", "2", "--json", str(link)], capsys)
+    assert code == 0 and link.is_symlink() and json.loads(target.read_text())["verdict"] == "agree"
+    code, _, err = run(["--steps", "2", "--json", "/dev/null", "--plot", "/dev/null"], capsys)
+    assert code == 0 and err == "" and Path("/dev/null").is_char_device()
+
+
+def test_a_bug_hidden_by_flags_is_said_so(capsys):
+    code, out, _ = run(["--inject-bug", "regularised-bias", "--l2", "1e-12"], capsys)
+    assert code == 0 and "finding [bug_not_exposed: regularised-bias]" in out
+
+
+def test_float32_only_divergence_is_not_also_drift(tmp_path, capsys):
+    body = ("from pathlib import Path\nimport importlib.util\n"
+            f"spec = importlib.util.spec_from_file_location('t', r'{ROOT / 'examples' / 'torch_layout_net.py'}')\n"
+            "t = importlib.util.module_from_spec(spec); spec.loader.exec_module(t)\n"
+            "def f(params, X, Y):\n    loss, grads = t.loss_and_grads(params, X, Y)\n"
+            "    return loss, [g * 1.02 if g.dtype == np.float32 else g for g in grads]\n")
+    report = tmp_path / "r.json"
+    code, out, _ = run(["--candidate", candidate_file(tmp_path, body), "--steps", "10", "--dtype", "float32",
+                        "--json", str(report)], capsys)
+    r = json.loads(report.read_text())
+    assert code == 1 and r["first_divergence"]["step"] == 0
+    assert [f["code"] for f in r["findings"]] == ["float32_only"]
+    assert not any(s["drift"] for s in r["steps"]) and "re-anchored" not in out

@@ -99,3 +99,26 @@ def test_float32_2000_steps_is_not_called_divergent(digits):
     out = lockstep(X, Y, steps=2000, dtype="float32")
     assert out.verdict == "agree", out.first_divergence
     assert all(d["kind"] in ("accumulated", "relu_flip") for d in out.drift)
+
+
+OVERFIT = [  # a model that fits its few images makes dL/dz cancel to ~1e-7 of its terms: still agreement
+    dict(n_train=4, steps=200),
+    dict(n_train=8, steps=300, lr=0.1),
+    dict(n_train=1, steps=20),
+    dict(n_train=4, steps=300, optimizer="adam", lr=1e-3),
+    dict(n_train=2, steps=500, loss="bce", activation="sigmoid"),
+    dict(n_train=4, steps=500, loss="mse"),
+    dict(n_train=8, steps=300, dtype="float32"),
+    dict(n_train=32, steps=400, dtype="float32"),
+]
+
+
+@pytest.mark.parametrize("case", OVERFIT, ids=[" ".join(f"{k}={v}" for k, v in c.items()) for c in OVERFIT])
+def test_overfitting_a_few_images_still_agrees(digits, case):
+    from lockstep import data
+    case = dict(case)
+    n = case.pop("n_train")
+    X, Y = data.prepare(digits, n, "unit", case.get("dtype", "float64"))[:2]
+    out = lockstep(X, Y, **case)
+    assert out.verdict == "agree", out.first_divergence
+    assert all(d["kind"] != "float32_only" for d in out.drift)
