@@ -115,13 +115,10 @@ class Lockstep:
         for self.step, idx in enumerate(batch_order(len(self.X), self.batch_size, self.n_steps, self.rng)):
             X, Y = self.X[idx], self.Y[idx]  # (m, d), (m, k)
             synced, sync = sync or self.cfg.resync, False
+            snap = snapshot(self.ours, snap)  # the state this step starts from, kept for a re-run
             if synced:  # the twin starts this step from the handmade state
-                snap = snapshot(self.ours, snap)
                 load_theirs(self.theirs, snap)
-                twin = self._pool.submit(timed_step, self.theirs, X, Y)
-            else:  # keep the state this step starts from, while the twin's step runs
-                twin = self._pool.submit(timed_step, self.theirs, X, Y)
-                snap = snapshot(self.ours, snap)
+            twin = self._pool.submit(timed_step, self.theirs, X, Y)
             loss_o, seconds = timed_step(self.ours, X, Y)
             loss_t, twin_seconds = twin.result()
             out.timing["handmade_s"] += seconds
