@@ -132,10 +132,9 @@ def plant_stale_weights(net, cfg):
     lr = cfg.lr
 
     def backward(dz, x, W, need_dx=True):
-        dW, db, _ = linear_backward(dz, x, W, need_dx=False)
-        if net.l2:
-            dW = dW + net.l2 / len(x) * W
-        return dW, db, (dz @ (W - lr * dW)) if need_dx else None  # W already stepped: the update came first
+        dW, db, _ = linear_backward(dz, x, W, need_dx=False)  # MLP.backward adds the l2 term to dW itself
+        stepped = W - lr * (dW + net.l2 / len(x) * W)  # W already stepped by its full gradient: the update came first
+        return dW, db, (dz @ stepped) if need_dx else None
     net.linear_backward = backward
     return _side(net, cfg)
 

@@ -63,3 +63,14 @@ def test_list_matches_catalogue_requirements():
     assert len(names) == len(CATALOGUE) >= 12
     for b in CATALOGUE:
         assert b.description and "\n" not in b.description
+
+
+def test_stale_weights_with_l2_is_still_located_and_named(arrays):
+    """The plant steps W by its whole gradient, l2 term included, and leaves the l2 term to MLP.backward."""
+    from lockstep.bugs import BUGS
+    bug = BUGS["stale-weights"]
+    cfg = dataclasses.replace(Config(), **bug.config, l2=1.0)
+    X, Y = arrays[("float64", "unit")][:2]
+    out = Lockstep(cfg, X, Y, bug=bug).run()
+    assert (out.first_divergence["phase"], out.first_divergence["tensor"]) == bug.expect
+    assert findings.suspects(out, cfg, from_candidate=False)["bug"] == "stale-weights"
