@@ -14,6 +14,7 @@ re-running that step from the handmade state before it:
 
 After drift the twin is re-anchored to the handmade state. The report lists every such step.
 """
+import copy
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -24,7 +25,7 @@ from threadpoolctl import threadpool_limits
 from .check import TOLERANCES, cancellation, compare_all, worst
 from .config import batch_order
 from .sides import (build_ours, build_theirs, load_ours, load_theirs, plan_for, reference_tensors, snapshot,
-                    snapshot_copy, tensor_pairs, timed_step, train_step)
+                    tensor_pairs, timed_step, train_step)
 
 STREAK = 3  # float32-only disagreements in a row that make divergence
 
@@ -43,8 +44,9 @@ class Outcome:
         return "diverge" if self.first_divergence or self.non_finite else "agree"
 
 
-def located(step, checks, pairs, how):
-    """The first_divergence record: the first failing check, its 5 worst elements, and who agreed before it."""
+def located(step, checks, pairs, how, float32_only=False):
+    """The first_divergence record: the first failing check, its 5 worst elements, who agreed before it, and
+    whether float64 agreed from the same state (a float32-only disagreement)."""
     k = next(i for i, c in enumerate(checks) if not c.ok)
     c = checks[k]
     rows = worst(pairs[k][2], pairs[k][3])
@@ -53,7 +55,7 @@ def located(step, checks, pairs, how):
                 reference=head["reference"], abs_err=head["abs_err"], rel_err=head["rel_err"],
                 max_abs_err=c.max_abs, max_rel_err=c.max_rel, worst=rows,
                 agreeing_before=[x.name if x.phase == "loss" else f"{x.phase} {x.name}" for x in checks[:k]],
-                checked=how)
+                checked=how, float32_only=float32_only)
 
 
 class Lockstep:
@@ -172,7 +174,7 @@ class Lockstep:
         if self._relu_flip(local[0]):
             streak.clear()
             return "drift", dict(kind="relu_flip", local_rel_err=agreed)
-        streak.append((located(self.step, local[1], local[0], how + "; float64 agrees"),
+        streak.append((located(self.step, local[1], local[0], how + "; float64 agrees", float32_only=True),
                        self._scene(theirs, *local, snap, X, dtype)))
         if len(streak) < STREAK:
             return "drift", dict(kind="float32_only", local_rel_err=agreed)
@@ -191,7 +193,7 @@ class Lockstep:
     def _scene(theirs, pairs, checks, snap, X, dtype):
         """Copies of what the suspect finder needs at the divergence step."""
         return dict(pairs=[(ph, n, np.array(a), np.array(b)) for ph, n, a, b in pairs], checks=checks,
-                    ref=reference_tensors(theirs), pre=snap and snapshot_copy(snap), X=np.array(X), dtype=dtype,
+                    ref=reference_tensors(theirs), pre=copy.deepcopy(snap), X=np.array(X), dtype=dtype,
                     hyper={k: v for k, v in theirs.opt.param_groups[0].items() if k != "params"})
 
     @staticmethod

@@ -25,7 +25,7 @@ def local_error(outcome, cfg):
     dtype = outcome.scene["dtype"]
     times = d["max_rel_err"] / TOLERANCES[dtype].for_phase(d["phase"])
     when = "at the very first step" if d["step"] == 0 else f"at step {d['step']}"
-    if "float64 agrees" in d["checked"]:
+    if d["float32_only"]:
         return dict(code="float32_only", step=d["step"], rel_err=d["max_rel_err"], times_tolerance=times,
                     message=f"A float32 problem, not a maths error: from one shared state the side under test and "
                             f"the twin agree in float64, but in float32 {what(d['phase'], d['tensor'])} is off by "
@@ -83,7 +83,7 @@ def non_finite(outcome, cfg):
 def suspects(outcome, cfg, from_candidate):
     """Rank the catalogue's signatures against the divergence; the best fit below the threshold is named."""
     d, nf = outcome.first_divergence, outcome.non_finite
-    if not d or outcome.scene is None or (nf and nf["same_place"]) or "float64 agrees" in d["checked"]:
+    if not d or outcome.scene is None or (nf and nf["same_place"]) or d["float32_only"]:
         return None  # a blow-up in both, or float32 arithmetic: no catalogue bug (the maths agrees)
     scene = Scene(cfg, d, outcome.scene, nf)
     fits = []

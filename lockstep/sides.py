@@ -84,13 +84,6 @@ def snapshot(side, into=None):
     return snap
 
 
-def snapshot_copy(snap):
-    """A snapshot of one's own, safe from the engine reusing its arrays at the next step."""
-    return dict(params={k: a.copy() for k, a in snap["params"].items()},
-                state={k: {kk: (v.copy() if isinstance(v, np.ndarray) else v) for kk, v in st.items()}
-                       for k, st in snap["state"].items()})
-
-
 def _copy_into(keep, a):
     if keep is None or keep.shape != a.shape or keep.dtype != a.dtype or keep.strides != a.strides:
         return a.copy(order="K")
