@@ -4,15 +4,18 @@ Shapes follow torch's nn.Linear: x is (m, in), W is (out, in), b is (out,), z = 
 Every backward takes the upstream gradient first and returns the gradient one step further down.
 The arrays a backward needs (its cache) are named in its signature; nothing is hidden in globals.
 """
+from functools import partial
+
 import numpy as np
 
 LEAKY_SLOPE = 0.01  # torch's F.leaky_relu default negative_slope
 
 
-def linear_forward(x, W, b):
-    """z = x W^T + b.  x (m, in), W (out, in), b (out,) -> z (m, out)."""
+def linear_forward(x, W, b=None):
+    """z = x W^T + b.  x (m, in), W (out, in), b (out,) or None -> z (m, out)."""
     z = x @ W.T  # (m, out)
-    z += b
+    if b is not None:
+        z += b
     return z
 
 
@@ -71,13 +74,13 @@ def relu_backward(da, z, a):
     return da * (z > 0)
 
 
-def leaky_relu_forward(z):
-    """a = z for z > 0, else 0.01 z. max(z, 0.01 z) is the same thing because the slope is below 1."""
-    return np.maximum(z, LEAKY_SLOPE * z)
+def leaky_relu_forward(z, slope=LEAKY_SLOPE):
+    """a = z for z > 0, else slope * z (torch's negative_slope)."""
+    return np.where(z > 0, z, slope * z)
 
 
-def leaky_relu_backward(da, z, a):
-    return da * np.where(z > 0, 1.0, LEAKY_SLOPE).astype(da.dtype, copy=False)
+def leaky_relu_backward(da, z, a, slope=LEAKY_SLOPE):
+    return da * np.where(z > 0, 1.0, slope).astype(da.dtype, copy=False)
 
 
 ACTIVATIONS = {
@@ -87,3 +90,11 @@ ACTIVATIONS = {
     "relu": (relu_forward, relu_backward),
     "leaky_relu": (leaky_relu_forward, leaky_relu_backward),
 }
+
+
+def activation(name, slope=LEAKY_SLOPE):
+    """The (forward, backward) pair of activation `name`; slope is leaky_relu's negative slope."""
+    forward, backward = ACTIVATIONS[name]
+    if name == "leaky_relu":
+        return partial(forward, slope=slope), partial(backward, slope=slope)
+    return forward, backward

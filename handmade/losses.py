@@ -1,14 +1,15 @@
-"""Losses: the value, and the gradient dL/dz at the output layer's pre-activation z.
+"""Losses: the value, and the gradient with respect to the output layer's pre-activation z.
 
 z (m, k) is the output layer's pre-activation, a (m, k) its activation, Y (m, k) one-hot (or any) targets.
-Every loss is averaged over the m samples, so every gradient carries a 1/m.
+Each function works on the sum over the m samples; the MLP then applies the reduction (mean: divide by m, as
+torch's reduction='mean'; sum: keep it) and any constant loss scale.
 
-  cross_entropy  a = softmax(z)  L = -(1/m) sum_i sum_k Y log a          (F.cross_entropy, mean)
-  bce            a = sigmoid(z)  L = -(1/m) sum_i sum_k [Y log a + (1-Y) log(1-a)]
-                                 summed over outputs, averaged over samples: the classic course cost
-  mse            a = output(z)   L = (1/(2m)) sum_i sum_k (a - Y)^2      the textbook quadratic cost
+  cross_entropy  a = softmax(z)  per sample: -sum_k Y log a           (F.cross_entropy)
+  bce            a = sigmoid(z)  per sample: -sum_k [Y log a + (1-Y) log(1-a)]   summed over outputs: the
+                                 classic course cost
+  mse            a = output(z)   per sample: 1/2 sum_k (a - Y)^2      the textbook quadratic cost
 
-For the two matched pairs (softmax + cross-entropy, sigmoid + bce) dL/dz collapses to (a - Y)/m, and the value
+For the two matched pairs (softmax + cross-entropy, sigmoid + bce) the gradient collapses to a - Y, and the value
 is computed from z, not from a, so a saturated unit gives a finite cost where log(a) would give log(0).
 """
 import numpy as np
@@ -24,34 +25,34 @@ def softmax(z):
 
 
 def cross_entropy(z, a, Y):
-    """-(1/m) sum Y log softmax(z), with log softmax(z) = (z - max) - log sum exp(z - max), as torch does it."""
+    """-sum Y log softmax(z), with log softmax(z) = (z - max) - log sum exp(z - max), as torch does it."""
     shifted = z - z.max(axis=1, keepdims=True)  # (m, k)
     logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    return -float(np.vdot(Y, logp)) / len(z)
+    return -float(np.vdot(Y, logp))
 
 
 def cross_entropy_grad(z, a, Y, output_backward):
-    return (a - Y) / len(z)
+    return a - Y  # (m, k)
 
 
 def bce(z, a, Y):
-    """(1/m) sum [max(z,0) - z Y + log(1 + e^-|z|)]: the same value as -[Y log a + (1-Y) log(1-a)]."""
+    """sum [max(z,0) - z Y + log(1 + e^-|z|)]: the same value as -[Y log a + (1-Y) log(1-a)]."""
     per = np.maximum(z, 0) - z * Y + np.log1p(np.exp(-np.abs(z)))  # (m, k)
-    return float(per.sum()) / len(z)
+    return float(per.sum())
 
 
 def bce_grad(z, a, Y, output_backward):
-    return (a - Y) / len(z)
+    return a - Y  # (m, k)
 
 
 def mse(z, a, Y):
     d = a - Y  # (m, k)
-    return 0.5 * float(np.vdot(d, d)) / len(z)
+    return 0.5 * float(np.vdot(d, d))
 
 
 def mse_grad(z, a, Y, output_backward):
-    """dL/da = (a - Y)/m, then back through the output activation."""
-    return output_backward((a - Y) / len(z), z, a)
+    """dL/da = a - Y, then back through the output activation."""
+    return output_backward(a - Y, z, a)
 
 
 OUTPUTS = {"softmax": softmax, "sigmoid": sigmoid_forward, "identity": lambda z: z}

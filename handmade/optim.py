@@ -93,14 +93,10 @@ class Adam:
             m += (1 - beta1) * (g - m)
             v *= beta2
             v += (1 - beta2) * (g * g)
-            p.data -= self._update(m, v, state["step"])
-
-    def _update(self, m, v, t):
-        """lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps), in torch's order of operations."""
-        beta1, beta2 = self.betas
-        step_size = self.lr / (1 - beta1**t)
-        denom = np.sqrt(v) / (1 - beta2**t) ** 0.5 + self.eps
-        return step_size * m / denom
+            t = state["step"]
+            step_size = self.lr / (1 - beta1**t)
+            denom = np.sqrt(v) / (1 - beta2**t) ** 0.5 + self.eps  # eps after the bias correction of sqrt(v)
+            p.data -= step_size * m / denom
 
 
 class AdamW(Adam):
@@ -108,3 +104,39 @@ class AdamW(Adam):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
         super().__init__(params, lr, betas, eps, weight_decay, decoupled_weight_decay=True)
+
+
+# -- learning-rate schedules, stepped once per epoch as torch.optim.lr_scheduler's are ---------------------------
+class StepLR:
+    """lr times gamma every step_size epochs (torch's recursive form: the current lr times gamma)."""
+
+    def __init__(self, optimizer, step_size, gamma=0.1):
+        self.optimizer, self.step_size, self.gamma, self.last_epoch = optimizer, step_size, gamma, 0
+
+    def step(self):
+        self.last_epoch += 1
+        if self.last_epoch % self.step_size == 0:
+            self.optimizer.lr = self.optimizer.lr * self.gamma
+
+
+class ExponentialLR:
+    """lr times gamma every epoch."""
+
+    def __init__(self, optimizer, gamma):
+        self.optimizer, self.gamma, self.last_epoch = optimizer, gamma, 0
+
+    def step(self):
+        self.last_epoch += 1
+        self.optimizer.lr = self.optimizer.lr * self.gamma
+
+
+class LambdaLR:
+    """lr = initial lr * lr_lambda(epoch); 1/t decay is lr_lambda = lambda t: 1 / (1 + decay * t)."""
+
+    def __init__(self, optimizer, lr_lambda):
+        self.optimizer, self.lr_lambda, self.last_epoch = optimizer, lr_lambda, 0
+        self.base_lr = optimizer.lr
+
+    def step(self):
+        self.last_epoch += 1
+        self.optimizer.lr = self.base_lr * self.lr_lambda(self.last_epoch)

@@ -1,152 +1,53 @@
-"""The catalogue of classic backprop bugs, and how to plant each in handmade.
+"""The catalogue of classic backprop bugs. Each bug is one Bug, defined in one place below:
 
-A Bug carries a config that exposes it (so `--inject-bug NAME` needs no other flag), what any config must keep
-for the bug to show (`needs`), where the locator must find it under its own config, a plant(net, cfg) -> Side
-that returns handmade with the bug, and its signature (lockstep/signatures.py). Planting touches only the
-instance (its activation, loss or linear-backward function, or its optimizer); handmade's source stays correct.
+  its name and one-line description; the settings that expose it (so `--inject-bug NAME` needs no other flag)
+  and what any settings must keep for it to show (`needs`); how it changes the computation (a subclass of
+  handmade.MLP, or of a handmade optimizer, that overrides one method as the buggy code would write it); the
+  handmade line that the change replaces (`replaces`, for the report); where the locator must find it under its
+  own settings (`expect`); and `predict`, what that buggy code would have computed from the reference's own
+  tensors, which the suspect finder matches (lockstep/signatures.py).
+
+handmade itself stays a plain, correct MLP: a bug reaches it only through its subclasses.
 """
+import inspect
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 import handmade
-from handmade.layers import linear_backward, sigmoid_forward
-from . import signatures as sig
-from .config import PRESETS, make_optimizer
-from .sides import Side
+from handmade import layers
+from handmade.layers import sigmoid_forward
+from handmade.losses import OUTPUTS
+from handmade.mlp import MLP
+from .config import OPTIMIZERS, PRESETS
+from .signatures import fit, ratio_fit
 
 
 @dataclass
 class Bug:
     name: str
     description: str
-    config: dict  # Config fields that expose the bug
-    needs: object  # cfg -> None, or the reason this config cannot show the bug
-    expect: tuple  # (phase, tensor) where the locator must find it, under `config`
-    plant: object  # (net, cfg) -> Side
-    signature: object  # Scene -> (residual, evidence) or None
+    setup: dict  # Config fields that expose the bug
+    needs: object  # cfg -> None, or the reason these settings cannot show the bug
+    expect: tuple  # (phase, tensor) where the locator must find it, under `setup`
+    replaces: tuple  # (handmade function, a piece of the line the bug replaces)
+    predict: object  # Scene -> (residual, evidence) or None
+    net: object = None  # cfg -> the MLP subclass to build (or None: handmade.MLP)
+    optimizer: object = None  # (params, cfg) -> the buggy optimizer (or None: the configured one)
+
+    def source(self):
+        """(file, line, text) of the handmade line this bug replaces."""
+        func, piece = self.replaces
+        lines, start = inspect.getsourcelines(func)
+        k = next(k for k, text in enumerate(lines) if piece in text)
+        root = Path(handmade.__file__).resolve().parent.parent
+        return str(Path(inspect.getsourcefile(func)).resolve().relative_to(root)), start + k, lines[k].strip()
 
 
-def _side(net, cfg, opt=None):
-    return Side(net, opt or make_optimizer(handmade, net.parameters(), cfg))
+CATALOGUE = []
 
 
-def _wrap_backward(net, after):
-    """Run the correct backward, then let `after(net)` spoil the gradients it set, as the buggy code would."""
-    correct = net.backward
-
-    def backward():
-        correct()
-        after(net)
-        return net.grads()
-    net.backward = backward
-    return net
-
-
-def plant_sigmoid_prime_of_a(net, cfg):
-    net.act_backward = lambda da, z, a: da * sigmoid_forward(a) * (1 - sigmoid_forward(a))  # sigma'(a), not at z
-    return _side(net, cfg)
-
-
-def plant_missing_mean(net, cfg):
-    correct = net.loss_grad
-    net.loss_grad = lambda z, a, Y, out_bwd: correct(z, a, Y, out_bwd) * len(z)  # the sum, not the mean
-    return _side(net, cfg)
-
-
-def plant_bias_one_sample(net, cfg):
-    def after(net):
-        for i, (W, b) in enumerate(net.layers):
-            b.grad = net.deltas[f"layers.{i}.dz"][0].copy()  # db = dz[0], not dz.sum(axis=0)
-    return _side(_wrap_backward(net, after), cfg)
-
-
-def plant_regularised_bias(net, cfg):
-    def after(net):
-        for W, b in net.layers:
-            b.grad = b.grad + net.l2 / len(net._X) * b.data  # the penalty's gradient reaches the biases too
-    return _side(_wrap_backward(net, after), cfg)
-
-
-def plant_transposed_weight(net, cfg):
-    def backward(dz, x, W, need_dx=True):
-        dW, db, _ = linear_backward(dz, x, W, need_dx=False)
-        return dW, db, (dz @ W.T if W.shape[0] == W.shape[1] else dz @ W) if need_dx else None  # (m, in)
-    net.linear_backward = backward
-    return _side(net, cfg)
-
-
-def plant_softmax_no_shift(net, cfg):
-    def softmax(z):
-        e = np.exp(z)  # no z - max(z): exp overflows once a logit passes ln(max float), and inf/inf is NaN
-        return e / e.sum(axis=1, keepdims=True)
-
-    def cross_entropy(z, a, Y):  # -log of the target's probability, taken from that softmax
-        return float(-np.log((a * Y).sum(axis=1)).sum()) / len(z)
-    net.out_forward, net.loss_value = softmax, cross_entropy
-    return _side(net, cfg)
-
-
-def plant_relu_grad_wrong_tensor(net, cfg):
-    net.act_backward = lambda da, z, a: da * (da > 0)  # masks by the incoming gradient, not by z > 0
-    return _side(net, cfg)
-
-
-class DampenedFirstStepSGD(handmade.SGD):
-    """Momentum that starts from a zero buffer, so dampening scales the very first step; torch starts with
-    buf = g and applies no dampening on that step."""
-
-    def step(self):
-        for p in self.params:
-            buf = self.state[p].setdefault("momentum_buffer", np.zeros_like(p.data))
-            buf *= self.momentum
-            buf += (1 - self.dampening) * p.grad
-            p.data -= self.lr * buf
-
-
-class EpsInsideSqrtAdam(handmade.Adam):
-    def _update(self, m, v, t):
-        (b1, b2), eps = self.betas, self.eps
-        return self.lr * (m / (1 - b1**t)) / np.sqrt(v / (1 - b2**t) + eps)  # sqrt(v_hat + eps)
-
-
-class NoBiasCorrectionAdam(handmade.Adam):
-    def _update(self, m, v, t):
-        return self.lr * m / (np.sqrt(v) + self.eps)  # m and v used as they are
-
-
-def plant_dampened_first_step(net, cfg):
-    return _side(net, cfg, DampenedFirstStepSGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum,
-                                                 dampening=cfg.dampening))
-
-
-def _adam_plant(cls):
-    def plant(net, cfg):
-        decoupled = cfg.optimizer == "adamw"
-        wd = cfg.weight_decay if cfg.weight_decay is not None else 0.01 if decoupled else 0.0
-        return _side(net, cfg, cls(net.parameters(), lr=cfg.lr, weight_decay=wd, decoupled_weight_decay=decoupled))
-    return plant
-
-
-def plant_stale_weights(net, cfg):
-    lr = cfg.lr
-
-    def backward(dz, x, W, need_dx=True):
-        dW, db, _ = linear_backward(dz, x, W, need_dx=False)  # MLP.backward adds the l2 term to dW itself
-        stepped = W - lr * (dW + net.l2 / len(x) * W)  # W already stepped by its full gradient: the update came first
-        return dW, db, (dz @ stepped) if need_dx else None
-    net.linear_backward = backward
-    return _side(net, cfg)
-
-
-def plant_bias_rows_only(net, cfg):
-    def after(net):
-        for W, b in net.layers:  # the loop fills row 0 (the biases); the weight rows keep only the l2 term
-            W.grad = net.l2 / len(net._X) * W.data
-    return _side(_wrap_backward(net, after), cfg)
-
-
-# -- what a config must keep for each bug to show --------------------------------------------------------------
 def _needs(**rules):
     """needs(cfg) from rules {field: (test, what it must be)}."""
     def needs(cfg):
@@ -157,56 +58,358 @@ def _needs(**rules):
     return needs
 
 
+HIDDEN = dict(sizes=(lambda s: len(s) > 2, "a net with a hidden layer"))
+BATCH = dict(batch_size=(lambda b: b is None or b > 1, "above 1"))
+
+
+def _buggy_optimizer(cls):
+    """(params, cfg) -> cls built with the configured optimizer's settings."""
+    def build(params, cfg):
+        wd = {} if cfg.weight_decay is None else dict(weight_decay=cfg.weight_decay)
+        return cls(params, lr=cfg.lr, **OPTIMIZERS[cfg.optimizer][1](cfg, wd))
+    return build
+
+
+# -- sigmoid-prime-of-a ---------------------------------------------------------------------------------------
+class SigmoidPrimeOfA(MLP):
+    def hidden_delta(self, i, dz_above):
+        da = dz_above @ self.layers[i + 1][0].data
+        s = sigmoid_forward(self.acts[f"layers.{i}.a"])  # sigma(a): the derivative taken at the activation
+        return da * s * (1 - s)
+
+
+def predict_sigmoid_prime_of_a(s):
+    if s.cfg.activation != "sigmoid":
+        return None
+    return s.fit_hidden_dz(lambda da, z, a: da * sigmoid_forward(a) * (1 - sigmoid_forward(a)),
+                           "matches dL/da * sigma'(a): sigmoid's derivative taken at the activation a, not at z")
+
+
+CATALOGUE.append(Bug(
+    "sigmoid-prime-of-a", "sigmoid's derivative applied to the activation, sigma'(a), instead of to z",
+    dict(sizes=[784, 64, 32, 10], activation="sigmoid", lr=0.5, steps=20),
+    _needs(activation=(lambda a: a == "sigmoid", "sigmoid"), **HIDDEN), ("backward", "layers.1.dz"),
+    (layers.sigmoid_backward, "return da * a * (1 - a)"), predict_sigmoid_prime_of_a,
+    net=lambda cfg: SigmoidPrimeOfA))
+
+
+# -- missing-mean -----------------------------------------------------------------------------------------------
+class MissingMean(MLP):
+    def output_delta(self):
+        return super().output_delta() * len(self.targets)  # the sum over the batch, not the mean
+
+
+def predict_missing_mean(s):
+    """Every gradient m times too large: the data term's 1/m is missing (an l2 term, if any, kept its own)."""
+    if s.phase != "backward" or s.m == 1:
+        return None
+    ours, ref = s.divergent()
+    l2 = s.l2_grad(s.tensor) if not s.tensor.endswith(".dz") else 0.0
+    res, _ = fit(ours, s.m * (ref - l2) + l2, "")
+    r, _ = ratio_fit(ours - l2, ref - l2)
+    if r is None:
+        return None
+    return res, f"gradients are {r:.1f}x the reference = the batch size m: a missing 1/m"
+
+
+CATALOGUE.append(Bug(
+    "missing-mean", "the output gradient is summed over the batch, not averaged: a missing 1/m",
+    dict(steps=20), _needs(**BATCH), ("backward", "layers.2.dz"), (MLP._reduce, "total / m"),
+    predict_missing_mean, net=lambda cfg: MissingMean))
+
+
+# -- bias-grad-one-sample ---------------------------------------------------------------------------------------
+class BiasGradOneSample(MLP):
+    def layer_grads(self, i, dz):
+        dW, db = super().layer_grads(i, dz)
+        return dW, dz[0].copy()  # one sample's dz, not the sum over the batch
+
+
+def predict_bias_one_sample(s):
+    if not s.tensor.endswith(".bias") or s.phase != "backward":
+        return None
+    ours, _ = s.divergent()
+    dz = s.ref[f"layers.{s.layer()}.dz"]  # (m, out)
+    k = int(np.argmin(np.abs(dz - ours).max(axis=1)))
+    return fit(ours, dz[k], f"equals row {k} of dL/dz (one sample) instead of the sum over the batch")
+
+
+CATALOGUE.append(Bug(
+    "bias-grad-one-sample", "the bias gradient is taken from one sample instead of summed over the batch",
+    dict(steps=20), _needs(**BATCH, bias=(bool, "on")), ("backward", "layers.2.bias"),
+    (layers.linear_backward, "db = dz.sum(axis=0)"), predict_bias_one_sample, net=lambda cfg: BiasGradOneSample))
+
+
+# -- regularised-bias -------------------------------------------------------------------------------------------
+class RegularisedBias(MLP):
+    def layer_grads(self, i, dz):
+        dW, db = super().layer_grads(i, dz)
+        b = self.layers[i][1].data
+        return dW, db + self.config["l2"] / self._l2_divisor(len(dz)) * b  # the penalty reaches the biases too
+
+
+def predict_regularised_bias(s):
+    if not s.cfg.l2 or not s.tensor.endswith(".bias") or s.phase != "backward":
+        return None
+    ours, ref = s.divergent()
+    return fit(ours - ref, s.cfg.l2 / s.l2_divisor * s.pre_param(s.tensor),
+               f"differs from the reference by exactly l2*b/d (l2 {s.cfg.l2:g}, d {s.l2_divisor}): the biases are "
+               "regularised")
+
+
+CATALOGUE.append(Bug(
+    "regularised-bias", "the l2 penalty's gradient is applied to the biases as well as the weights",
+    dict(l2=5.0, steps=20), _needs(l2=(lambda v: v > 0, "above 0"), bias=(bool, "on")),
+    ("backward", "layers.2.bias"), (MLP.layer_grads, "dW += "), predict_regularised_bias,
+    net=lambda cfg: RegularisedBias))
+
+
+# -- transposed-weight ------------------------------------------------------------------------------------------
+class TransposedWeight(MLP):
+    def hidden_delta(self, i, dz_above):
+        W = self.layers[i + 1][0].data
+        da = dz_above @ (W.T if W.shape[0] == W.shape[1] else W)  # W^T where W belongs; only a square W runs
+        return layers.activation(self.config["activation"], self.config["leaky_slope"])[1](
+            da, self.acts[f"layers.{i}.z"], self.acts[f"layers.{i}.a"])
+
+
 def _square_hidden(cfg):
     ok = any(n_in == n_out for n_in, n_out in zip(cfg.sizes[1:-1], cfg.sizes[2:]))
     return None if ok else "--sizes needs two equal hidden widths in a row (a square weight to transpose)"
 
 
-MOMENTUM_SGD = dict(optimizer=(lambda o: o == "sgd", "sgd"), momentum=(lambda m: m > 0, "above 0"))
-ADAM = dict(optimizer=(lambda o: o in ("adam", "adamw"), "adam or adamw"))
-BATCH = dict(batch_size=(lambda b: b is None or b > 1, "above 1"))
+def predict_transposed_weight(s):
+    found = s.fit_hidden_dz(None, "matches backpropagation through W^T where W belongs (dz W^T for dz W)",
+                            W_used=lambda W, i: W.T if W.shape[0] == W.shape[1] else None)
+    if found:
+        return found
+    ours, ref = s.divergent()
+    if s.phase == "backward" and ours.ndim == 2 and ours.shape == ref.shape and ours.shape[0] == ours.shape[1]:
+        return fit(ours, ref.T, "equals the reference transposed: a transposed weight gradient")
+    return None
 
-CATALOGUE = [
-    Bug("sigmoid-prime-of-a", "sigmoid's derivative applied to the activation, sigma'(a), instead of to z",
-        dict(sizes=[784, 64, 32, 10], activation="sigmoid", lr=0.5, steps=20),
-        _needs(activation=(lambda a: a == "sigmoid", "sigmoid"), sizes=(lambda s: len(s) > 2, "a net with a hidden layer")),
-        ("backward", "layers.1.dz"), plant_sigmoid_prime_of_a, sig.sig_sigmoid_prime_of_a),
-    Bug("missing-mean", "the output gradient is summed over the batch, not averaged: a missing 1/m",
-        dict(steps=20), _needs(**BATCH), ("backward", "layers.2.dz"), plant_missing_mean, sig.sig_missing_mean),
-    Bug("bias-grad-one-sample", "the bias gradient is taken from one sample instead of summed over the batch",
-        dict(steps=20), _needs(**BATCH), ("backward", "layers.2.bias"), plant_bias_one_sample,
-        sig.sig_bias_one_sample),
-    Bug("regularised-bias", "the l2 penalty's gradient is applied to the biases as well as the weights",
-        dict(l2=5.0, steps=20), _needs(l2=(lambda v: v > 0, "above 0")), ("backward", "layers.2.bias"),
-        plant_regularised_bias, sig.sig_regularised_bias),
-    Bug("transposed-weight", "backward multiplies by W^T where W belongs (dz W^T for dz W); only a square W lets "
-        "it run", dict(sizes=[784, 64, 64, 10], steps=20), _square_hidden, ("backward", "layers.0.dz"),
-        plant_transposed_weight, sig.sig_transposed_weight),
-    Bug("softmax-no-max-shift", "softmax computes exp(z) without subtracting the row max, so it overflows",
-        dict(dtype="float32", lr=1.0, momentum=0.9, steps=200),
-        _needs(loss=(lambda v: v == "cross_entropy", "cross_entropy")), ("forward", "layers.2.a"),
-        plant_softmax_no_shift, sig.sig_softmax_no_shift),
-    Bug("relu-grad-wrong-tensor", "relu's derivative is taken from the upstream gradient (da > 0), not from z",
-        dict(steps=20), _needs(activation=(lambda a: a in ("relu", "leaky_relu"), "relu or leaky_relu"),
-                               sizes=(lambda s: len(s) > 2, "a net with a hidden layer")),
-        ("backward", "layers.1.dz"), plant_relu_grad_wrong_tensor, sig.sig_relu_grad_wrong_tensor),
-    Bug("momentum-dampened-first-step", "SGD momentum starts from a zero buffer, so dampening scales the "
-        "first step (torch starts with buf = g)", dict(momentum=0.9, dampening=0.5, steps=20),
-        _needs(**MOMENTUM_SGD, dampening=(lambda d: d > 0, "above 0"), nesterov=(lambda n: not n, "off")),
-        ("optimizer", "layers.0.weight.momentum_buffer"), plant_dampened_first_step, sig.sig_dampened_first_step),
-    Bug("adam-eps-inside-sqrt", "Adam divides by sqrt(v_hat + eps) instead of sqrt(v_hat) + eps",
-        dict(optimizer="adam", lr=1e-3, steps=20), _needs(**ADAM), ("update", "layers.0.weight"),
-        _adam_plant(EpsInsideSqrtAdam), sig.sig_adam_eps_inside_sqrt),
-    Bug("adam-no-bias-correction", "Adam without bias correction of its moment estimates",
-        dict(optimizer="adam", lr=1e-3, steps=20), _needs(**ADAM), ("update", "layers.0.weight"),
-        _adam_plant(NoBiasCorrectionAdam), sig.sig_adam_no_bias_correction),
-    Bug("stale-weights", "a layer is updated before the gradient below it is computed, so backward uses the "
-        "new weights", dict(momentum=0.0, lr=0.1, steps=20),
-        _needs(optimizer=(lambda o: o == "sgd", "sgd"), momentum=(lambda m: m == 0, "0 (plain SGD)"),
-               sizes=(lambda s: len(s) > 2, "a net with a hidden layer")),
-        ("backward", "layers.1.dz"), plant_stale_weights, sig.sig_stale_weights),
-    Bug("bias-rows-only", "the gradient loop fills only row 0 (the biases) of each layer: the question's code",
-        dict(PRESETS["seed"]), lambda cfg: None, ("backward", "layers.2.weight"), plant_bias_rows_only,
-        sig.sig_bias_rows_only),
-]
+
+CATALOGUE.append(Bug(
+    "transposed-weight", "backward multiplies by W^T where W belongs (dz W^T for dz W); only a square W lets it run",
+    dict(sizes=[784, 64, 64, 10], steps=20), _square_hidden, ("backward", "layers.0.dz"),
+    (MLP.hidden_delta, "da = dz_above @"), predict_transposed_weight, net=lambda cfg: TransposedWeight))
+
+
+# -- softmax-no-max-shift ---------------------------------------------------------------------------------------
+class SoftmaxNoMaxShift(MLP):
+    def forward(self, X):
+        super().forward(X)
+        last = len(self.layers) - 1
+        e = np.exp(self.acts[f"layers.{last}.z"])  # no z - max(z): exp overflows once a logit passes ln(max float)
+        a = self.acts[f"layers.{last}.a"] = e / e.sum(axis=1, keepdims=True)  # and inf / inf is NaN
+        return a
+
+
+def predict_softmax_no_shift(s):
+    nf = s.non_finite
+    if not nf or not nf.get("handmade") or nf.get("reference") or s.cfg.loss != "cross_entropy":
+        return None
+    z = s.ref.get(f"layers.{s.n_layers - 1}.z")
+    if z is None:
+        return None
+    limit = float(np.log(np.finfo(z.dtype).max))
+    if z.max() <= limit:
+        return None
+    return 0.0, (f"the output went non-finite in the side under test only, when the largest logit reached "
+                 f"{z.max():.1f} > ln(max {z.dtype}) = {limit:.1f}: exp(z) overflowed, softmax without subtracting "
+                 "the row max")
+
+
+CATALOGUE.append(Bug(
+    "softmax-no-max-shift", "softmax computes exp(z) without subtracting the row max, so it overflows",
+    dict(dtype="float32", lr=1.0, momentum=0.9, steps=200),
+    _needs(loss=(lambda v: v == "cross_entropy", "cross_entropy")), ("forward", "layers.2.a"),
+    (OUTPUTS["softmax"], "e = np.exp(z - z.max("), predict_softmax_no_shift, net=lambda cfg: SoftmaxNoMaxShift))
+
+
+# -- relu-grad-wrong-tensor -------------------------------------------------------------------------------------
+class ReluGradWrongTensor(MLP):
+    def hidden_delta(self, i, dz_above):
+        da = dz_above @ self.layers[i + 1][0].data
+        return da * (da > 0)  # masked by the incoming gradient, not by z > 0
+
+
+CATALOGUE.append(Bug(
+    "relu-grad-wrong-tensor", "relu's derivative is taken from the upstream gradient (da > 0), not from z",
+    dict(steps=20), _needs(activation=(lambda a: a in ("relu", "leaky_relu"), "relu or leaky_relu"), **HIDDEN),
+    ("backward", "layers.1.dz"), (layers.relu_backward, "return da * (z > 0)"),
+    lambda s: s.fit_hidden_dz(lambda da, z, a: da * (da > 0),
+                              "matches dL/da masked by (dL/da > 0): relu's derivative taken from the upstream "
+                              "gradient instead of from z") if s.cfg.activation in ("relu", "leaky_relu") else None,
+    net=lambda cfg: ReluGradWrongTensor))
+
+
+# -- momentum-dampened-first-step -------------------------------------------------------------------------------
+class DampenedFirstStepSGD(handmade.SGD):
+    def step(self):
+        for p in self.params:
+            buf = self.state[p].setdefault("momentum_buffer", np.zeros_like(p.data))  # a zero buffer: the first
+            buf *= self.momentum  # step's gradient is dampened too, where torch starts with buf = g
+            buf += (1 - self.dampening) * p.grad
+            p.data -= self.lr * buf
+
+
+def predict_dampened_first_step(s):
+    if s.phase != "optimizer" or not s.tensor.endswith("momentum_buffer") or s.step != 0:
+        return None
+    ours, ref = s.divergent()
+    r, res = ratio_fit(ours, ref)
+    d = s.hyper["dampening"]
+    if r is None or abs(r - (1 - d)) > 1e-6:
+        return None
+    return res, (f"only the optimizer state disagrees: momentum buffers are {r:.2f}x torch's on the first step "
+                 f"= 1 - dampening: dampening applied on the first step, which torch skips")
+
+
+CATALOGUE.append(Bug(
+    "momentum-dampened-first-step", "SGD momentum starts from a zero buffer, so dampening scales the first step "
+    "(torch starts with buf = g)", dict(momentum=0.9, dampening=0.5, steps=20),
+    _needs(optimizer=(lambda o: o == "sgd", "sgd"), momentum=(lambda m: m > 0, "above 0"),
+           dampening=(lambda d: d > 0, "above 0"), nesterov=(lambda n: not n, "off")),
+    ("optimizer", "layers.0.weight.momentum_buffer"), (handmade.SGD.step, "momentum_buffer\"] = g.copy("),
+    predict_dampened_first_step, optimizer=_buggy_optimizer(DampenedFirstStepSGD)))
+
+
+# -- adam-eps-inside-sqrt, adam-no-bias-correction: Adam as textbooks often write it --------------------------------
+class TextbookAdam(handmade.Adam):
+    """Adam with the bias-corrected estimates written out; `direction` is where the two bugs differ."""
+
+    def step(self):
+        (b1, b2), eps = self.betas, self.eps
+        for p in self.params:
+            state = self.state[p]
+            if not state:
+                state.update(step=0.0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
+            state["step"] += 1
+            g = p.grad
+            if self.weight_decay:
+                if self.decoupled_weight_decay:
+                    p.data *= 1 - self.lr * self.weight_decay
+                else:
+                    g = g + self.weight_decay * p.data
+            m, v, t = state["exp_avg"], state["exp_avg_sq"], state["step"]
+            m += (1 - b1) * (g - m)
+            v *= b2
+            v += (1 - b2) * g * g
+            p.data -= self.lr * self.direction(m, v, t, b1, b2, eps)
+
+
+class EpsInsideSqrtAdam(TextbookAdam):
+    @staticmethod
+    def direction(m, v, t, b1, b2, eps):
+        return (m / (1 - b1**t)) / np.sqrt(v / (1 - b2**t) + eps)  # sqrt(v_hat + eps)
+
+
+class NoBiasCorrectionAdam(TextbookAdam):
+    @staticmethod
+    def direction(m, v, t, b1, b2, eps):
+        return m / (np.sqrt(v) + eps)  # m and v used as they are
+
+
+def _adam_fit(direction, text):
+    """Predict the updated parameter from torch's new moments and the state before the step."""
+    def predict(s):
+        if s.phase != "update" or s.cfg.optimizer not in ("adam", "adamw"):
+            return None
+        if not all(ok for (ph, _), ok in s.checks.items() if ph == "optimizer"):
+            return None
+        h = s.hyper
+        (b1, b2), eps = h["betas"], h["eps"]
+        m, v = s.ref[f"{s.tensor}.exp_avg"], s.ref[f"{s.tensor}.exp_avg_sq"]
+        p = s.pre_param(s.tensor)
+        if h.get("decoupled_weight_decay") or s.cfg.optimizer == "adamw":
+            p = p * (1 - h["lr"] * h["weight_decay"])
+        ours, _ = s.divergent()
+        return fit(ours, p - h["lr"] * direction(m, v, s.ref[f"{s.tensor}.step"], b1, b2, eps), text)
+    return predict
+
+
+ADAM = dict(optimizer=(lambda o: o in ("adam", "adamw"), "adam or adamw"))
+CATALOGUE.append(Bug(
+    "adam-eps-inside-sqrt", "Adam divides by sqrt(v_hat + eps) instead of sqrt(v_hat) + eps",
+    dict(optimizer="adam", lr=1e-3, steps=20), _needs(**ADAM), ("update", "layers.0.weight"),
+    (handmade.Adam.step, "denom = np.sqrt(v)"),
+    _adam_fit(EpsInsideSqrtAdam.direction, "only the update disagrees, and it matches Adam with eps inside the "
+                                           "square root"), optimizer=_buggy_optimizer(EpsInsideSqrtAdam)))
+CATALOGUE.append(Bug(
+    "adam-no-bias-correction", "Adam without bias correction of its moment estimates",
+    dict(optimizer="adam", lr=1e-3, steps=20), _needs(**ADAM), ("update", "layers.0.weight"),
+    (handmade.Adam.step, "step_size = self.lr / (1 - beta1**t)"),
+    _adam_fit(NoBiasCorrectionAdam.direction, "only the update disagrees, and it matches Adam without bias "
+                                              "correction"), optimizer=_buggy_optimizer(NoBiasCorrectionAdam)))
+
+
+# -- stale-weights ----------------------------------------------------------------------------------------------
+class StaleWeights(MLP):
+    """The layer above is updated (plain SGD, lr) before the gradient below it is computed."""
+
+    def __init__(self, *args, lr, **kw):
+        super().__init__(*args, **kw)
+        self.lr = lr
+
+    def hidden_delta(self, i, dz_above):
+        W, _ = self.layers[i + 1]
+        stepped = W.data - self.lr * W.grad  # W already stepped by its full gradient: the update came first
+        da = dz_above @ stepped
+        return layers.activation(self.config["activation"], self.config["leaky_slope"])[1](
+            da, self.acts[f"layers.{i}.z"], self.acts[f"layers.{i}.a"])
+
+
+def predict_stale_weights(s):
+    """The layer above was stepped before dz was propagated through it: by lr * its gradient (plain SGD), or by
+    lr * its new momentum buffer."""
+    if s.cfg.optimizer != "sgd":
+        return None
+    lr, mu = s.hyper["lr"], s.hyper["momentum"]
+
+    def stepped(W, i):
+        name = f"layers.{i}.weight"
+        g = s.ref[f"grad:{name}"]
+        if mu:
+            buf = s.pre_state(name, "momentum_buffer")
+            g = g if buf is None else mu * buf + (1 - s.hyper["dampening"]) * g
+        return W - lr * g
+    return s.fit_hidden_dz(None, "matches backpropagation through the already-updated weights of the layer above: "
+                                 "that layer was stepped before this gradient was computed", W_used=stepped)
+
+
+CATALOGUE.append(Bug(
+    "stale-weights", "a layer is updated before the gradient below it is computed, so backward uses the new weights",
+    dict(momentum=0.0, lr=0.1, steps=20),
+    _needs(optimizer=(lambda o: o == "sgd", "sgd"), momentum=(lambda m: m == 0, "0 (plain SGD)"), **HIDDEN),
+    ("backward", "layers.1.dz"), (MLP.hidden_delta, "da = dz_above @"), predict_stale_weights,
+    net=lambda cfg: lambda *a, **kw: StaleWeights(*a, lr=cfg.lr, **kw)))
+
+
+# -- bias-rows-only ---------------------------------------------------------------------------------------------
+class BiasRowsOnly(MLP):
+    def layer_grads(self, i, dz):
+        W, _ = self.layers[i]
+        _, db = super().layer_grads(i, dz)
+        dW = self.config["l2"] / self._l2_divisor(len(dz)) * W.data  # the weight rows keep only the l2 term
+        return dW, db
+
+
+def predict_bias_rows_only(s):
+    if not s.tensor.endswith(".weight") or s.phase != "backward":
+        return None
+    if not s.agrees("backward", s.tensor[:-len("weight")] + "bias"):
+        return None
+    ours, _ = s.divergent()
+    res, _ = fit(ours, s.l2_grad(s.tensor) * np.ones_like(ours), "")
+    what = "holds only the l2 term l2*W/d" if s.cfg.l2 else "is all zeros"
+    return res, (f"the weight gradient {what} while the bias gradient agrees: only row 0 (the biases) of each "
+                 "layer's gradient is filled")
+
+
+CATALOGUE.append(Bug(
+    "bias-rows-only", "the gradient loop fills only row 0 (the biases) of each layer: the question's code",
+    dict(PRESETS["seed"]), _needs(bias=(bool, "on")), ("backward", "layers.2.weight"),
+    (layers.linear_backward, "dW = (x.T @ dz).T"), predict_bias_rows_only, net=lambda cfg: BiasRowsOnly))
+
 BUGS = {bug.name: bug for bug in CATALOGUE}

@@ -1,29 +1,43 @@
-"""Checking a user's own network: a plain function func(params, X, Y) -> (loss, grads), in one of two layouts.
+"""The user's own network as the side under test, in either of two forms:
 
-  torch     params = [W0, b0, W1, b1, ...], W_i of shape (out, in), b_i of shape (out,)
-  bias-row  params = [T0, T1, ...], T_i of shape (in + 1, out); row 0 holds the biases, rows 1.. hold W_i^T
+  function  f(params, X, Y) -> (loss, grads). The tool owns the parameters and the optimizer: each step it hands
+            f a fresh copy of the parameters in the user's layout, converts the gradients back, and applies the
+            configured optimizer (and lr schedule), exactly as for the twin.
+  class     Net(params, **hyper), built once from the tool's initial parameters in the user's layout; hyper holds
+            whichever of lr, momentum, dampening, nesterov, betas, eps, weight_decay, n_train its __init__
+            accepts. net.step(X, Y, lr) trains on one batch and returns the loss; net.params exposes the current
+            parameters after each step, and net.grads, if present, the last gradients. The network owns its
+            update, and the tool compares the updated parameters with torch's optimizer's.
 
-X is (m, n_in) scaled as --scale says; Y is (m, n_out) one-hot floats; grads has the shapes of params.
-The tool owns the parameters: a handmade.MLP holds them in torch's layout; each step they are converted to the
-candidate's layout (as copies, so the candidate cannot change them), the candidate's gradients are converted
-back, and the configured optimizer updates them. Only code the user names is ever imported and run.
+X is (m, n_in) as the settings scale it; Y is (m, k) one-hot floats, or integer labels (m,) with targets='labels'.
+The layout (lockstep/layouts.py) says how the parameters are shaped; 'auto' infers it from the first call.
+Only code the user names is ever imported and run. Anything the user's code does wrong (raising, even through
+sys.exit; returning the wrong number, shapes or types of arrays) is a CandidateError: one line for the user.
 """
+import copy
 import importlib.util
+import inspect
 import sys
 import traceback
+import types
 from pathlib import Path
 
 import numpy as np
 
-LAYOUTS = ("torch", "bias-row")
+import handmade
+from . import layouts
+from .config import SettingError, make_optimizer, make_schedule
+from .sides import Handmade
+
+HYPER = ("lr", "momentum", "dampening", "nesterov", "betas", "eps", "weight_decay", "n_train")
 
 
-class CandidateError(Exception):
+class CandidateError(SettingError):
     """The candidate cannot be loaded or broke the contract; str(error) is one line for the user."""
 
 
 def load(spec):
-    """'path/to/file.py:function' -> the function, imported from that file only."""
+    """'path/to/file.py:name' -> (the function or class, the file), imported from that file only."""
     path, sep, name = spec.rpartition(":")
     if not sep or not path or not name:
         raise CandidateError(f"--candidate {spec!r}: give it as path/to/file.py:function_name")
@@ -34,162 +48,292 @@ def load(spec):
     if module_spec is None:
         raise CandidateError(f"--candidate: {path} is not a Python file")
     module = importlib.util.module_from_spec(module_spec)
-    sys.path.insert(0, str(file.resolve().parent))  # so the candidate can import its own helper modules
+    folder = str(file.resolve().parent)
+    sys.path.insert(0, folder)  # so the candidate can import its own helper modules
     try:
         module_spec.loader.exec_module(module)
     except (Exception, SystemExit) as e:
-        raise CandidateError(f"importing {path} failed: {_where(e, file)}") from None
+        raise CandidateError(f"importing {path} failed: {where(e, [file])}") from None
     finally:
-        sys.path.remove(str(file.resolve().parent))
-    func = getattr(module, name, None)
-    if not callable(func):
+        sys.path.remove(folder)
+    obj = getattr(module, name, None)
+    if not callable(obj):
         defined = sorted(k for k, v in vars(module).items() if callable(v) and not k.startswith("_")
                          and getattr(v, "__module__", None) == module.__name__)
-        raise CandidateError(f"{path} has no function {name!r}" + (f"; it defines {', '.join(defined)}" if defined
-                                                                    else ""))
-    return func
+        raise CandidateError(f"{path} has no function or class {name!r}" + (f"; it defines {', '.join(defined)}"
+                                                                              if defined else ""))
+    return obj, file.resolve()
 
 
-def _where(e, file):
-    """'ValueError: message (at file.py:12)' from the innermost frame inside the candidate's file."""
+def where(e, files):
+    """'ValueError: message (at file.py:12)' from the innermost frame inside the user's files."""
     line = None
+    names = {Path(f).resolve() for f in files}
     for frame in traceback.extract_tb(e.__traceback__):
-        if Path(frame.filename).resolve() == file.resolve():
-            line = frame.lineno
+        if Path(frame.filename).resolve() in names:
+            line = f"{Path(frame.filename).name}:{frame.lineno}"
     msg = str(e).splitlines()[0] if str(e) else ""
-    return f"{type(e).__name__}: {msg}" + (f" (at {file.name}:{line})" if line else "")
+    return f"{type(e).__name__}: {msg}" + (f" (at {line})" if line else "")
 
 
-def to_layout(state, n_layers, layout):
-    """{layers.i.weight/bias: array} in torch's layout -> the candidate's params list (fresh copies)."""
-    if layout == "torch":
-        return [state[f"layers.{i}.{k}"].copy() for i in range(n_layers) for k in ("weight", "bias")]
-    # bias-row: the bias (1, out) on top of W^T (in, out) -> (in + 1, out)
-    return [np.vstack([state[f"layers.{i}.bias"][None, :], state[f"layers.{i}.weight"].T]) for i in range(n_layers)]
+def user_files(obj, file=None):
+    """The files whose frames are the user's own: the candidate's file, and its folder's other modules."""
+    file = Path(file or inspect.getsourcefile(obj)).resolve()
+    return sorted({str(file)} | {str(p.resolve()) for p in file.parent.glob("*.py")})
 
 
-def expected_shapes(sizes, layout):
-    pairs = list(zip(sizes[:-1], sizes[1:]))
-    if layout == "torch":
-        return [s for n_in, n_out in pairs for s in ((n_out, n_in), (n_out,))]
-    return [(n_in + 1, n_out) for n_in, n_out in pairs]
+def targets(Y, cfg):
+    """What the candidate receives as Y: a copy of the one-hot floats, or integer labels (m,)."""
+    if cfg.targets == "labels":
+        return Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0].astype(np.int64)
+    return Y.copy()
 
 
-def from_layout(grads, sizes, layout, dtype, who, run_dtype=None):
-    """The candidate's grads list -> {layers.i.weight/bias: array} in torch's layout, checking the contract.
-    Arrays are cast to dtype; they must carry at least the precision of run_dtype (default: dtype)."""
-    run_dtype = np.dtype(run_dtype or dtype)
-    shapes = expected_shapes(sizes, layout)
-    if not isinstance(grads, (list, tuple)):
-        raise CandidateError(f"{who} returned grads as {type(grads).__name__}; expected a list of {len(shapes)} "
-                             "NumPy arrays")
-    if len(grads) != len(shapes):
-        raise CandidateError(f"{who} returned {len(grads)} gradient arrays; the {layout} layout of "
-                             f"{'-'.join(map(str, sizes))} needs {len(shapes)}")
-    out = {}
-    for k, (g, shape) in enumerate(zip(grads, shapes)):
-        if not isinstance(g, np.ndarray) or not np.issubdtype(g.dtype, np.floating):
-            raise CandidateError(f"{who} returned grads[{k}] as {type(g).__name__}"
-                                 f"{' of ' + str(g.dtype) if isinstance(g, np.ndarray) else ''}; expected a NumPy "
-                                 f"array of floats, shape {shape}")
-        if np.finfo(g.dtype).eps > np.finfo(run_dtype).eps:
-            fix = " or run with --dtype float32" if g.dtype == np.float32 else ""
-            raise CandidateError(f"{who} returned grads[{k}] as {g.dtype} in a {run_dtype.name} run; return "
-                                 f"{run_dtype.name} arrays{fix}")
-        if g.shape != shape:
-            hint = " (transposed?)" if g.shape == shape[::-1] else ""
-            raise CandidateError(f"{who} returned grads[{k}] of shape {g.shape}; expected {shape}{hint}")
-        g = g.astype(dtype, copy=False)
-        if layout == "torch":  # weights kept column-major, like handmade's and the twin's
-            out[f"layers.{k // 2}.{'weight' if k % 2 == 0 else 'bias'}"] = np.asfortranarray(g) if k % 2 == 0 else g
-        else:  # row 0 (out,) is the bias; rows 1.. (in, out) are W^T, so W = rows 1..^T (out, in)
-            out[f"layers.{k}.bias"], out[f"layers.{k}.weight"] = g[0], np.asfortranarray(g[1:].T)
-    return out
+def _loss_value(loss, who):
+    """The candidate's loss as a number; longdouble is kept (a float would round it to float64)."""
+    try:
+        if isinstance(loss, (str, bytes)) or not np.issubdtype(np.asarray(loss).dtype, np.number):
+            raise TypeError
+        value = np.asarray(loss).reshape(())
+    except (TypeError, ValueError):
+        raise CandidateError(f"{who} returned a loss of type {type(loss).__name__}"
+                             f"{' and shape ' + str(np.shape(loss)) if hasattr(loss, 'shape') else ''}; "
+                             "expected one real number") from None
+    return value[()] if value.dtype == np.longdouble else float(value)
 
 
-def describe(name, index, sizes, layout):
-    """A torch-layout tensor name (and element) in the candidate's own terms, e.g. 'params[2] row 0 (the
-    biases)' for layers.2.bias in the bias-row layout."""
-    parts = name.split(".")
-    if len(parts) < 3 or parts[0] != "layers" or parts[2] not in ("weight", "bias"):
-        return "the loss" if name == "loss" else name
-    i, kind, extra = int(parts[1]), parts[2], ".".join(parts[3:])
-    suffix = f" ({extra})" if extra else ""
-    if layout == "torch":
-        k = 2 * i + (kind == "bias")
-        return f"params[{k}]" + (f"[{', '.join(map(str, index))}]" if index else "") + suffix
-    if kind == "bias":
-        return f"params[{i}]" + (f"[0, {index[0]}]" if index else " row 0 (the biases)") + suffix
-    return (f"params[{i}][{index[1] + 1}, {index[0]}]" if index else
-            f"params[{i}] rows 1..{sizes[i]} (the weights, transposed)") + suffix
+class _Schedule:
+    """The lr a class candidate is given at each step: handmade's schedule on a holder of lr."""
+
+    def __init__(self, cfg):
+        self.lr = cfg.lr
+        self.schedule = make_schedule(handmade, self, cfg)
 
 
-class Candidate:
-    """The user's function and layout; wrap(net) gives the side under test, holding its parameters in net."""
+class Candidate(Handmade):
+    """The base of both forms: the side under test is the user's code, speaking the user's layout."""
 
-    def __init__(self, func, layout, spec):
-        if layout not in LAYOUTS:
-            raise CandidateError(f"unknown layout {layout!r}; choose from {', '.join(LAYOUTS)}")
-        self.func, self.layout, self.spec = func, layout, spec
+    kind, label = "candidate", "candidate"
 
-    def wrap(self, net, run_dtype):
-        return CandidateNet(self, net, run_dtype)
+    def __init__(self, obj, cfg, dtype, seed, n_train, layout, form, spec, files):
+        self.obj, self.layout, self.form, self.spec, self.files = obj, layout, form, spec, files
+        self.cfg, self.dtype, self.n_train, self.bug = cfg, np.dtype(dtype), n_train, None
+        self.who = spec
+        self.returned = self.dtype  # the coarsest dtype of what the candidate last returned
+
+    @property
+    def computes_in(self):
+        return self.returned
+
+    def describe(self, name, index=None):
+        return layouts.LAYOUTS[self.layout].describe(name, index, self.cfg.sizes, self.form)
+
+    def identity(self):
+        kind = "class" if inspect.isclass(self.obj) else "function"
+        return dict(kind=self.kind, label=self.label, name=f"candidate {self.spec} ({self.layout} layout, {kind})",
+                    bug=None, candidate=self.spec, layout=self.layout, form=kind)
+
+    def _user_params(self, state):
+        return layouts.LAYOUTS[self.layout].to_user(state, self.cfg.sizes, self.cfg.bias, self.form)
+
+    def _from_user(self, arrays, what):
+        state = layouts.LAYOUTS[self.layout].from_user(arrays, self.cfg.sizes, self.cfg.bias, self.dtype,
+                                                       f"{self.who} {what}", self.form, CandidateError)
+        self.returned = max([self.returned] + [np.asarray(a).dtype for a in layouts.arrays_of(arrays)],
+                            key=lambda d: np.finfo(d).eps if np.issubdtype(d, np.floating) else 0)
+        return state
+
+    def _fail(self, e, given):
+        shapes = ", ".join(str(np.shape(p)) for p in layouts.arrays_of(given))
+        raise CandidateError(f"{self.who} raised {where(e, self.files)}; it was given params of shapes {shapes} "
+                             f"({self.layout} layout of {'-'.join(map(str, self.cfg.sizes))}): check --layout and "
+                             f"--sizes") from None
+
+    def locate(self, run, outcome):
+        from .trace import source_for
+        return source_for(self, run, outcome)
 
 
-class CandidateNet:
-    """Looks like handmade.MLP to the engine: loss(X, Y), backward(), named_parameters(); no activations."""
+class FunctionCandidate(Candidate):
+    """f(params, X, Y) -> (loss, grads); the tool's optimizer updates the parameters, held by a handmade.MLP."""
 
-    acts, deltas = {}, {}
+    phases = ("loss", "backward", "optimizer", "update")
 
-    def __init__(self, candidate, net, run_dtype):
-        self.candidate, self.net, self.run_dtype = candidate, net, run_dtype
-        self.dtype, self.config, self.layers = net.dtype, net.config, net.layers
-        self._grads = None
-        self.returned = net.dtype  # the coarsest dtype of the last gradients returned
+    def __init__(self, obj, cfg, dtype, seed, n_train, layout, form, spec, files):
+        super().__init__(obj, cfg, dtype, seed, n_train, layout, form, spec, files)
+        self.net = handmade.MLP(**cfg.model_args(dtype, n_train), seed=seed)  # holds the parameters
+        self.opt = make_optimizer(handmade, self.net.parameters(), cfg)
+        self.schedule = make_schedule(handmade, self.opt, cfg)
+        self.named = list(self.net.named_parameters())
 
-    def named_parameters(self):
-        return self.net.named_parameters()
-
-    def parameters(self):
-        return self.net.parameters()
-
-    def loss(self, X, Y):
-        c, sizes = self.candidate, self.config["sizes"]
-        who = f"{c.spec}"
-        params = to_layout(self.net.state_dict(), len(self.layers), c.layout)
+    def loss_and_grads(self, X, Y):
+        """Call the user's function once: (loss, {name: grad}) in torch's layout."""
+        params = self._user_params(self.net.state_dict())
         try:
-            result = c.func(params, X.copy(), Y.copy())
+            result = self.obj(params, X.copy(), targets(Y, self.cfg))
         except (Exception, SystemExit) as e:  # the candidate's own failure, even sys.exit(), is one line here
-            file = Path(c.spec.rpartition(":")[0])
-            shapes = ", ".join(str(p.shape) for p in params)
-            raise CandidateError(f"{who} raised {_where(e, file)}; it was given params of shapes {shapes} "
-                                 f"({c.layout} layout of {'-'.join(map(str, sizes))}): check --layout and "
-                                 f"--sizes") from None
+            self._fail(e, params)
         if not isinstance(result, tuple) or len(result) != 2:
-            raise CandidateError(f"{who} returned {type(result).__name__}; expected a pair (loss, grads)")
+            raise CandidateError(f"{self.who} returned {type(result).__name__}; expected a pair (loss, grads)")
         loss, grads = result
-        try:
-            if isinstance(loss, (str, bytes)) or not np.issubdtype(np.asarray(loss).dtype, np.number):
-                raise TypeError
-            loss = float(np.asarray(loss).reshape(()))
-        except (TypeError, ValueError):
-            raise CandidateError(f"{who} returned a loss of type {type(loss).__name__}"
-                                 f"{' and shape ' + str(np.shape(loss)) if hasattr(loss, 'shape') else ''}; "
-                                 "expected one real number") from None
-        self._grads = from_layout(grads, sizes, c.layout, self.dtype, who, self.run_dtype)
-        self.returned = max((g.dtype for g in grads), key=lambda d: np.finfo(d).eps)
-        return loss
+        self.returned = self.dtype
+        return _loss_value(loss, self.who), self._from_user(grads, "returned grads")
 
-    def backward(self):
-        for name, p in self.named_parameters():
-            g = self._grads[name]
-            p.grad = g if p.grad is None else p.grad + g
-        return self.grads()
+    def loss_value(self, X, Y):
+        return self.loss_and_grads(X, Y)[0]
 
-    def grads(self):
-        return {name: p.grad for name, p in self.named_parameters()}
+    def step(self, X, Y):
+        self.opt.zero_grad()
+        self.loss, grads = self.loss_and_grads(X, Y)
+        for name, p in self.named:
+            p.grad = grads[name]
+        self.opt.step()
+        return self.loss
+
+    def tensors(self):
+        out = super().tensors()
+        return {k: v for k, v in out.items() if k[0] != "forward" and not k[1].endswith((".dz", ".da"))}
+
+    def at(self, dtype):
+        return FunctionCandidate(self.obj, self.cfg, dtype, 0, self.n_train, self.layout, self.form, self.spec,
+                                 self.files)
 
     def predict(self, X):
         """Predictions of the candidate-trained parameters, through handmade's forward."""
         return self.net.predict(X)
 
+
+class ClassCandidate(Candidate):
+    """Net(params, **hyper) with step(X, Y, lr) -> loss and .params (and .grads): the network owns its update."""
+
+    def __init__(self, obj, cfg, dtype, seed, n_train, layout, form, spec, files, build=True):
+        super().__init__(obj, cfg, dtype, seed, n_train, layout, form, spec, files)
+        self.lr = _Schedule(cfg)
+        self.phases = ("loss", "update")
+        if not build:
+            return
+        init = handmade.MLP(**cfg.model_args(dtype, n_train), seed=seed).state_dict()
+        params = self._user_params(init)
+        try:
+            self.net = obj(params, **hyper(obj, cfg, n_train))
+        except (Exception, SystemExit) as e:
+            self._fail(e, params)
+        self.state = init
+        self.grads = None
+        self.phases = ("loss", "backward", "update") if hasattr(self.net, "grads") else ("loss", "update")
+
+    def step(self, X, Y):
+        lr = self.dtype.type(self.lr.lr)
+        try:
+            loss = self.net.step(X.copy(), targets(Y, self.cfg), lr)
+        except (Exception, SystemExit) as e:
+            self._fail(e, getattr(self.net, "params", []))
+        self.returned = self.dtype
+        self.loss = _loss_value(loss, f"{self.who}.step")
+        self.state = self._from_user(getattr(self.net, "params", None), "left .params")
+        if "backward" in self.phases:
+            self.grads = self._from_user(self.net.grads, "left .grads")
+        return self.loss
+
+    def end_epoch(self):
+        if self.lr.schedule:
+            self.lr.schedule.step()
+
+    def tensors(self):
+        out = {("loss", "loss"): np.asarray(self.loss)}
+        out.update({("update", k): v for k, v in self.state.items()})
+        if self.grads is not None:
+            out.update({("backward", k): v for k, v in self.grads.items()})
+        return out
+
+    def params(self):
+        return self.state
+
+    def optimizer_state(self):
+        return None  # the network keeps its own; the twin keeps torch's
+
+    def save(self, into=None):
+        return dict(params={k: v.copy() for k, v in self.state.items()}, state=None, net=copy.deepcopy(self.net),
+                    lr=self.lr.lr, schedule=self.lr.schedule and dict(vars(self.lr.schedule), optimizer=None))
+
+    def restore(self, snap):
+        self.net = cast(copy.deepcopy(snap["net"]), self.dtype)
+        self.state = {k: v.astype(self.dtype) for k, v in snap["params"].items()}
+        self.lr.lr = snap["lr"]
+
+    def at(self, dtype):
+        return ClassCandidate(self.obj, self.cfg, dtype, 0, self.n_train, self.layout, self.form, self.spec,
+                              self.files, build=False)._phases_of(self)
+
+    def _phases_of(self, other):
+        self.phases = other.phases
+        return self
+
+    def predict(self, X):
+        net = handmade.MLP(**self.cfg.model_args(self.dtype, self.n_train))
+        net.load_state_dict(self.state)
+        return net.predict(X)
+
+
+def hyper(cls, cfg, n_train):
+    """The settings a class's __init__ accepts, by name (all of them if it takes **kwargs)."""
+    wd = cfg.weight_decay if cfg.weight_decay is not None else 0.01 if cfg.optimizer == "adamw" else 0.0
+    values = dict(lr=cfg.lr, momentum=cfg.momentum, dampening=cfg.dampening, nesterov=cfg.nesterov,
+                  betas=tuple(cfg.betas), eps=cfg.eps, weight_decay=wd, n_train=n_train)
+    params = inspect.signature(cls).parameters
+    if any(p.kind == p.VAR_KEYWORD for p in params.values()):
+        return values
+    return {k: v for k, v in values.items() if k in params}
+
+
+def cast(obj, dtype, seen=None):
+    """Every floating-point array reachable from obj's attributes, lists, tuples and dicts, cast to dtype (for a
+    re-run of a class candidate at another precision). Returns obj, changed in place where it can be."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return obj
+    seen.add(id(obj))
+    if isinstance(obj, np.ndarray):
+        return obj.astype(dtype) if np.issubdtype(obj.dtype, np.floating) else obj
+    if isinstance(obj, list):
+        obj[:] = [cast(v, dtype, seen) for v in obj]
+    elif isinstance(obj, tuple):
+        return type(obj)(cast(v, dtype, seen) for v in obj) if not hasattr(obj, "_fields") else obj
+    elif isinstance(obj, dict):
+        for k in list(obj):
+            obj[k] = cast(obj[k], dtype, seen)
+    elif hasattr(obj, "__dict__") and not isinstance(obj, (type, types.ModuleType, types.FunctionType,
+                                                           types.MethodType, types.BuiltinFunctionType)):
+        for k, v in list(vars(obj).items()):
+            setattr(obj, k, cast(v, dtype, seen))
+    return obj
+
+
+def build(candidate, cfg, rng, n_train, first_batch):
+    """The candidate side: load a 'file.py:name', pick the form (function or class) and the layout ('auto': the
+    one whose shapes the first call returns), and build it from the one Generator."""
+    if isinstance(candidate, str):
+        obj, file = load(candidate)
+        spec = candidate
+    else:
+        obj, file = candidate, None
+        spec = getattr(candidate, "__qualname__", repr(candidate))
+        if not callable(obj):
+            raise CandidateError(f"the candidate {spec} is neither a function nor a class")
+    files = user_files(obj, file)
+    side_class = ClassCandidate if inspect.isclass(obj) else FunctionCandidate
+    state = rng.bit_generator.state  # the initial weights are drawn once, for the layout that is chosen
+    layout, form = cfg.layout, None
+    if layout == "auto":
+        def try_call(name, trial_form):
+            rng.bit_generator.state = state
+            side = side_class(obj, cfg, cfg.dtype, rng, n_train, name, trial_form, spec, files)
+            side.step(*first_batch)
+            return side
+        layout, form = layouts.infer(cfg.sizes, cfg.bias, try_call, CandidateError)
+    rng.bit_generator.state = state
+    side = side_class(obj, cfg, cfg.dtype, rng, n_train, layout, form, spec, files)
+    trial = side.at(cfg.dtype)  # one call on a copy before anything is printed: a broken candidate is one line
+    trial.restore(side.save())
+    trial.step(*first_batch)
+    return side

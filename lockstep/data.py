@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import SettingError
+
 IDX_NAMES = {  # role -> file stem; the file may also end in .gz, and '.idx' may stand for '-idx'
     "train images": "train-images-idx3-ubyte",
     "train labels": "train-labels-idx1-ubyte",
@@ -27,12 +29,13 @@ SCALES = {
     "unit": "pixels/255, in [0, 1]",
     "symmetric": "pixels/127.5 - 1, in [-1, 1]",
     "standard": "(pixels - mean)/std, with the mean and std of the training pixels",
+    "none": "as given",
 }
 EMBEDDED_SPLIT = 0.8  # of each digit's 500 images: 400 train, 100 test
 SPLIT_SEED = 2024  # the embedded split is part of the data set, the same for every --seed
 
 
-class DataError(Exception):
+class DataError(SettingError):
     """Bad or missing data; str(error) is one line for the user."""
 
 
@@ -43,6 +46,7 @@ class Dataset:
     y_train: np.ndarray  # (n,) int64 labels
     X_test: np.ndarray
     y_test: np.ndarray
+    images: bool = True  # pixels 0..255, scaled by --scale unit by default
 
     @property
     def n_classes(self):
@@ -189,10 +193,11 @@ def read_idx(path, ndim):
 
 
 # -- scaling and encoding -------------------------------------------------------------------------------------
-def prepare(ds, n_train, scale, dtype):
+def prepare(ds, n_train, scale, dtype, outputs=None):
     """The first n_train training images, scaled and cast once.
 
-    Returns X_train (n, d), Y_train (n, k) one-hot, y_train (n,), X_test, Y_test, y_test; k = ds.n_classes."""
+    Returns X_train (n, d), Y_train (n, k) one-hot, y_train (n,), X_test, Y_test, y_test; k = ds.n_classes, or a
+    single column of 0/1 targets when the network has one output unit (outputs=1) for two classes."""
     dtype = np.dtype(dtype)
     if n_train is not None:
         if n_train > len(ds.X_train):
@@ -204,11 +209,15 @@ def prepare(ds, n_train, scale, dtype):
         shift, div = 0.0, 255.0
     elif scale == "symmetric":
         shift, div = 127.5, 127.5
+    elif scale == "none":
+        shift, div = 0.0, 1.0
     elif scale == "standard":
         shift, div = float(X_train.mean(dtype=np.float64)), float(X_train.std(dtype=np.float64)) or 1.0
     else:
         raise DataError(f"unknown scale {scale!r}; choose from {', '.join(SCALES)}")
     eye = np.eye(ds.n_classes, dtype=dtype)
+    if outputs == 1 and ds.n_classes == 2:
+        eye = eye[:, 1:]  # class 1 -> target 1, class 0 -> target 0
 
     def cast(X):
         X = X.astype(dtype)

@@ -1,65 +1,150 @@
-"""Findings: what the measurements mean. Each is a dict {code, message, ...} for the JSON and the human report.
+"""Findings: what the measurements mean. Each is a function of the run (a Context) that returns a dict
+{code, message, ...} for the JSON and the text report, or None. FINDINGS lists them in the order they are
+reported; adding a finding is a function and a row there.
 
-  local_error     the divergence persists from one shared state: this step makes it (a real bug)
-  float32_only    float64 agrees from the same state, but the float32 computation disagrees at 3 steps in a row
-  rounding_drift  the twins drifted apart by rounding and were re-anchored; each such step agreed when re-run
-  non_finite      where the first NaN or inf appeared, in which backend, and what fed it
-  suspect         the catalogue bug whose signature best explains the divergence, with the measured evidence
-  unmatched       no catalogue signature fits; what was measured instead
+  local_error     the divergence persists from one shared state beyond rounding: this step makes it (a real bug)
+  float32_only    float64 agrees from the same state, but float32 arithmetic differs where it matters
+  loss_only       at the divergence step only the loss value differs; every gradient and update agrees
+  convention      the loss (and the gradients) differ by one constant factor: a convention, and the flag to match it
+  own_rounding    a difference beyond torch's rounding that vanished in extended precision: the side's own rounding
+  rounding_drift  the twins drifted apart by rounding and were re-anchored; each such step was rounding
+  non_finite      where the first NaN or inf appeared, in which backend, and what fed it (a blow-up, in both)
+  suspect         the catalogue bug whose prediction best explains the divergence, with the measured evidence
+  unmatched       no catalogue prediction fits; what was measured instead
   prior_plateau   the model sits at the cost of predicting each class's frequency: the setup, not the backprop
+  gradcheck       finite differences on the first batch, a third opinion independent of torch
+  bug_not_exposed a planted bug that changed nothing measurable under the settings given
 """
+from dataclasses import dataclass
+
 import numpy as np
 
 from .bugs import CATALOGUE
 from .check import TOLERANCES
-from .report import what
 from .signatures import Scene, ratio_fit
 
-SUSPECT_FIT = {"float64": 1e-6, "float32": 1e-3}  # a signature's residual that counts as a match
+SUSPECT_FIT = {"float64": 1e-6, "float32": 1e-3}  # a prediction's residual that counts as a match
 
 
-def local_error(outcome, cfg):
-    d = outcome.first_divergence
-    if not d or outcome.non_finite:
+@dataclass
+class Context:
+    outcome: object  # engine.Outcome
+    cfg: object  # config.Config
+    side: object  # the side under test
+    y_train: np.ndarray  # the training labels
+    n_classes: int
+    gradcheck: dict | None = None  # lockstep/gradcheck.py's result, when asked for
+
+
+def what(phase, tensor):
+    return "the loss" if phase == "loss" else f"{phase} {tensor}"
+
+
+def _when(step):
+    return "at the very first step" if step == 0 else f"at step {step}"
+
+
+def local_error(ctx):
+    d, out = ctx.outcome.first_divergence, ctx.outcome
+    if not d or out.non_finite and not d["float32_only"]:
         return None
-    dtype = outcome.scene["dtype"]
+    dtype = out.scene["dtype"] if out.scene else ctx.cfg.dtype
     times = d["max_rel_err"] / TOLERANCES[dtype].for_phase(d["phase"])
-    when = "at the very first step" if d["step"] == 0 else f"at step {d['step']}"
     if d["float32_only"]:
         return dict(code="float32_only", step=d["step"], rel_err=d["max_rel_err"], times_tolerance=times,
                     message=f"A float32 problem, not a maths error: from one shared state the side under test and "
                             f"the twin agree in float64, but in float32 {what(d['phase'], d['tensor'])} is off by "
-                            f"{d['max_rel_err']:.2g} ({times:.2g}x the tolerance) {when} and at the next steps. The "
-                            f"code loses precision in float32 (cancellation, a poor summation order, an epsilon "
-                            f"too small for float32, a lower-precision copy).")
+                            f"{d['max_rel_err']:.2g}, beyond what float32 rounding of the same maths allows, "
+                            f"{_when(d['step'])} and at the next steps (or as a NaN or inf). The code loses precision "
+                            f"in float32 (cancellation, log of 0, a poor summation order, an epsilon too small for "
+                            f"float32, a lower-precision copy).")
+    ladder = (f" Re-run in extended precision (np.longdouble) it still differs, so this is not the side's own "
+              f"rounding." if d.get("note") is None else f" ({d['note']}.)")
     return dict(code="local_error", step=d["step"], rel_err=d["max_rel_err"], times_tolerance=times,
                 message=f"A real bug, not rounding: {what(d['phase'], d['tensor'])} is off by {d['max_rel_err']:.2g} "
-                        f"relative ({times:.2g}x the {dtype} tolerance) {when}, with both sides starting the step "
-                        f"from one state ({d['checked']}). This step makes the error; --resync finds it at the "
-                        f"same step.")
+                        f"relative {_when(d['step'])}, beyond the rounding that this step's own terms allow, with "
+                        f"both sides starting the step from one state ({d['checked']}).{ladder} This step makes "
+                        f"the error; --resync finds it at the same step.")
 
 
-def rounding_drift(outcome, cfg):
-    if not outcome.drift:
+def loss_only(ctx):
+    d = ctx.outcome.first_divergence
+    if not d or d.get("float32_only") or d["phase"] != "loss":
         return None
-    kinds = {k: sum(d["kind"] == k for d in outcome.drift) for k in ("accumulated", "relu_flip", "float32_only")}
-    acc = max(d["accumulated_rel_err"] for d in outcome.drift)
-    loc = max(d["local_rel_err"] for d in outcome.drift)
+    others = {p: v for p, v in d["phases"].items() if p != "loss"}
+    if not others or any(v != "agree" for v in others.values()):
+        return None
+    grads = "every gradient agrees" if "backward" in others else "every updated parameter agrees"
+    return dict(code="loss_only", step=d["step"],
+                message=f"Only the loss value differs; {grads} ({', '.join(others)} all agree at step {d['step']}). "
+                        f"The backprop is right: the loss you return is computed differently from the one your "
+                        f"gradients belong to.")
+
+
+def convention(ctx):
+    """One constant factor between the side's loss and the reference's (and maybe its gradients): a convention
+    (sum or mean, a scale, an l2 divisor) rather than a backprop bug; name the flag that matches it."""
+    out, d = ctx.outcome, ctx.outcome.first_divergence
+    if not d or not out.scene or d.get("float32_only"):
+        return None
+    pairs = {(ph, name): (a, b) for ph, name, a, b in out.scene["pairs"]}
+    ours, ref = pairs.get(("loss", "loss"), (None, None))
+    if ours is None or not ref or not np.isfinite(ours):
+        return None
+    r_loss = float(ours) / float(ref)
+    grads = [(a, b) for (ph, _), (a, b) in pairs.items() if ph == "backward"]
+    r_grads = [ratio_fit(a, b) for a, b in grads]
+    same = grads and all(r is not None and res < 1e-6 and abs(r / r_loss - 1) < 1e-6 for r, res in r_grads)
+    agree = d["phases"].get("backward") == "agree"
+    if abs(r_loss - 1) < 1e-9 or not (same or agree):
+        return None
+    m = len(out.scene["X"])
+    if abs(r_loss - m) < 1e-6 * m:
+        fix = "--reduction sum" if ctx.cfg.reduction == "mean" else None
+    elif abs(r_loss * m - 1) < 1e-6:
+        fix = "--reduction mean" if ctx.cfg.reduction == "sum" else None
+    else:
+        fix = f"--loss-scale {r_loss * ctx.cfg.loss_scale:.6g}"
+    tail = (f"with the gradients {r_loss:.4g}x too: rerun with {fix}" if same and fix else
+            f"with the gradients {r_loss:.4g}x too" if same else
+            "while every gradient agrees: the value you return uses another convention than your gradients")
+    return dict(code="convention", factor=r_loss, fix=fix if same else None,
+                message=f"Your loss is {r_loss:.4g}x the reference's at step {d['step']}, {tail}. A convention, "
+                        f"not a backprop bug.")
+
+
+def own_rounding(ctx):
+    notes = ctx.outcome.notes
+    if not notes:
+        return None
+    worst = max(notes, key=lambda n: n["rel_err"])
+    return dict(code="own_rounding", steps=[n["step"] for n in notes], rel_err=worst["rel_err"],
+                message=f"At {len(notes)} step(s) the side under test differed from torch beyond float64 rounding "
+                        f"of torch's formulas (largest: {what(worst['phase'], worst['tensor'])}, {worst['rel_err']:.2g} "
+                        f"relative, step {worst['step']}), but re-run in extended precision it agrees with torch "
+                        f"within torch's own rounding: the side's float64 arithmetic rounds more than torch's (for "
+                        f"example a textbook loss formula that loses digits where a sigmoid saturates). Not a bug.")
+
+
+def rounding_drift(ctx):
+    drift = [d for d in ctx.outcome.drift if d["kind"] != "own_rounding"]
+    if not drift:
+        return None
+    kinds = {k: sum(d["kind"] == k for d in drift) for k in ("accumulated", "rounding", "float32_only")}
     why = [f"{kinds['accumulated']}x accumulated rounding that vanished when the step was re-run from one state"
            if kinds["accumulated"] else "",
-           f"{kinds['relu_flip']}x a relu whose input the two backends rounded to opposite sides of 0"
-           if kinds["relu_flip"] else "",
+           f"{kinds['rounding']}x a difference within the rounding that the step's own terms allow (saturated "
+           "units, relu inputs next to 0, tiny derivatives)" if kinds["rounding"] else "",
            f"{kinds['float32_only']}x an isolated float32 difference" if kinds["float32_only"] else ""]
-    return dict(code="rounding_drift", count=len(outcome.drift), kinds=kinds,
-                steps=[d["step"] for d in outcome.drift], max_accumulated_rel_err=acc, max_local_rel_err=loc,
-                message=f"Rounding drift, not divergence: the twins' difference crossed the {cfg.dtype} tolerance "
-                        f"at {len(outcome.drift)} step(s) (largest {acc:.2g}): " + "; ".join(w for w in why if w)
-                        + f". Re-run from one state, every such step agreed (to {loc:.2g}; in float64 where float32 "
-                          "differed); the twin was re-anchored to the state of the side under test there.")
+    return dict(code="rounding_drift", count=len(drift), kinds=kinds, steps=[d["step"] for d in drift],
+                max_local_rel_err=max(d["local_rel_err"] for d in drift),
+                message=f"Rounding drift, not divergence: the twins' difference crossed the {ctx.cfg.dtype} tolerance "
+                        f"at {len(drift)} step(s): " + "; ".join(w for w in why if w)
+                        + ". The twin was re-anchored to the state of the side under test there.")
 
 
-def non_finite(outcome, cfg):
-    nf = outcome.non_finite
+def non_finite(ctx):
+    nf = ctx.outcome.non_finite
     if not nf:
         return None
     who = ("both backends, at the same place" if nf["same_place"] else
@@ -70,69 +155,49 @@ def non_finite(outcome, cfg):
     big = first.get("largest_before")
     fed = "from finite inputs" if nf["inputs_finite"] else "from non-finite inputs (the batch itself)"
     big_text = f"; the largest value before it in that step was |{big['tensor']}| = {big['value']:.3g}" if big else ""
-    if nf["handmade"] and not nf["reference"]:
+    if nf["same_place"]:
+        advice = ("Training itself blew up, in the reference too, from a state where both agreed: the verdict is "
+                  "blew_up, because the two implementations do not differ. Lower --lr, or check the data's scale.")
+    elif nf["handmade"] and not nf["reference"]:
         advice = ("The reference stays finite on the same numbers, so the side under test computes this "
                   "differently: look for exp without the max shift, log of 0, or a division by 0.")
     else:
-        advice = "Training itself blew up in the reference too: lower --lr, or check the data's scale."
-    return dict(nf, code="non_finite",
-                message=f"The first non-finite value appeared at step {nf['step']} in {nf['phase']} "
-                        f"{nf['tensor']}, in {who}, {fed}{big_text}. The run stops there. {advice}")
+        advice = "The two backends went non-finite differently: a real difference."
+    return dict(nf, code="non_finite", message=f"The first non-finite value appeared at step {nf['step']} in "
+                                               f"{nf['phase']} {nf['tensor']}, in {who}, {fed}{big_text}. The run "
+                                               f"stops there. {advice}")
 
 
-def suspects(outcome, cfg, from_candidate):
-    """Rank the catalogue's signatures against the divergence; the best fit below the threshold is named."""
-    d, nf = outcome.first_divergence, outcome.non_finite
-    if not d or outcome.scene is None or (nf and nf["same_place"]) or d["float32_only"]:
-        return None  # a blow-up in both, or float32 arithmetic: no catalogue bug (the maths agrees)
-    scene = Scene(cfg, d, outcome.scene, nf)
+def suspects(ctx):
+    """Rank the catalogue's predictions against the divergence; the best fit below the threshold is named."""
+    out = ctx.outcome
+    d, nf = out.first_divergence, out.non_finite
+    if not d or out.scene is None or (nf and nf["same_place"]) or d["float32_only"] and not nf:
+        return None  # a blow-up in both, or float32 rounding: no catalogue bug (an overflow in float32 may be one)
+    scene = Scene(ctx.cfg, d, out.scene, nf, n_train=len(ctx.y_train))
     fits = []
     for bug in CATALOGUE:
         try:
-            got = bug.signature(scene)
-        except (KeyError, ValueError, IndexError, TypeError):  # a signature that cannot apply here
+            got = bug.predict(scene)
+        except (KeyError, ValueError, IndexError, TypeError):  # a prediction that cannot apply here
             got = None
-        if got is not None and got[0] <= SUSPECT_FIT[outcome.scene["dtype"]]:
+        if got is not None and got[0] <= SUSPECT_FIT[out.scene["dtype"]]:
             fits.append((got[0], bug.name, got[1]))
     if fits:
         residual, name, evidence = min(fits)
-        tail = " This is offered from the measured signature, not as a certainty." if from_candidate else ""
+        tail = (" This is offered from the measured prediction, not as a certainty."
+                if ctx.side.kind == "candidate" else "")
         return dict(code="suspect", bug=name, evidence=evidence, fit=residual,
                     message=f"Likely cause: {name}: {evidence} (the prediction fits to {residual:.1e}).{tail}")
-    if nf:
-        return None  # the non_finite finding already says where and how
+    if nf or d["phase"] == "loss":
+        return None  # the non_finite, loss_only or convention finding says what is known
     ours, ref = scene.divergent()
     r, res = ratio_fit(ours, ref)
     seen = f"side under test / reference = {r:.4g} (fit {res:.1e})" if r is not None else "the reference is all zeros"
-    hint = ("The loss already differs before any gradient: check that --sizes, --activation, --loss, --output, "
-            "--l2 and --scale describe your network." if not scene.agrees("loss", "loss") else
-            "Compare that tensor's formula with the reference's.")
+    hint = ("The loss already differs before any gradient: check that the settings (--sizes, --activation, --loss, "
+            "--output, --l2, --scale, --reduction, --loss-scale) describe your network."
+            if not scene.agrees("loss", "loss") else "Compare that tensor's formula with the reference's.")
     return dict(code="unmatched", message=f"No catalogue bug explains {d['phase']} {d['tensor']}: {seen}. {hint}")
-
-
-def gradcheck(result, describe=None):
-    """The finding for a finite-difference check (lockstep/gradcheck.py)."""
-    w = result["worst"]
-    if result.get("non_finite"):
-        return dict(result, code="gradcheck", message="Finite differences on the first batch: FAIL, the loss or a "
-                                                      "gradient is not finite there, so nothing can be checked.")
-    where = f"{w['tensor']}{tuple(w['index'])}"
-    if describe:
-        where += f" [{describe(w['tensor'], w['index'])}]"
-    verdict = "pass" if result["passed"] else "FAIL"
-    return dict(result, code="gradcheck",
-                message=f"Finite differences on the first batch ({result['checked']} sampled elements, float64): "
-                        f"{verdict}. Worst: {where}, analytic {w['analytic']:.6g}, numeric {w['numeric']:.6g}, "
-                        f"|difference| {w['abs_err']:.1e} = {w['excess']:.2g}x what rounding allows.")
-
-
-def bug_not_exposed(outcome, cfg, bug):
-    """A planted bug that changed nothing measurable under the flags given (its own setup shows it)."""
-    if bug is None or outcome.verdict != "agree":
-        return None
-    return dict(code="bug_not_exposed", bug=bug.name,
-                message=f"The planted bug {bug.name} changed no tensor beyond tolerance under these flags, so the twins "
-                        f"agree. Its own setup exposes it: python compare.py --inject-bug {bug.name}")
 
 
 def prior_cost(loss, y, n_classes):
@@ -148,18 +213,19 @@ def prior_cost(loss, y, n_classes):
     return float(0.5 * (p * (1 - p)).sum())
 
 
-def prior_plateau(outcome, cfg, y_train, n_classes):
+def prior_plateau(ctx):
     """A finished run whose loss ends within 1% of the prior cost, having either come there from elsewhere
     (the first loss was more than 5% away) or stayed there for 200 steps or more."""
-    if len(outcome.steps) < 2 or outcome.first_divergence:
+    out, cfg = ctx.outcome, ctx.cfg
+    if len(out.steps) < 2 or out.verdict != "agree" or cfg.reduction != "mean" or cfg.loss_scale != 1:
         return None
-    prior = prior_cost(cfg.loss, y_train, n_classes)
+    prior = prior_cost(cfg.loss, ctx.y_train, ctx.n_classes)
     if prior < 1e-3:
         return None  # one class only: nothing to predict, no plateau to sit on
-    first, last = outcome.steps[0]["loss"], outcome.steps[-1]["loss"]
+    first, last = out.steps[0]["loss"], out.steps[-1]["loss"]
     if not all(abs(last[k] - prior) <= 0.01 * prior for k in ("handmade", "reference")):
         return None
-    if abs(first["reference"] - prior) <= 0.05 * prior and len(outcome.steps) < 200:
+    if abs(first["reference"] - prior) <= 0.05 * prior and len(out.steps) < 200:
         return None  # it started at the prior and has not trained long enough to call it stuck
     formula = {"bce": "-sum_k [p_k ln p_k + (1-p_k) ln(1-p_k)]", "cross_entropy": "-sum_k p_k ln p_k",
                "mse": "1/2 sum_k p_k (1-p_k)"}[cfg.loss]
@@ -192,3 +258,43 @@ def culprits(cfg):
     if cfg.activation == "sigmoid":
         found.append("sigmoid hidden units shrink the gradient at every layer (relu or tanh train faster)")
     return found or ["the model is too small or trained too briefly for this data"]
+
+
+def gradcheck(ctx):
+    """The finding for a finite-difference check (lockstep/gradcheck.py)."""
+    result = ctx.gradcheck
+    if result is None:
+        return None
+    if result.get("skipped"):
+        return dict(result, code="gradcheck", message=f"Finite differences: not run, {result['skipped']}.")
+    w = result["worst"]
+    if result.get("non_finite"):
+        return dict(result, code="gradcheck", message="Finite differences on the first batch: FAIL, the loss or a "
+                                                      "gradient is not finite there, so nothing can be checked.")
+    where = f"{w['tensor']}{tuple(w['index'])}"
+    described = ctx.side.describe(w["tensor"], w["index"])
+    if described:
+        where += f" [{described}]"
+    verdict = "pass" if result["passed"] else "FAIL"
+    return dict(result, code="gradcheck",
+                message=f"Finite differences on the first batch ({result['checked']} sampled elements, float64): "
+                        f"{verdict}. Worst: {where}, analytic {w['analytic']:.6g}, numeric {w['numeric']:.6g}, "
+                        f"|difference| {w['abs_err']:.1e} = {w['excess']:.2g}x what rounding allows.")
+
+
+def bug_not_exposed(ctx):
+    """A planted bug that changed nothing measurable under the settings given (its own setup shows it)."""
+    bug = getattr(ctx.side, "bug", None)
+    if bug is None or ctx.outcome.verdict == "diverge":
+        return None
+    return dict(code="bug_not_exposed", bug=bug.name,
+                message=f"The planted bug {bug.name} changed no tensor beyond rounding under these settings, so the "
+                        f"twins agree. Its own setup exposes it: python compare.py --inject-bug {bug.name}")
+
+
+FINDINGS = [gradcheck, local_error, loss_only, convention, own_rounding, rounding_drift, non_finite, suspects,
+            prior_plateau, bug_not_exposed]
+
+
+def collect(ctx):
+    return [f for f in (make(ctx) for make in FINDINGS) if f]

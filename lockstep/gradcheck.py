@@ -1,8 +1,9 @@
 """A finite-difference gradient check: a third opinion, independent of torch, on the first batch.
 
 For a sample of elements of each parameter, the central difference (L(p + h) - L(p - h)) / 2h is compared with
-the analytic gradient, in float64, for the side under test: handmade (with any planted bug) or a candidate,
-whose loss is called through the same checked wrapper as in the run.
+the analytic gradient, in float64, for the side under test: handmade (with any planted bug) or a function
+candidate, whose loss is called through the same checked wrapper as in the run. (A class candidate updates its
+own parameters inside step(), so it has no loss to differentiate: the check says so and is skipped.)
 
 An element agrees when |analytic - numeric| <= RTOL * max(|analytic|, |numeric|) + atol. The central difference
 carries its own rounding, about eps * |L| / h, so atol = 10 eps max(|L|, 1) / h: a gradient of 1e-7 on a loss of 7
@@ -15,7 +16,6 @@ import copy
 import numpy as np
 
 from .config import batch_order
-from .sides import build_ours, load_ours, snapshot
 
 H = {"float64": 1e-6, "float32": 1e-3}  # steps for losses computed in float64, or in float32 inside a candidate
 RTOL = 1e-5
@@ -59,18 +59,21 @@ def _central(loss_at, p, idx, h):
 
 def for_run(run):
     """Gradcheck the side under test of a Lockstep run at its current parameters, on the run's first batch."""
-    first = next(batch_order(len(run.X), run.batch_size, 1, copy.deepcopy(run.rng)))  # the rng is not touched
-    X, Y = run.X[first].astype(np.float64), run.Y[first].astype(np.float64)
-    side = build_ours(run.cfg, "float64", 0, run.bug, run.candidate)
-    load_ours(side, snapshot(run.ours))
-    loss = side.net.loss(X, Y)
-    for p in side.net.parameters():
-        p.grad = None
-    grads = {name: np.array(g, dtype=np.float64) for name, g in side.net.backward().items()}
-    names = [name for name, _ in side.named]
-    if not np.isfinite(loss) or not all(np.isfinite(g).all() for g in grads.values()):
-        return dict(passed=False, max_excess=np.inf, checked=0, non_finite=True,
-                    worst=dict(tensor="loss", index=[], analytic=loss, numeric=np.nan, abs_err=np.nan, excess=np.inf))
-    precision = np.dtype(getattr(side.net, "returned", np.float64)).name  # a candidate may compute in float32
-    return check(lambda: side.net.loss(X, Y), [p.data for _, p in side.named], [grads[n] for n in names], names,
-                 np.random.default_rng(run.cfg.seed), precision=precision)
+    if not hasattr(run.side, "loss_and_grads"):
+        return dict(skipped="a class candidate updates its own parameters inside step(), so it has no loss "
+                            "function to differentiate; give a function candidate for --gradcheck")
+    idx, _ = next(batch_order(len(run.X), run.batch_size, 1, copy.deepcopy(run.rng)))  # the rng is not touched
+    X, Y = run.X[idx].astype(np.float64), run.Y[idx].astype(np.float64)
+    side = run.side.at("float64")
+    side.restore(run.side.save())
+    with np.errstate(all="ignore"):
+        loss, grads = side.loss_and_grads(X, Y)
+        grads = {name: np.array(g, dtype=np.float64) for name, g in grads.items()}
+        names = [name for name, _ in side.named]
+        if not np.isfinite(loss) or not all(np.isfinite(g).all() for g in grads.values()):
+            return dict(passed=False, max_excess=np.inf, checked=0, non_finite=True,
+                        worst=dict(tensor="loss", index=[], analytic=loss, numeric=np.nan, abs_err=np.nan,
+                                   excess=np.inf))
+        precision = np.dtype(side.computes_in).name  # a candidate may compute in float32 inside
+        return check(lambda: side.loss_value(X, Y), [p.data for _, p in side.named],
+                     [grads[n] for n in names], names, np.random.default_rng(run.cfg.seed), precision=precision)

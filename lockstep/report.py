@@ -1,7 +1,7 @@
-"""Reports: the human one on stdout, the JSON one, and the PNG. They only format what the engine measured.
+"""Presentation: the text report, the JSON file and the PNG, all made from the result dict (the JSON itself).
 
-`label` names the side under test in the text: "handmade" or "candidate". The JSON keeps the keys
-handmade/reference whatever the side, so that reports compare across runs.
+The analysis (engine, judge, findings) returns data; nothing here measures or decides anything. The JSON keeps
+the keys handmade/reference for the two sides whatever the side under test is ('side' says which it was).
 """
 import json
 import math
@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .check import TOLERANCES
+PHASE_COLORS = dict(forward="tab:blue", loss="tab:purple", backward="tab:red", optimizer="tab:green",
+                    update="tab:gray")
 
 
 def fmt(x, digits=3):
@@ -31,26 +32,36 @@ def plural(n, word):
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def header(cfg, resolved, ds_name, n_test, plan, side_name):
-    tol = TOLERANCES[cfg.dtype]
-    opt = f"{cfg.optimizer} lr {cfg.lr:g}"
-    if cfg.optimizer == "sgd":
-        opt += f" momentum {cfg.momentum:g}" + (f" dampening {cfg.dampening:g}" if cfg.dampening else "")
-        opt += " nesterov" if cfg.nesterov else ""
-    if resolved["weight_decay"]:
-        opt += f" weight_decay {resolved['weight_decay']:g}"
-    n_train = resolved["n_train"]
-    batch = "full batch" if resolved["batch_size"] >= n_train else f"batch {resolved['batch_size']}"
-    phases = list(dict.fromkeys(phase for phase, _ in plan))
+# -- text -----------------------------------------------------------------------------------------------------
+def header(r):
+    c, tol = r["config"], r["tolerance"]
+    opt = f"{c['optimizer']} lr {c['lr']:g}"
+    if c["optimizer"] == "sgd":
+        opt += f" momentum {c['momentum']:g}" + (f" dampening {c['dampening']:g}" if c["dampening"] else "")
+        opt += " nesterov" if c["nesterov"] else ""
+    if c["weight_decay"]:
+        opt += f" weight_decay {c['weight_decay']:g}"
+    if c["lr_schedule"]:
+        opt += f" schedule {c['lr_schedule']}"
+    batch = "full batch" if c["batch_size"] >= c["n_train"] else f"batch {c['batch_size']}"
+    loss = c["loss"] + (f" x {c['loss_scale']:g}" if c["loss_scale"] != 1 else "")
+    loss += "" if c["reduction"] == "mean" else " summed over the batch"
+    if c["l2"]:
+        loss += f" + l2 {c['l2']:g}" + ("" if c["l2_norm"] == "batch" else f" (divided by {c['l2_norm']})")
+    extra = ("" if c["bias"] else ", no biases") + (f", leaky slope {c['leaky_slope']:g}"
+                                                    if c["activation"] == "leaky_relu" and c["leaky_slope"] != 0.01
+                                                    else "")
+    d = r["data"]
     return "\n".join([
-        f"{side_name} vs reference (PyTorch twin), trained in lockstep",
-        f"data    {ds_name}: {n_train} train, {n_test} test images, scaled {cfg.scale}",
-        f"model   {'-'.join(map(str, cfg.sizes))} {cfg.activation}, output {resolved['output']}, "
-        f"loss {cfg.loss}{f' + l2 {cfg.l2:g}' if cfg.l2 else ''}, init {cfg.init}, {cfg.dtype}",
-        f"train   {opt}, {batch}, {plural(resolved['steps'], 'step')}, seed {cfg.seed}"
-        f"{', resync every step' if cfg.resync else ''}",
-        f"check   {len(plan)} tensors a step ({', '.join(phases)}) against the {cfg.dtype} tolerance: loss "
-        f"{tol.loss:.1e}, tensors {tol.tensor:.1e}, each relative to the reference tensor's largest magnitude",
+        f"{r['side']['name']} vs reference (PyTorch twin), trained in lockstep",
+        f"data    {d['name']}: {d['n_train']} train, {d['n_test']} test samples, scaled {c['scale']}",
+        f"model   {'-'.join(map(str, c['sizes']))} {c['activation']}, output {c['output']}, loss {loss}, "
+        f"init {c['init']}, {c['dtype']}{extra}",
+        f"train   {opt}, {batch}, {plural(c['steps'], 'step')}, seed {c['seed']}"
+        f"{', resync every step' if c['resync'] else ''}",
+        f"check   {r['check']['tensors']} tensors a step ({', '.join(r['check']['phases'])}) against the "
+        f"{c['dtype']} tolerance: loss {tol['loss']:.1e}, tensors {tol['tensor']:.1e}, each relative to the "
+        "reference tensor's largest magnitude; an excess is judged against the step's own rounding",
         "",
     ])
 
@@ -74,12 +85,20 @@ def table_rows(steps, label, stop=None, limit=24):
     return "\n".join(lines)
 
 
-def divergence_lines(div, label, describe=None):
-    """The locator's account of where divergence begins, with the 5 worst elements side by side."""
-    lines = [f"first divergence: step {div['step']}, {what(div['phase'], div['tensor'])}"
-             + (f"  [{describe(div['tensor'], None)}]" if describe and div["phase"] != "loss" else "")]
+def divergence_lines(div, label):
+    """The locator's account of where divergence begins: the source line, the tensor, the 5 worst elements."""
+    lines = []
+    src = div.get("source")
+    if src:
+        lines.append(source_sentence(src))
+    in_terms = div.get("in_your_terms")
+    lines.append(f"first divergence: step {div['step']}, {what(div['phase'], div['tensor'])}"
+                 + (f"  [{in_terms}]" if in_terms else ""))
     lines.append(f"  max abs err {fmt(div['max_abs_err'])}, max rel err {fmt(div['max_rel_err'])} (relative to the "
                  f"reference's largest magnitude; checked: {div['checked']})")
+    phases = div.get("phases") or {}
+    if phases:
+        lines.append("  phases at this step: " + ", ".join(f"{p} {v}" for p, v in phases.items()))
     before = div["agreeing_before"]
     if before:
         lines += textwrap.wrap(f"still agreeing before it in step {div['step']} ({len(before)}): " + ", ".join(before),
@@ -88,32 +107,99 @@ def divergence_lines(div, label, describe=None):
         lines.append(f"  it is the first tensor compared in step {div['step']}")
     if div["worst"]:
         lines.append(f"  {'index':<14} {label:>14} {'reference':>14} {'abs err':>10} {'elem rel':>10}"
-                     + ("  in your layout" if describe else ""))
+                     + ("  in your layout" if in_terms else ""))
         for row in div["worst"]:
-            where = f"  {describe(div['tensor'], row['index'])}" if describe and div["phase"] != "loss" else ""
+            where = f"  {row.get('in_your_terms') or ''}" if in_terms else ""
             lines.append(f"  {str(tuple(row['index'])):<14} {fmt(row['handmade'], 6):>14} "
                          f"{fmt(row['reference'], 6):>14} {fmt(row['abs_err'], 2):>10} {fmt(row['rel_err'], 2):>10}"
                          + where)
         lines.append("  (elem rel = |difference| / the larger of the two values, element by element)")
+    if div.get("note"):
+        lines.append(f"  note: {div['note']}")
     return "\n".join(lines)
 
 
-def summary_line(outcome, cfg):
-    n = plural(len(outcome.steps), "step")
-    if outcome.verdict == "agree":
-        if not outcome.drift:
-            worst = max(outcome.steps, key=lambda s: s["max_rel_err"])
-            return (f"verdict: agree. {n}, every tensor within the {cfg.dtype} tolerance at every step (worst rel "
+def source_sentence(src):
+    """'your code departs at net.py:42, delta2 (should be layers.1.dz): 0.0137 where torch has 0.0549; ...'"""
+    if src.get("unmatched"):
+        return f"source: {src['unmatched']}"
+    before = src.get("matched_before") or []
+    still = ""
+    if before:
+        lines = [b["line"] for b in before]
+        names = ", ".join(dict.fromkeys(b["variable"] for b in before))
+        span = f"line {lines[0]}" if min(lines) == max(lines) else f"lines {min(lines)}-{max(lines)}"
+        still = f"; {names} ({span}) still match"
+    values = ""
+    if src.get("ours") is not None and src.get("theirs") is not None:
+        values = f": {fmt(src['ours'], 4)} where torch has {fmt(src['theirs'], 4)}"
+    who = "your code" if src.get("kind", "candidate") == "candidate" else "the planted bug"
+    return (f"{who} departs at {Path(src['file']).name}:{src['line']}, {src['variable']} (should be "
+            f"{src['tensor']}{' = ' + src['meaning'] if src.get('meaning') else ''}){values}{still}")
+
+
+def summary_line(r):
+    n = plural(len(r["steps"]), "step")
+    dtype = r["config"]["dtype"]
+    if r["verdict"] == "agree":
+        judged = [d for d in r["drift"]]
+        if not judged:
+            worst = max(r["steps"], key=lambda s: s["max_rel_err"])
+            return (f"verdict: agree. {n}, every tensor within the {dtype} tolerance at every step (worst rel "
                     f"err {worst['max_rel_err']:.1e}, step {worst['step']})")
-        acc = max(d["accumulated_rel_err"] for d in outcome.drift)
-        return (f"verdict: agree. {n}; rounding drift (up to {acc:.1e}) crossed the {cfg.dtype} tolerance at "
-                f"{plural(len(outcome.drift), 'step')}, each of which agreed when re-run from one state (see the "
-                f"rounding_drift finding)")
-    d, nf = outcome.first_divergence, outcome.non_finite
-    if nf and nf["same_place"]:
-        return (f"verdict: diverge at step {d['step']}: training blew up (NaN or inf in {what(nf['phase'], nf['tensor'])}) "
-                f"in both backends alike; the twins agreed until then")
+        return (f"verdict: agree. {n}; at {plural(len(judged), 'step')} a difference crossed the {dtype} "
+                f"tolerance and was judged to be rounding (see the findings)")
+    if r["verdict"] == "blew_up":
+        nf = next(f for f in r["findings"] if f["code"] == "non_finite")
+        return (f"verdict: blew_up at step {nf['step']}: NaN or inf in {what(nf['phase'], nf['tensor'])} in both "
+                f"backends alike; they agreed until then, so nothing differs")
+    d = r["first_divergence"]
+    if d is None:  # a non-finite value on one side only, found before any tensor was judged
+        nf = next(f for f in r["findings"] if f["code"] == "non_finite")
+        return f"verdict: diverge at step {nf['step']}: {what(nf['phase'], nf['tensor'])} went non-finite"
     return f"verdict: diverge at step {d['step']}: {what(d['phase'], d['tensor'])}"
+
+
+def floor_line(r):
+    floor = r.get("detection_floor") or {}
+    if not floor:
+        return ""
+    order = [p for p in PHASE_COLORS if p in floor]
+    return ("detection floor (smallest relative difference this run could detect): "
+            + ", ".join(f"{p} {floor[p]:.1e}" for p in order))
+
+
+def text(r, with_header=True):
+    """The whole text report of a result."""
+    label = r["side"]["label"]
+    d = r["first_divergence"]
+    stop = d["step"] if d else None
+    parts = [header(r)] if with_header else []
+    parts.append(table_rows(r["steps"], label, stop))
+    parts.append("")
+    if d:
+        parts += [divergence_lines(d, label), ""]
+    acc = r["accuracy"]
+    parts.append(f"test accuracy   {label} {acc['handmade']:.2%}   reference {acc['reference']:.2%}   "
+                 f"({r['data']['n_test']} test samples{', after the stop' if stop is not None else ''})")
+    t = r["timing"]
+    parts.append(f"time            {label} {t['handmade_s']:.3f} s   reference {t['reference_s']:.3f} s   "
+                 f"(ratio {t['handmade_s'] / max(t['reference_s'], 1e-9):.2f}; CPU seconds of each backend's own "
+                 "thread, side by side, comparison excluded)")
+    if floor_line(r):
+        parts.append(floor_line(r))
+    for f in r["findings"]:
+        parts.append(f"finding [{f['code']}{': ' + f['bug'] if f.get('bug') else ''}] {f['message']}")
+    parts.append(summary_line(r))
+    return "\n".join(parts)
+
+
+def html(r):
+    """For notebooks: the verdict in colour, then the text report."""
+    from html import escape
+    color = {"agree": "#1a7f37", "blew_up": "#9a6700", "diverge": "#cf222e"}[r["verdict"]]
+    return (f"<div><b style='color:{color}'>{escape(summary_line(r))}</b>"
+            f"<pre style='font-size:11px'>{escape(text(r))}</pre></div>")
 
 
 # -- JSON -----------------------------------------------------------------------------------------------------
@@ -155,52 +241,106 @@ def write_atomic(path, write):
         raise
 
 
-def write_json(path, report):
-    text = json.dumps(clean(report), indent=1, allow_nan=False).encode() + b"\n"
-    write_atomic(path, lambda f: f.write(text))
+def json_bytes(r):
+    return json.dumps(clean(r), indent=1, allow_nan=False).encode() + b"\n"
 
 
-# -- the chart ------------------------------------------------------------------------------------------------
-def plot(path, outcome, cfg, title, label):
-    """Two panels: both loss curves; the per-step max relative error of each phase (log scale), with the
-    tolerances, the re-anchored steps and the divergence step marked."""
+# -- the picture ----------------------------------------------------------------------------------------------
+def plot(path, r):
+    """For a run that diverged or blew up: the divergence step, one bar per tensor in computation order with its
+    relative error and the threshold it was held to, the first departing tensor marked (and, for a candidate,
+    the matched source variables beneath). For a run of several steps: both loss curves and the per-step error
+    of each phase, with the tolerances and the re-anchored steps."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    steps = outcome.steps
+    div = r["first_divergence"] or r.get("blow_up")
+    panels = (["step"] if div else []) + (["curves"] if len(r["steps"]) > 1 or not div else [])
+    heights = [4.2 if p == "step" else 6.5 for p in panels]
+    fig = plt.figure(figsize=(10, sum(heights)), constrained_layout=True)
+    grid = fig.add_gridspec(len(panels), 1, height_ratios=heights)
+    title = (f"{r['side']['name']} vs torch twin: {'-'.join(map(str, r['config']['sizes']))} "
+             f"{r['config']['activation']}, {r['config']['loss']}, {r['config']['optimizer']}, {r['config']['dtype']}"
+             f" - {summary_line(r).removeprefix('verdict: ')}")
+    fig.suptitle("\n".join(textwrap.wrap(title, 110)), fontsize=9)
+    for k, panel in enumerate(panels):
+        if panel == "step":
+            step_panel(fig.add_subplot(grid[k]), div, r)
+        else:
+            curve_panels(fig, grid[k], r)
+    write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=100))
+    plt.close(fig)
+
+
+def step_data(div):
+    """The bars of the step panel: [(phase, tensor, rel_err, threshold, ok)] in computation order, and the index of
+    the first departing tensor."""
+    rows = [(t["phase"], t["tensor"], t["rel_err"], t["threshold"], t["ok"]) for t in div["tensors"]]
+    first = next(i for i, t in enumerate(div["tensors"]) if (t["phase"], t["tensor"]) == (div["phase"], div["tensor"]))
+    return rows, first
+
+
+def step_panel(ax, div, r):
+    rows, first = step_data(div)
+    tiny = 1e-18
+    x = np.arange(len(rows))
+    rel = np.array([row[2] if math.isfinite(row[2]) else 1e3 for row in rows], dtype=float)
+    ax.bar(x, np.maximum(rel, tiny), color=[PHASE_COLORS[row[0]] for row in rows], alpha=0.85,
+           edgecolor=["red" if i == first else "none" for i in x], linewidth=2.5)
+    thresholds = np.array([row[3] if math.isfinite(row[3]) else np.nan for row in rows], dtype=float)
+    ax.scatter(x, thresholds, marker="_", s=260, color="black", zorder=3, label="threshold (tolerance, or the "
+                                                                              "step's rounding bound where judged)")
+    ax.set_yscale("log")
+    ax.set_ylim(tiny / 2, max(10.0, np.nanmax(np.concatenate([rel, thresholds])) * 5))
+    names = [row[1].replace("layers.", "") + ("" if row[0] != "backward" or row[1].endswith(("dz", "da"))
+                                              else " grad") for row in rows]
+    matched = {m["tensor"]: m["variable"] for m in ((div.get("source") or {}).get("matched") or [])}
+    labels = [f"{n}\n{matched[row[1]]}" if row[1] in matched else n for n, row in zip(names, rows)]
+    src = div.get("source") or {}
+    if src.get("variable"):
+        labels[first] += f"\n{src['variable']} (line {src['line']})"
+    ax.set_xticks(x)
+    ax.set_xticklabels(labels, rotation=90, fontsize=7)
+    for phase, color in PHASE_COLORS.items():
+        if any(row[0] == phase for row in rows):
+            ax.bar([], [], color=color, label=phase)
+    ax.annotate(f"first departure: {what(div['phase'], div['tensor'])}", xy=(first, max(rel[first], tiny)),
+                xytext=(0, 12), textcoords="offset points", ha="center", color="red", fontsize=9,
+                arrowprops=dict(arrowstyle="->", color="red"))
+    ax.set_ylabel("max relative error\n(log; bars at the bottom: exact)")
+    ax.set_title(f"step {div['step']}: every tensor in computation order", fontsize=10)
+    ax.legend(fontsize=7, ncol=3, loc="upper left")
+    ax.grid(alpha=0.3, axis="y")
+
+
+def curve_panels(fig, cell, r):
+    top, bottom = cell.subgridspec(2, 1, hspace=0.05).subplots(sharex=True)
+    steps, label = r["steps"], r["side"]["label"]
     x = [s["step"] for s in steps]
     marker = "o" if len(x) < 60 else None
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 7.5), sharex=True, constrained_layout=True)
     top.plot(x, [s["loss"]["handmade"] for s in steps], label=label, lw=2.2, color="tab:blue", marker=marker)
     top.plot(x, [s["loss"]["reference"] for s in steps], label="reference (torch)", lw=1.2, ls="--",
              color="tab:orange", marker="x" if marker else None)
     top.set_ylabel("training loss (batch)")
-    top.set_title("\n".join(textwrap.wrap(title, 95)), fontsize=10)
     top.legend()
     top.grid(alpha=0.3)
-    colors = dict(forward="tab:blue", loss="tab:purple", backward="tab:red", optimizer="tab:green",
-                  update="tab:gray")
-    for phase, color in colors.items():
+    for phase, color in PHASE_COLORS.items():
         y = [s["phase_rel_err"].get(phase, np.nan) or np.nan for s in steps]  # exact agreement: a gap
-        y = [v if np.isfinite(v) else np.nan for v in y]  # non-finite: the red line marks that step
+        y = [v if np.isfinite(v) else np.nan for v in y]
         if not all(np.isnan(v) for v in y):
             bottom.plot(x, y, label=phase, color=color, lw=1, marker="." if marker else None)
-    tol = TOLERANCES[cfg.dtype]
-    bottom.axhline(tol.tensor, color="k", ls="--", lw=1, label=f"tensor tolerance {tol.tensor:.0e}")
-    bottom.axhline(tol.loss, color="tab:purple", ls=":", lw=1, label=f"loss tolerance {tol.loss:.0e}")
-    for d in outcome.drift:
+    tol = r["tolerance"]
+    bottom.axhline(tol["tensor"], color="k", ls="--", lw=1, label=f"tensor tolerance {tol['tensor']:.0e}")
+    bottom.axhline(tol["loss"], color="tab:purple", ls=":", lw=1, label=f"loss tolerance {tol['loss']:.0e}")
+    for d in r["drift"]:
         bottom.axvline(d["step"], color="tab:olive", lw=0.8, alpha=0.6)
-    if outcome.drift:
-        bottom.plot([], [], color="tab:olive", label="rounding drift, re-anchored")
-    div = outcome.first_divergence
+    if r["drift"]:
+        bottom.plot([], [], color="tab:olive", label="judged rounding, re-anchored")
+    div = r["first_divergence"]
     if div:
         for ax in (top, bottom):
             ax.axvline(div["step"], color="red", lw=1.5)
-        right = div["step"] > 0.6 * max(x[-1], 1)
-        bottom.annotate(f"diverges: step {div['step']}\n{what(div['phase'], div['tensor'])}",
-                        xy=(div["step"], tol.tensor), xytext=(-8 if right else 8, 8), textcoords="offset points",
-                        color="red", ha="right" if right else "left")
     if len(x) == 1:
         bottom.set_xlim(x[0] - 1, x[0] + 1)
         bottom.set_xticks([x[0]])
@@ -209,5 +349,3 @@ def plot(path, outcome, cfg, title, label):
     bottom.set_xlabel("step")
     bottom.legend(fontsize=8, ncol=2)
     bottom.grid(alpha=0.3, which="both")
-    write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=110))
-    plt.close(fig)

@@ -3,7 +3,7 @@
 The layers are an nn.ModuleList of nn.Linear, so torch itself names the parameters 'layers.{i}.weight' (out, in)
 and 'layers.{i}.bias'. The weights never come from torch's RNG: they are drawn by handmade's init from the same
 numpy Generator (MLP(...)), or copied from a handmade model (MLP.from_handmade). Forward records z and a of each
-layer, and retains the gradient of each z, so dL/dz can be read after backward under handmade's names.
+layer, and retains their gradients, so dL/dz and dL/da can be read after backward under handmade's names.
 """
 import numpy as np
 import torch
@@ -12,44 +12,44 @@ from torch import nn
 
 from handmade import check_config
 from handmade.init import init_params
+from handmade.layers import LEAKY_SLOPE
 
+# name -> activation(z, leaky_slope)
 ACTIVATIONS = {
-    "identity": lambda z: z,
-    "sigmoid": torch.sigmoid,
-    "tanh": torch.tanh,
-    "relu": F.relu,
-    "leaky_relu": F.leaky_relu,  # negative_slope 0.01, as handmade
-    "softmax": lambda z: torch.softmax(z, dim=1),
+    "identity": lambda z, s: z,
+    "sigmoid": lambda z, s: torch.sigmoid(z),
+    "tanh": lambda z, s: torch.tanh(z),
+    "relu": lambda z, s: F.relu(z),
+    "leaky_relu": lambda z, s: F.leaky_relu(z, s),
+    "softmax": lambda z, s: torch.softmax(z, dim=1),
+}
+
+# name -> the per-sample losses summed over the batch, from the output layer's z and a
+LOSSES = {
+    "cross_entropy": lambda z, a, Y: F.cross_entropy(z, Y, reduction="sum"),  # probability targets
+    "bce": lambda z, a, Y: F.binary_cross_entropy_with_logits(z, Y, reduction="sum"),
+    "mse": lambda z, a, Y: 0.5 * F.mse_loss(a, Y, reduction="sum"),
 }
 
 
-def _cross_entropy(z, a, Y):
-    return F.cross_entropy(z, Y)  # probability targets, mean over the batch
-
-
-def _bce(z, a, Y):
-    return F.binary_cross_entropy_with_logits(z, Y, reduction="sum") / len(z)
-
-
-def _mse(z, a, Y):
-    return 0.5 * F.mse_loss(a, Y, reduction="sum") / len(z)
-
-
-LOSSES = {"cross_entropy": _cross_entropy, "bce": _bce, "mse": _mse}
-
-
 class MLP(nn.Module):
-    """MLP(sizes, activation, loss, output, init, l2, dtype, seed): see handmade.MLP; the arguments are the same."""
+    """MLP(sizes, activation, loss, output, init, l2, dtype, seed, ...): see handmade.MLP; the arguments are the
+    same."""
 
     def __init__(self, sizes, activation="relu", loss="cross_entropy", output=None, init="torch", l2=0.0,
-                 dtype="float64", seed=0):
+                 dtype="float64", seed=0, *, l2_norm="batch", n_train=None, reduction="mean", loss_scale=1.0,
+                 bias=True, leaky_slope=LEAKY_SLOPE):
         super().__init__()
-        output = check_config(sizes, activation, loss, output, init, dtype, l2)
+        output = check_config(sizes, activation, loss, output, init, dtype, l2, l2_norm, n_train, reduction,
+                              loss_scale, leaky_slope)
         self.config = dict(sizes=[int(n) for n in sizes], activation=activation, loss=loss, output=output,
-                           init=init, l2=float(l2), dtype=np.dtype(dtype).name)
+                           init=init, l2=float(l2), dtype=np.dtype(dtype).name, l2_norm=l2_norm, n_train=n_train,
+                           reduction=reduction, loss_scale=float(loss_scale), bias=bool(bias),
+                           leaky_slope=float(leaky_slope))
         self.dtype = getattr(torch, self.config["dtype"])
         sizes = self.config["sizes"]
-        self.layers = nn.ModuleList(nn.Linear(n_in, n_out, dtype=self.dtype) for n_in, n_out in zip(sizes, sizes[1:]))
+        self.layers = nn.ModuleList(nn.Linear(n_in, n_out, bias=bias, dtype=self.dtype)
+                                    for n_in, n_out in zip(sizes, sizes[1:]))
         for layer in self.layers:  # column-major (out, in) weights, as handmade stores them: same shapes, same
             # maths, and torch keeps each gradient and momentum buffer in its parameter's layout, so the
             # lockstep comparison reads both sides contiguously
@@ -58,7 +58,6 @@ class MLP(nn.Module):
         params = init_params(sizes, init, rng, np.dtype(dtype))
         self.copy_from({name: p for i, (W, b) in enumerate(params)
                         for name, p in ((f"layers.{i}.weight", W), (f"layers.{i}.bias", b))})
-        self.l2 = float(l2)
         self._acts = {}
 
     @classmethod
@@ -74,30 +73,39 @@ class MLP(nn.Module):
             for name, p in self.named_parameters():
                 if tuple(arrays[name].shape) != tuple(p.shape):
                     raise ValueError(f"{name}: shape {arrays[name].shape}, expected {tuple(p.shape)}")
-                p.copy_(torch.from_numpy(np.asarray(arrays[name])))
+                p.copy_(torch.from_numpy(np.asarray(arrays[name], dtype=self.config["dtype"])))
 
     def forward(self, X):
-        """X (m, n_in) -> output activation (m, n_out); records z and a of every layer."""
+        """X (m, n_in) -> output activation (m, n_out); records z and a of every layer, retaining their grads."""
         a, last = torch.as_tensor(X, dtype=self.dtype), len(self.layers) - 1
         hidden, output = ACTIVATIONS[self.config["activation"]], ACTIVATIONS[self.config["output"]]
+        slope = self.config["leaky_slope"]
         for i, layer in enumerate(self.layers):
             z = layer(a)  # (m, out_i)
+            a = hidden(z, slope) if i < last else output(z, slope)
             if z.requires_grad:
                 z.retain_grad()
-            a = hidden(z) if i < last else output(z)
+                if a is not z:
+                    a.retain_grad()
             self._acts[f"layers.{i}.z"], self._acts[f"layers.{i}.a"] = z, a
         return a
 
     def loss(self, X, Y):
-        """Forward, then the loss plus l2/(2m) * sum ||W||^2, kept for backward(). Returns a float."""
+        """Forward, then the loss plus the l2 penalty, kept for backward(). Returns a float."""
         Y = torch.as_tensor(np.asarray(Y))
+        k = self.layers[-1].out_features
         if Y.ndim == 1:
-            Y = F.one_hot(Y.long(), self.layers[-1].out_features)
+            Y = Y[:, None] if k == 1 else F.one_hot(Y.long(), k)
         Y = Y.to(self.dtype)
         a = self.forward(X)
         value = LOSSES[self.config["loss"]](self._acts[f"layers.{len(self.layers) - 1}.z"], a, Y)
-        if self.l2:
-            value = value + self.l2 / (2 * len(Y)) * sum((layer.weight**2).sum() for layer in self.layers)
+        if self.config["loss_scale"] != 1:
+            value = value * self.config["loss_scale"]
+        if self.config["reduction"] == "mean":
+            value = value / len(Y)
+        if self.config["l2"]:
+            d = {"batch": len(Y), "dataset": self.config["n_train"], "none": 1}[self.config["l2_norm"]]
+            value = value + self.config["l2"] / (2 * d) * sum((layer.weight**2).sum() for layer in self.layers)
         self._loss = value
         return value.item()
 
@@ -113,8 +121,14 @@ class MLP(nn.Module):
 
     @property
     def deltas(self):
-        return {name[:-1] + "dz": t.grad.numpy() for name, t in self._acts.items()
-                if name.endswith(".z") and t.grad is not None}
+        """dL/dz of every layer and dL/da below the output (and of the output for mse), under handmade's names."""
+        last = f"layers.{len(self.layers) - 1}.a"
+        out = {}
+        for name, t in self._acts.items():
+            if t.grad is None or (name == last and self.config["loss"] != "mse"):
+                continue
+            out[name[:-1] + ("dz" if name.endswith(".z") else "da")] = t.grad.numpy()
+        return out
 
     def grads(self):
         return {name: None if p.grad is None else p.grad.numpy() for name, p in self.named_parameters()}
@@ -124,4 +138,5 @@ class MLP(nn.Module):
 
     def predict(self, X):
         with torch.no_grad():
-            return self.forward(X).argmax(dim=1).numpy()
+            a = self.forward(X)
+            return ((a[:, 0] > 0.5).long() if a.shape[1] == 1 else a.argmax(dim=1)).numpy()

@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 
 from lockstep import data
+from lockstep.bugs import BUGS
 from lockstep.config import Config
 from lockstep.engine import Lockstep
+from lockstep.sides import Handmade
 
 
 @pytest.fixture(scope="session")
@@ -20,11 +22,18 @@ def prepared(digits):
     return {dt: data.prepare(digits, 200, "unit", dt)[:2] for dt in ("float32", "float64")}
 
 
-def lockstep(X, Y, bug=None, candidate=None, **overrides):
-    """Run handmade (or a bug, or a candidate) against the twin under Config(**overrides); return the Outcome."""
+def settings(**overrides):
     cfg = dataclasses.replace(Config(), **overrides)
     cfg.validate()
-    return Lockstep(cfg, X, Y, bug=bug, candidate=candidate).run()
+    return cfg
+
+
+def lockstep(X, Y, bug=None, **overrides):
+    """Run handmade (or handmade with a planted bug) against the twin under Config(**overrides): the Outcome."""
+    cfg = settings(**overrides)
+    rng = np.random.default_rng(cfg.seed)
+    side = Handmade(cfg, cfg.dtype, rng, len(X), BUGS[bug] if isinstance(bug, str) else bug)
+    return Lockstep(cfg, X, Y, side, rng).run()
 
 
 def synthetic(n, n_in, n_out, dtype, seed=1):

@@ -8,8 +8,8 @@ import handmade
 from conftest import synthetic
 from lockstep.gradcheck import check
 
-CASES = list(itertools.product(["sigmoid", "tanh", "relu", "leaky_relu", "identity"],
-                               [("cross_entropy", None), ("bce", None), ("mse", "identity"), ("mse", "sigmoid")]))
+CASES = list(itertools.product(handmade.ACTIVATIONS, [(loss, output) for loss, (_, _, outputs) in
+                                                     handmade.LOSSES.items() for output in outputs]))
 
 
 @pytest.mark.parametrize("activation,loss", CASES, ids=[f"{a}-{l[0]}-{l[1]}" for a, l in CASES])

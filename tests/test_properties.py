@@ -1,30 +1,32 @@
 """Property tests: hypothesis draws whole configurations and both backends must agree in float64 at every step."""
-import dataclasses
-
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import synthetic
-from lockstep.config import Config
-from lockstep.engine import Lockstep
+from conftest import lockstep, synthetic
+from handmade import ACTIVATIONS, INITS, LOSSES
+from lockstep.config import OPTIMIZERS
 
 
 @st.composite
 def setups(draw):
     depth = draw(st.integers(1, 4))  # weight layers
     sizes = [draw(st.integers(1, 64)) for _ in range(depth + 1)]
-    loss = draw(st.sampled_from(["cross_entropy", "bce", "mse"]))
-    optimizer = draw(st.sampled_from(["sgd", "adam", "adamw"]))
+    loss = draw(st.sampled_from(list(LOSSES)))
+    optimizer = draw(st.sampled_from(list(OPTIMIZERS)))
     n = draw(st.integers(1, 40))
     cfg = dict(
         sizes=sizes, loss=loss, optimizer=optimizer,
-        activation=draw(st.sampled_from(["sigmoid", "tanh", "relu", "leaky_relu", "identity"])),
-        output=draw(st.sampled_from([None, "sigmoid"])) if loss == "mse" else None,
-        init=draw(st.sampled_from(["torch", "xavier", "kaiming", "uniform"])),
+        activation=draw(st.sampled_from(list(ACTIVATIONS))),
+        output=draw(st.sampled_from(LOSSES[loss][2])),
+        init=draw(st.sampled_from(list(INITS))),
+        reduction=draw(st.sampled_from(["mean", "sum"])),
+        loss_scale=draw(st.sampled_from([1.0, 0.1, 2.0])),
+        bias=draw(st.booleans()),
         batch_size=draw(st.integers(1, n)),  # 1, n and everything between: partial last batches included
         steps=draw(st.integers(1, 8)),
         l2=draw(st.sampled_from([0.0, 0.01, 0.5])),
+        l2_norm=draw(st.sampled_from(["batch", "dataset", "none"])),
         weight_decay=draw(st.sampled_from([None, 0.0, 0.05])),
         lr=draw(st.sampled_from([0.01, 0.1])) if optimizer == "sgd" else draw(st.sampled_from([1e-3, 1e-2])),
         seed=draw(st.integers(0, 2**16)),
@@ -41,12 +43,10 @@ def setups(draw):
 @given(setups())
 def test_float64_twins_agree_at_every_step(setup):
     overrides, n = setup
-    cfg = dataclasses.replace(Config(), **overrides)
-    cfg.validate()
-    X, Y = synthetic(n, cfg.sizes[0], cfg.sizes[-1], np.float64, seed=cfg.seed)
-    out = Lockstep(cfg, X, Y).run()
+    X, Y = synthetic(n, overrides["sizes"][0], overrides["sizes"][-1], np.float64, seed=overrides["seed"])
+    out = lockstep(X, Y, **overrides)
     if out.non_finite:  # a blow-up is allowed only where both backends blow up together
         assert out.non_finite["same_place"], out.non_finite
         return
     assert out.verdict == "agree" and not out.drift, (overrides, out.first_divergence, out.drift)
-    assert len(out.steps) == cfg.steps
+    assert len(out.steps) == overrides["steps"]

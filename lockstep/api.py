@@ -1,0 +1,200 @@
+"""The Python API: one call runs a whole cross-check and returns a Report. compare.py is a shell around it.
+
+    import lockstep
+    report = lockstep.check()                                   # handmade against the torch twin
+    report = lockstep.check("my_net.py:loss_and_grads", sizes=[784, 30, 10], activation="sigmoid", loss="mse")
+    report = lockstep.check(MyNet, X=X, y=y, sizes=[2, 16, 2], layout="in-out", targets="labels")
+    print(report.verdict, report.first_divergence)
+    lockstep.assert_agrees(my_function, **settings)             # in your own pytest suite
+
+Settings are compare.py's flags with underscores (lockstep.config.Config lists them); a bad one raises
+ValueError with the same one-line message the command line prints.
+"""
+import dataclasses
+import importlib.metadata
+
+import numpy as np
+
+from . import data, findings, gradcheck, report
+from .bugs import BUGS
+from .check import TOLERANCES
+from .config import FIELDS, PRESETS, Config, SettingError
+from .engine import Lockstep
+from .sides import Handmade
+
+SGD_ONLY = ("momentum", "dampening", "nesterov")
+ADAM_ONLY = ("betas", "eps")
+
+
+def version():
+    try:
+        return importlib.metadata.version("mlp-crosscheck")
+    except importlib.metadata.PackageNotFoundError:
+        return "0+checkout"
+
+
+def resolve(settings):
+    """Config defaults, then the preset, then the planted bug's own setup, then every setting given."""
+    settings = dict(settings)
+    unknown = [k for k in settings if k not in FIELDS and k != "preset"]
+    if unknown:
+        raise SettingError(f"unknown setting {unknown[0]!r}; the settings are compare.py's flags with underscores: "
+                         f"{', '.join(FIELDS)}")
+    preset = settings.pop("preset", None)
+    if preset is not None and preset not in PRESETS:
+        raise SettingError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
+    bug = settings.get("inject_bug")
+    if bug is not None and bug not in BUGS:
+        raise SettingError(f"unknown bug {bug!r}; --list-bugs shows the {len(BUGS)} known ones")
+    cfg = Config()
+    for layer in ([PRESETS[preset]] if preset else []) + ([BUGS[bug].setup] if bug else []):
+        cfg = dataclasses.replace(cfg, **layer)
+    if "epochs" in settings and "steps" in settings:
+        raise SettingError("--steps and --epochs both set the run's length; give one of them")
+    if "epochs" in settings:
+        settings["steps"] = None
+    if "n_train" in settings:
+        settings["train_cap"] = None
+    if settings.get("batch_size") == "full":
+        settings["batch_size"] = None
+    if isinstance(settings.get("sizes"), (tuple, np.ndarray)):
+        settings["sizes"] = [int(n) for n in settings["sizes"]]
+    cfg = dataclasses.replace(cfg, **settings)
+    if cfg.output == "softmax" and cfg.loss == "cross_entropy":
+        cfg = dataclasses.replace(cfg, output=None)
+    wrong = [f"--{k}" for k in SGD_ONLY if k in settings] if cfg.optimizer != "sgd" else \
+        [f"--{k}" for k in ADAM_ONLY if k in settings]
+    if wrong:
+        owner = "--optimizer sgd" if cfg.optimizer != "sgd" else "--optimizer adam or adamw"
+        raise SettingError(f"{', '.join(wrong)} {'belong' if len(wrong) > 1 else 'belongs'} to {owner}, not "
+                         f"{cfg.optimizer}; drop {'them' if len(wrong) > 1 else 'it'}")
+    if cfg.data_dir and "data" in settings:
+        raise SettingError("--data and --data-dir both choose the data; give one of them")
+    cfg.validate()
+    if bug:
+        why = BUGS[bug].needs(cfg)
+        if why:
+            raise SettingError(f"--inject-bug {bug} cannot show under these settings: {why}; drop the setting that "
+                             "changes it (the bug brings its own setup)")
+    return cfg
+
+
+def load_data(cfg, X=None, y=None, X_test=None, y_test=None):
+    """The Dataset: your arrays, a .npz/.csv file, an IDX folder, or the embedded or torchvision digits."""
+    if X is not None or y is not None:
+        if X is None or y is None:
+            raise SettingError("give both X and y (features and labels), or neither")
+        return data.from_arrays(X, y, X_test, y_test, seed=cfg.seed)
+    if cfg.data_dir is not None:
+        return data.idx_folder(cfg.data_dir)
+    if cfg.data not in ("embedded", "mnist"):
+        return data.load_file(cfg.data)
+    return data.load(cfg.data)
+
+
+def check_shapes(cfg, ds):
+    d, k = ds.X_train.shape[1], ds.n_classes
+    if cfg.sizes[0] != d:
+        what = "images have" if ds.images else "data has"
+        unit = "pixels" if ds.images else "features"
+        raise SettingError(f"--sizes starts with {cfg.sizes[0]} inputs but the {what} {d} {unit}; start --sizes with {d}")
+    if cfg.sizes[-1] != k and not (cfg.sizes[-1] == 1 and k == 2):
+        raise SettingError(f"the labels are 0..{k - 1} ({k} classes) but --sizes ends in {cfg.sizes[-1]} outputs; "
+                         f"end --sizes with {k}" + (" (or 1 for two classes)" if k == 2 else "")
+                         + ", or check the labels")
+
+
+def build_side(cfg, candidate, rng, n_train, first_batch):
+    """The side under test, built once: handmade (with the planted bug, if any) or the user's candidate."""
+    if candidate is None:
+        return Handmade(cfg, cfg.dtype, rng, n_train, BUGS.get(cfg.inject_bug))
+    if cfg.inject_bug:
+        raise SettingError("a candidate and --inject-bug do not go together: one side is under test at a time")
+    from .candidate import build
+    return build(candidate, cfg, rng, n_train, first_batch)
+
+
+class Report:
+    """What lockstep.check() returns: the verdict and everything measured, as data (to_dict() is exactly the JSON)
+    and as text (str(report)); plot(path) draws the PNG; in a notebook it shows itself."""
+
+    def __init__(self, result):
+        self._result = result
+
+    verdict = property(lambda self: self._result["verdict"])
+    exit_code = property(lambda self: self._result["exit_code"])
+    first_divergence = property(lambda self: self._result["first_divergence"])
+    findings = property(lambda self: self._result["findings"])
+    steps = property(lambda self: self._result["steps"])
+
+    def to_dict(self):
+        return report.clean(self._result)
+
+    def plot(self, path):
+        report.plot(path, self._result)
+
+    def __str__(self):
+        return report.text(self._result)
+
+    def __repr__(self):
+        return f"<lockstep.Report {report.summary_line(self._result)}>"
+
+    def _repr_html_(self):
+        return report.html(self._result)
+
+
+def check(candidate=None, *, X=None, y=None, X_test=None, y_test=None, on_start=None, on_step=None, **settings):
+    """Train the side under test and the torch twin in lockstep and judge every tensor of every step.
+
+    candidate  None (handmade, or handmade with settings inject_bug=NAME), a function f(params, X, Y) -> (loss,
+               grads), a class Net(params, **hyper) with step(X, Y, lr) -> loss and .params, or 'file.py:name'.
+    X, y       your own data (features (n, d); integer labels (n,) or one-hot (n, k)), used instead of the digits;
+               a test split is taken from them unless X_test, y_test are given.
+    on_start   called with the report's header text once the run is set up (the command line prints it).
+    on_step    called with each step's record as the run goes.
+    settings   compare.py's flags with underscores: sizes, activation, loss, optimizer, lr, steps, layout, ...
+    """
+    cfg = resolve(settings)
+    ds = load_data(cfg, X, y, X_test, y_test)
+    scale = cfg.scale or ("unit" if ds.images else "none")
+    cfg = dataclasses.replace(cfg, scale=scale)
+    n_train = cfg.n_train or (min(cfg.train_cap, len(ds.X_train)) if cfg.train_cap else None)
+    check_shapes(cfg, ds)
+    X_tr, Y_tr, y_tr, X_te, _, y_te = data.prepare(ds, n_train, scale, cfg.dtype, outputs=cfg.sizes[-1])
+    n_train = len(X_tr)
+    rng = np.random.default_rng(cfg.seed)  # the one Generator: the initial weights, then every shuffle
+    batch = cfg.batch_size or n_train
+    side = build_side(cfg, candidate, rng, n_train, (X_tr[:batch], Y_tr[:batch]))
+    run = Lockstep(cfg, X_tr, Y_tr, side, rng)
+    resolved = cfg.resolved(n_train)
+    result = dict(verdict=None, exit_code=None, side=side.identity(),
+                  check=dict(tensors=len(run.plan), phases=list(dict.fromkeys(p for p, _ in run.plan))),
+                  config=resolved, tolerance=dataclasses.asdict(TOLERANCES[cfg.dtype]),
+                  data=dict(name=ds.name, n_train=n_train, n_test=len(X_te)), version=version())
+    if on_start:
+        on_start(report.header(result))
+    checked = gradcheck.for_run(run) if cfg.gradcheck else None
+    outcome = run.run(on_step)
+    with np.errstate(all="ignore"):  # a model stopped by NaN predicts nonsense, quietly
+        acc = dict(handmade=float(np.mean(side.predict(X_te) == y_te)),
+                   reference=float(np.mean(run.twin.net.predict(X_te) == y_te)))
+    found = findings.collect(findings.Context(outcome, cfg, side, y_tr, ds.n_classes, checked))
+    div = outcome.first_divergence
+    if div:
+        div = dict(div, in_your_terms=side.describe(div["tensor"]) if div["phase"] != "loss" else None,
+                   worst=[dict(w, in_your_terms=side.describe(div["tensor"], w["index"])) for w in div["worst"]])
+        div["source"] = side.locate(run, outcome)
+    result.update(verdict=outcome.verdict, exit_code=1 if outcome.verdict == "diverge" else 0,
+                  first_divergence=div, findings=found, steps=outcome.steps, drift=outcome.drift,
+                  detection_floor=outcome.floor, accuracy=acc, timing=outcome.timing)
+    if outcome.blew_up:
+        result["blow_up"] = outcome.non_finite["first_divergence"]
+    return Report(result)
+
+
+def assert_agrees(candidate=None, **settings):
+    """Raise AssertionError with the text report unless the candidate agrees with the torch twin."""
+    r = check(candidate, **settings)
+    if r.verdict != "agree":
+        raise AssertionError(f"\n{r}")
+    return r
