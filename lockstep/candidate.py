@@ -114,6 +114,7 @@ class Candidate(Handmade):
     """The base of both forms: the side under test is the user's code, speaking the user's layout."""
 
     kind, label = "candidate", "candidate"
+    records = False  # only what the user's code returns or keeps: the loss, gradients and parameters
 
     def __init__(self, obj, cfg, dtype, seed, n_train, layout, form, spec, files):
         self.obj, self.layout, self.form, self.spec, self.files = obj, layout, form, spec, files
@@ -126,19 +127,20 @@ class Candidate(Handmade):
         return self.returned
 
     def describe(self, name, index=None):
-        return layouts.LAYOUTS[self.layout].describe(name, index, self.cfg.sizes, self.form)
+        return layouts.describe(self.layout, name, index, self.cfg.sizes, self.form, self.cfg.bias)
 
     def identity(self):
         kind = "class" if inspect.isclass(self.obj) else "function"
         return dict(kind=self.kind, label=self.label, name=f"candidate {self.spec} ({self.layout} layout, {kind})",
-                    bug=None, candidate=self.spec, layout=self.layout, form=kind)
+                    bug=None, candidate=self.spec, layout=self.layout, form=kind, params=str(self.form),
+                    layout_note=getattr(self, "chosen", None))
 
     def _user_params(self, state):
-        return layouts.LAYOUTS[self.layout].to_user(state, self.cfg.sizes, self.cfg.bias, self.form)
+        return layouts.to_user(self.layout, state, self.cfg.sizes, self.cfg.bias, self.form)
 
     def _from_user(self, arrays, what):
-        state = layouts.LAYOUTS[self.layout].from_user(arrays, self.cfg.sizes, self.cfg.bias, self.dtype,
-                                                       f"{self.who} {what}", self.form, CandidateError)
+        state = layouts.from_user(self.layout, arrays, self.cfg.sizes, self.cfg.bias, self.dtype,
+                                  f"{self.who} {what}", self.form, CandidateError)
         self.returned = max([self.returned] + [np.asarray(a).dtype for a in layouts.arrays_of(arrays)],
                             key=lambda d: np.finfo(d).eps if np.issubdtype(d, np.floating) else 0)
         return state
@@ -209,7 +211,7 @@ class ClassCandidate(Candidate):
     def __init__(self, obj, cfg, dtype, seed, n_train, layout, form, spec, files, build=True):
         super().__init__(obj, cfg, dtype, seed, n_train, layout, form, spec, files)
         self.lr = _Schedule(cfg)
-        self.phases = ("loss", "update")
+        self.phases, self.net, self.state, self.grads = ("loss", "update"), None, None, None
         if not build:
             return
         init = handmade.MLP(**cfg.model_args(dtype, n_train), seed=seed).state_dict()
@@ -323,17 +325,15 @@ def build(candidate, cfg, rng, n_train, first_batch):
     files = user_files(obj, file)
     side_class = ClassCandidate if inspect.isclass(obj) else FunctionCandidate
     state = rng.bit_generator.state  # the initial weights are drawn once, for the layout that is chosen
-    layout, form = cfg.layout, None
-    if layout == "auto":
-        def try_call(name, trial_form):
-            rng.bit_generator.state = state
-            side = side_class(obj, cfg, cfg.dtype, rng, n_train, name, trial_form, spec, files)
-            side.step(*first_batch)
-            return side
-        layout, form = layouts.infer(cfg.sizes, cfg.bias, try_call, CandidateError)
+
+    def try_call(name, trial_form):
+        rng.bit_generator.state = state
+        side = side_class(obj, cfg, cfg.dtype, rng, n_train, name, trial_form, spec, files)
+        side.step(*first_batch)
+        return side
+    layout, form, chosen = layouts.infer(cfg.sizes, cfg.bias, try_call, CandidateError,
+                                         None if cfg.layout == "auto" else cfg.layout)
     rng.bit_generator.state = state
     side = side_class(obj, cfg, cfg.dtype, rng, n_train, layout, form, spec, files)
-    trial = side.at(cfg.dtype)  # one call on a copy before anything is printed: a broken candidate is one line
-    trial.restore(side.save())
-    trial.step(*first_batch)
+    side.chosen = chosen if cfg.layout == "auto" else None
     return side

@@ -61,7 +61,8 @@ class Lockstep:
         self.cfg, self.X, self.Y, self.side, self.rng = cfg, X, Y, side, rng
         self.n_train = len(X)
         self.twin = Twin(cfg, cfg.dtype, side.params(), self.n_train)
-        self.plan = [k for k in plan(cfg) if k[0] in side.phases]
+        self.plan = [(phase, name) for phase, name in plan(cfg) if phase in side.phases
+                     and (side.records or not name.endswith((".dz", ".da")))]
         self.n_steps = cfg.total_steps(len(X))
         self.batch_size = cfg.batch_size or len(X)  # None: full batch
         self.last = f"layers.{len(cfg.sizes) - 2}"  # the output layer
@@ -83,8 +84,7 @@ class Lockstep:
     def replay(self, dtype, pre, twin_pre, X, Y):
         """Re-run one step in `dtype` on both sides from the saved states: a Local (pairs, checks, twin)."""
         if dtype not in self._replay:
-            side = self.side.at(dtype)
-            self._replay[dtype] = side, Twin(self.cfg, dtype, side.params(), self.n_train)
+            self._replay[dtype] = self.side.at(dtype), Twin(self.cfg, dtype, self.side.params(), self.n_train)
         side, twin = self._replay[dtype]
         side.restore(pre)
         twin.load(side.params(), side.optimizer_state(), twin_pre, pre.get("lr"))

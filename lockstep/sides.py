@@ -53,6 +53,7 @@ class Handmade:
 
     kind, label = "handmade", "handmade"
     phases = PHASES
+    records = True  # z, a and dL/dz of every layer, besides the gradients
 
     def __init__(self, cfg, dtype, seed, n_train, bug=None):
         self.cfg, self.dtype, self.n_train, self.bug = cfg, np.dtype(dtype), n_train, bug

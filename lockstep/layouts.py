@@ -1,0 +1,230 @@
+"""The layouts a user's parameters come in, one row each in LAYOUTS, and the conversions to and from torch's.
+
+torch's layout, which handmade and the twin use, is W (out, in) and b (out,) per layer, named
+'layers.{i}.weight' and 'layers.{i}.bias'. A layout says how the user's code holds the same numbers:
+
+  torch           [W0, b0, W1, b1, ...]   W (out, in), b (out,)          z = x @ W.T + b
+  in-out          [W0, b0, W1, b1, ...]   W (in, out), b (out,)          z = x @ W + b       (most tutorials)
+  bias-row        [T0, T1, ...]           T (in + 1, out), row 0 = b     z = [1, x] @ T
+  bias-first-col  [T0, T1, ...]           T (out, in + 1), column 0 = b  z = [1, x] @ T.T   (the classic Theta)
+  bias-last-col   [T0, T1, ...]           T (out, in + 1), last col = b  z = [x, 1] @ T.T
+
+A Form says the rest: a list, or a dict keyed W1, b1, W2, b2, ... (Theta1, Theta2, ... for the bias layouts,
+counted from 1), and whether biases are flat (out,), columns (out, 1) or rows (1, out). Without biases only torch
+and in-out apply, as [W0, W1, ...]. Adding a layout is a row in LAYOUTS: its two conversions of one layer and
+its description of an element.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+BIAS_SHAPES = {"flat": lambda b: b, "column": lambda b: b[:, None], "row": lambda b: b[None, :]}
+
+
+@dataclass(frozen=True)
+class Form:
+    container: str = "list"  # 'list' or 'dict'
+    bias: str = "flat"  # 'flat' (out,), 'column' (out, 1) or 'row' (1, out), for layouts with a separate bias
+
+    def __str__(self):
+        return self.container + ("" if self.bias == "flat" else f", {self.bias} biases")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One layout: how one layer's (W (out, in), b (out,) or None) become the user's arrays and back."""
+
+    name: str
+    summary: str
+    separate_bias: bool  # W and b are two arrays (torch, in-out) rather than one augmented matrix
+    to_user: object  # (W, b) -> tuple of the user's arrays for this layer
+    from_user: object  # (arrays of this layer, n_in, n_out) -> (W, b)
+    shapes: object  # (n_in, n_out, bias) -> tuple of shapes
+    element: object  # (kind 'weight' or 'bias', index (j, k) or (j,), n_in) -> (which array, index in it)
+    whole: object  # kind -> what of the array the tensor is, e.g. 'rows 1.. (the weights, transposed)'
+
+
+def _fortran(a):
+    return np.asfortranarray(a)
+
+
+LAYOUTS = {layout.name: layout for layout in [
+    Layout("torch", "[W0, b0, ...] with W (out, in)", True,
+           lambda W, b: (W, b), lambda arrays, n_in, n_out: arrays,
+           lambda n_in, n_out, bias: ((n_out, n_in), (n_out,)) if bias else ((n_out, n_in),),
+           lambda kind, idx, n_in: (0, idx) if kind == "weight" else (1, idx),
+           lambda kind: ""),
+    Layout("in-out", "[W0, b0, ...] with W (in, out), used as x @ W + b", True,
+           lambda W, b: (W.T, b), lambda arrays, n_in, n_out: (arrays[0].T, *arrays[1:]),
+           lambda n_in, n_out, bias: ((n_in, n_out), (n_out,)) if bias else ((n_in, n_out),),
+           lambda kind, idx, n_in: (0, idx[::-1]) if kind == "weight" else (1, idx),
+           lambda kind: " (transposed)" if kind == "weight" else ""),
+    Layout("bias-row", "one (in+1, out) matrix per layer, row 0 the biases", False,
+           lambda W, b: (np.vstack([b[None, :], W.T]),), lambda arrays, n_in, n_out: (arrays[0][1:].T, arrays[0][0]),
+           lambda n_in, n_out, bias: ((n_in + 1, n_out),),
+           lambda kind, idx, n_in: (0, (idx[1] + 1, idx[0])) if kind == "weight" else (0, (0, idx[0])),
+           lambda kind: " rows 1.. (the weights, transposed)" if kind == "weight" else " row 0 (the biases)"),
+    Layout("bias-first-col", "one (out, in+1) matrix per layer, column 0 the biases", False,
+           lambda W, b: (np.hstack([b[:, None], W]),), lambda arrays, n_in, n_out: (arrays[0][:, 1:], arrays[0][:, 0]),
+           lambda n_in, n_out, bias: ((n_out, n_in + 1),),
+           lambda kind, idx, n_in: (0, (idx[0], idx[1] + 1)) if kind == "weight" else (0, (idx[0], 0)),
+           lambda kind: "[:, 1:] (the weights)" if kind == "weight" else "[:, 0] (the biases)"),
+    Layout("bias-last-col", "one (out, in+1) matrix per layer, the last column the biases", False,
+           lambda W, b: (np.hstack([W, b[:, None]]),),
+           lambda arrays, n_in, n_out: (arrays[0][:, :-1], arrays[0][:, -1]),
+           lambda n_in, n_out, bias: ((n_out, n_in + 1),),
+           lambda kind, idx, n_in: (0, idx) if kind == "weight" else (0, (idx[0], n_in)),
+           lambda kind: "[:, :-1] (the weights)" if kind == "weight" else "[:, -1] (the biases)"),
+]}
+
+
+def fits(layout, bias):
+    """Whether a layout can hold a network with (or without) biases."""
+    return LAYOUTS[layout].separate_bias or bias
+
+
+def keys(layout, n_layers, bias):
+    """The dict keys of a layout, in the list's order: W1, b1, W2, ... or Theta1, Theta2, ..."""
+    if not LAYOUTS[layout].separate_bias:
+        return [f"Theta{i + 1}" for i in range(n_layers)]
+    return [f"{k}{i + 1}" for i in range(n_layers) for k in (("W", "b") if bias else ("W",))]
+
+
+def _bias_shape(b, form):
+    return BIAS_SHAPES[form.bias](b)
+
+
+def shapes(layout, sizes, bias, form=Form()):
+    """The shapes of the user's arrays, in order."""
+    out = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        layer = LAYOUTS[layout].shapes(n_in, n_out, bias)
+        if LAYOUTS[layout].separate_bias and bias:
+            layer = (layer[0], _bias_shape(np.empty(n_out), form).shape)
+        out += layer
+    return out
+
+
+def to_user(layout, state, sizes, bias, form=Form()):
+    """{'layers.{i}.weight': (out, in), 'layers.{i}.bias': (out,)} -> the user's params: fresh arrays, in a list or
+    a dict, so that the user's code may change them freely."""
+    arrays = []
+    for i in range(len(sizes) - 1):
+        W, b = state[f"layers.{i}.weight"], state.get(f"layers.{i}.bias") if bias else None
+        layer = LAYOUTS[layout].to_user(W, b)
+        if LAYOUTS[layout].separate_bias and bias:
+            layer = (layer[0], _bias_shape(layer[1], form))
+        arrays += [np.array(a, order="C") for a in layer if a is not None]
+    if form.container == "dict":
+        return dict(zip(keys(layout, len(sizes) - 1, bias), arrays))
+    return arrays
+
+
+def arrays_of(params):
+    """The arrays of a params list or dict, in order (anything else: an empty list)."""
+    if isinstance(params, dict):
+        return list(params.values())
+    return list(params) if isinstance(params, (list, tuple)) else []
+
+
+def from_user(layout, arrays, sizes, bias, dtype, who, form, error, run_dtype=None):
+    """The user's arrays (a list or dict in the layout and form) -> the state in torch's layout, cast to dtype,
+    checking the contract: `error` (an exception class) is raised with one line naming the problem and the fix."""
+    run_dtype = np.dtype(run_dtype or dtype)
+    n_layers = len(sizes) - 1
+    expected = shapes(layout, sizes, bias, form)
+    names = keys(layout, n_layers, bias)
+    if form.container == "dict":
+        if not isinstance(arrays, dict):
+            raise error(f"{who} as {type(arrays).__name__}; expected a dict with keys {', '.join(names)}")
+        missing, extra = [k for k in names if k not in arrays], [k for k in arrays if k not in names]
+        if missing or extra:
+            raise error(f"{who} with keys {', '.join(map(str, arrays))}; expected {', '.join(names)} (the {layout} "
+                        f"layout of {'-'.join(map(str, sizes))})")
+        arrays = [arrays[k] for k in names]
+    elif not isinstance(arrays, (list, tuple)):
+        raise error(f"{who} as {type(arrays).__name__}; expected a list of {len(expected)} NumPy arrays")
+    if len(arrays) != len(expected):
+        raise error(f"{who} {len(arrays)} arrays; the {layout} layout of {'-'.join(map(str, sizes))} needs "
+                    f"{len(expected)}")
+    for k, (a, shape) in enumerate(zip(arrays, expected)):
+        label = names[k] if form.container == "dict" else f"[{k}]"
+        if not isinstance(a, np.ndarray) or not np.issubdtype(a.dtype, np.floating):
+            raise error(f"{who} {label} as {type(a).__name__}{' of ' + str(a.dtype) if isinstance(a, np.ndarray) else ''}"
+                        f"; expected a NumPy array of floats, shape {shape}")
+        if np.finfo(a.dtype).eps > np.finfo(run_dtype).eps:
+            fix = " or run with --dtype float32" if a.dtype == np.float32 else ""
+            raise error(f"{who} {label} as {a.dtype} in a {run_dtype.name} run; return {run_dtype.name} arrays{fix}")
+        if a.shape != shape:
+            hint = " (transposed?)" if a.shape == shape[::-1] else ""
+            raise error(f"{who} {label} of shape {a.shape}; expected {shape}{hint}")
+    state, k = {}, 0
+    per_layer = 2 if LAYOUTS[layout].separate_bias and bias else 1
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layer = [a.astype(dtype, copy=False) for a in arrays[k:k + per_layer]]
+        k += per_layer
+        W, *rest = LAYOUTS[layout].from_user(layer, n_in, n_out)
+        state[f"layers.{i}.weight"] = _fortran(W)  # column-major, as handmade and the twin keep weights
+        if bias:
+            state[f"layers.{i}.bias"] = np.ascontiguousarray(rest[0]).reshape(n_out)
+    return state
+
+
+def describe(layout, name, index, sizes, form=Form(), bias=True):
+    """A torch tensor name (and element) in the user's terms, e.g. 'params[2] row 0 (the biases)' for
+    layers.2.bias in the bias-row layout, or "params['W2'][3, 1]" for an element of layers.1.weight in in-out."""
+    parts = name.split(".")
+    if len(parts) < 3 or parts[0] != "layers" or parts[2] not in ("weight", "bias"):
+        return None
+    i, kind, extra = int(parts[1]), parts[2], ".".join(parts[3:])
+    row = LAYOUTS[layout]
+    per_layer = 2 if row.separate_bias and bias else 1
+    k = per_layer * i
+    which, where = row.element(kind, tuple(index) if index is not None else (0, 0)[:1 + (kind == "weight")],
+                               sizes[i])
+    k += which
+    label = (f"params['{keys(layout, len(sizes) - 1, bias)[k]}']" if form.container == "dict" else f"params[{k}]")
+    suffix = f" ({extra})" if extra else ""
+    if index is None:
+        return f"{label}{row.whole(kind)}{suffix}"
+    if row.separate_bias and kind == "bias" and form.bias != "flat":
+        where = (where[0], 0) if form.bias == "column" else (0, where[0])
+    return f"{label}[{', '.join(map(str, where))}]{suffix}"
+
+
+def candidates(bias, only=None):
+    """Every (layout, Form) the auto layout tries (or only those of layout `only`), most common first."""
+    out = []
+    for name, row in LAYOUTS.items():
+        if not fits(name, bias) or only not in (None, name):
+            continue
+        for container in ("list", "dict"):
+            for b in (BIAS_SHAPES if row.separate_bias and bias else ["flat"]):
+                out.append((name, Form(container, b)))
+    return out
+
+
+def infer(sizes, bias, try_call, error, only=None):
+    """The 'auto' layout: try_call(layout, form) runs the user's code once on the first batch with parameters in
+    that layout and form, and raises if it fails or returns other shapes. Every layout and form is tried (14 calls
+    at most; with `only`, a given layout, its forms alone); exactly one must fit. Returns (layout, form, explanation); raises `error` with one line when none
+    fits, or when several do (the shapes cannot tell, e.g. square layers, or bias-first-col and bias-last-col)."""
+    fit, failures = [], []
+    if only is not None and not fits(only, bias):
+        raise error(f"--layout {only} holds a bias in every layer; with --no-bias use torch or in-out")
+    for layout, form in candidates(bias, only):
+        try:
+            try_call(layout, form)
+        except error as e:
+            failures.append((layout, form, str(e)))
+            continue
+        fit.append((layout, form))
+    if len(fit) == 1:
+        layout, form = fit[0]
+        return layout, form, f"layout auto: {layout} ({form}), the only layout whose shapes the first call returned"
+    if fit:
+        names = sorted({f"{layout}" + (f" ({form})" if form != Form() else "") for layout, form in fit})
+        raise error(f"--layout {only or 'auto'} cannot tell {' from '.join(names)}: the shapes fit each of them; give --layout")
+    contract = [f for f in failures if " raised " not in f[2]]  # the call ran but returned the wrong things
+    layout, form, message = (contract or failures)[0]
+    raise error(message if only else f"--layout auto: no layout fits; with {layout} ({form}): {message}")
