@@ -15,7 +15,7 @@ import importlib.metadata
 
 import numpy as np
 
-from . import data, findings, gradcheck, report
+from . import data, findings, gradcheck, report, userdata
 from .bugs import BUGS
 from .check import TOLERANCES
 from .config import FIELDS, PRESETS, Config, SettingError
@@ -84,11 +84,11 @@ def load_data(cfg, X=None, y=None, X_test=None, y_test=None):
     if X is not None or y is not None:
         if X is None or y is None:
             raise SettingError("give both X and y (features and labels), or neither")
-        return data.from_arrays(X, y, X_test, y_test, seed=cfg.seed)
+        return userdata.from_arrays(X, y, X_test, y_test, seed=cfg.seed)
     if cfg.data_dir is not None:
         return data.idx_folder(cfg.data_dir)
     if cfg.data not in ("embedded", "mnist"):
-        return data.load_file(cfg.data)
+        return userdata.load_file(cfg.data, seed=cfg.seed)
     return data.load(cfg.data)
 
 
@@ -133,8 +133,12 @@ class Report:
     def plot(self, path):
         report.plot(path, self._result)
 
+    def text(self, header=True):
+        """The text report (without its header lines when header is False)."""
+        return report.text(self._result, with_header=header)
+
     def __str__(self):
-        return report.text(self._result)
+        return self.text()
 
     def __repr__(self):
         return f"<lockstep.Report {report.summary_line(self._result)}>"

@@ -229,8 +229,9 @@ def main(argv=None):
         if progress:
             progress.close()
         result = r.to_dict()
-        say(report.text(result, with_header=False).rsplit("\n", 1)[0])
-        say_verdict(report.summary_line(result))
+        body = r.text(header=False).rsplit("\n", 1)
+        say(body[0])
+        say_verdict(body[1])
         if args.json == "-":
             sys.stdout.buffer.write(report.json_bytes(result))
             sys.stdout.flush()

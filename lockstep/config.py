@@ -71,6 +71,17 @@ class Config:
 
     def validate(self):
         """Raise SettingError with one line naming the bad setting and the fix."""
+        if not (isinstance(self.l2, (int, float)) and self.l2 >= 0 and math.isfinite(self.l2)):
+            raise SettingError(f"--l2 must be a number >= 0, got {self.l2}")
+        if not (isinstance(self.leaky_slope, (int, float)) and math.isfinite(self.leaky_slope)):
+            raise SettingError(f"--leaky-slope must be a finite number, got {self.leaky_slope}")
+        positive = dict(lr=self.lr, epochs=self.epochs, loss_scale=self.loss_scale, eps=self.eps)
+        for name in ("batch_size", "steps", "n_train"):
+            if getattr(self, name) is not None:
+                positive[name] = getattr(self, name)
+        for name, value in positive.items():
+            if not isinstance(value, (int, float)) or not value > 0 or not math.isfinite(value):
+                raise SettingError(f"--{flag(name)} must be a positive number, got {value}")
         try:
             handmade.check_config(**self.model_args(n_train=1))
         except ValueError as e:
@@ -79,13 +90,6 @@ class Config:
                               ("targets", TARGETS)):
             if getattr(self, name) not in choices:
                 raise SettingError(f"--{flag(name)} {getattr(self, name)!r} is not one of {', '.join(choices)}")
-        positive = dict(lr=self.lr, epochs=self.epochs, loss_scale=self.loss_scale, eps=self.eps)
-        for name in ("batch_size", "steps", "n_train"):
-            if getattr(self, name) is not None:
-                positive[name] = getattr(self, name)
-        for name, value in positive.items():
-            if not isinstance(value, (int, float)) or not value > 0 or not math.isfinite(value):
-                raise SettingError(f"--{flag(name)} must be a positive number, got {value}")
         if not isinstance(self.seed, int) or self.seed < 0:
             raise SettingError(f"--seed must be a whole number >= 0, got {self.seed}")
         for name in ("momentum", "dampening", "weight_decay"):

@@ -1,6 +1,7 @@
-"""Data: the embedded 5,000 real MNIST digits, full MNIST through torchvision, or any folder of IDX files.
+"""Data: the embedded 5,000 real MNIST digits, full MNIST through torchvision, or any folder of IDX files (your own
+arrays and files: lockstep/userdata.py).
 
-Every loader returns a Dataset of raw uint8 pixels (n, 784-ish) and integer labels; prepare() scales them,
+Every loader returns a Dataset of raw features (uint8 pixels for images) and integer labels; prepare() scales them,
 one-hot encodes the labels and casts to the run's dtype once, so batches are plain row slices afterwards.
 Any problem with the data raises DataError with one line that names the problem and the fix.
 """
@@ -28,8 +29,8 @@ IDX_NAMES = {  # role -> file stem; the file may also end in .gz, and '.idx' may
 SCALES = {
     "unit": "pixels/255, in [0, 1]",
     "symmetric": "pixels/127.5 - 1, in [-1, 1]",
-    "standard": "(pixels - mean)/std, with the mean and std of the training pixels",
-    "none": "as given",
+    "standard": "(x - mean)/std, the training pixels' (per feature for your own data)",
+    "none": "as given (the default for your own data)",
 }
 EMBEDDED_SPLIT = 0.8  # of each digit's 500 images: 400 train, 100 test
 SPLIT_SEED = 2024  # the embedded split is part of the data set, the same for every --seed
@@ -47,9 +48,12 @@ class Dataset:
     X_test: np.ndarray
     y_test: np.ndarray
     images: bool = True  # pixels 0..255, scaled by --scale unit by default
+    classes: np.ndarray | None = None  # your data's original label of each class 0..k-1
 
     @property
     def n_classes(self):
+        if self.classes is not None:
+            return len(self.classes)
         return int(max(self.y_train.max(), self.y_test.max())) + 1
 
 
@@ -205,14 +209,21 @@ def prepare(ds, n_train, scale, dtype, outputs=None):
         X_train, y_train = ds.X_train[:n_train], ds.y_train[:n_train]
     else:
         X_train, y_train = ds.X_train, ds.y_train
+    if not ds.images and scale in ("unit", "symmetric"):
+        raise DataError(f"--scale {scale} rescales pixels 0..255, and {ds.name} are not images; use --scale none "
+                        "or standard")
     if scale == "unit":
         shift, div = 0.0, 255.0
     elif scale == "symmetric":
         shift, div = 127.5, 127.5
     elif scale == "none":
         shift, div = 0.0, 1.0
-    elif scale == "standard":
+    elif scale == "standard" and ds.images:  # one mean and std over all pixels
         shift, div = float(X_train.mean(dtype=np.float64)), float(X_train.std(dtype=np.float64)) or 1.0
+    elif scale == "standard":  # each feature by its own mean and std; a constant feature is only centred
+        shift = X_train.mean(axis=0, dtype=np.float64)
+        div = X_train.std(axis=0, dtype=np.float64)
+        div = np.where(div > 0, div, 1.0)
     else:
         raise DataError(f"unknown scale {scale!r}; choose from {', '.join(SCALES)}")
     eye = np.eye(ds.n_classes, dtype=dtype)
@@ -221,8 +232,8 @@ def prepare(ds, n_train, scale, dtype, outputs=None):
 
     def cast(X):
         X = X.astype(dtype)
-        X -= dtype.type(shift)
-        X /= dtype.type(div)
+        X -= np.asarray(shift, dtype=dtype)
+        X /= np.asarray(div, dtype=dtype)
         return X
 
     return cast(X_train), eye[y_train], y_train, cast(ds.X_test), eye[ds.y_test], ds.y_test

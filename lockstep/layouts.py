@@ -148,16 +148,16 @@ def from_user(layout, arrays, sizes, bias, dtype, who, form, error, run_dtype=No
         raise error(f"{who} {len(arrays)} arrays; the {layout} layout of {'-'.join(map(str, sizes))} needs "
                     f"{len(expected)}")
     for k, (a, shape) in enumerate(zip(arrays, expected)):
-        label = names[k] if form.container == "dict" else f"[{k}]"
+        label = f"{who}['{names[k]}']" if form.container == "dict" else f"{who}[{k}]"
         if not isinstance(a, np.ndarray) or not np.issubdtype(a.dtype, np.floating):
-            raise error(f"{who} {label} as {type(a).__name__}{' of ' + str(a.dtype) if isinstance(a, np.ndarray) else ''}"
+            raise error(f"{label} as {type(a).__name__}{' of ' + str(a.dtype) if isinstance(a, np.ndarray) else ''}"
                         f"; expected a NumPy array of floats, shape {shape}")
         if np.finfo(a.dtype).eps > np.finfo(run_dtype).eps:
             fix = " or run with --dtype float32" if a.dtype == np.float32 else ""
-            raise error(f"{who} {label} as {a.dtype} in a {run_dtype.name} run; return {run_dtype.name} arrays{fix}")
+            raise error(f"{label} as {a.dtype} in a {run_dtype.name} run; return {run_dtype.name} arrays{fix}")
         if a.shape != shape:
             hint = " (transposed?)" if a.shape == shape[::-1] else ""
-            raise error(f"{who} {label} of shape {a.shape}; expected {shape}{hint}")
+            raise error(f"{label} of shape {a.shape}; expected {shape}{hint}")
     state, k = {}, 0
     per_layer = 2 if LAYOUTS[layout].separate_bias and bias else 1
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -219,11 +219,11 @@ def infer(sizes, bias, try_call, error, only=None):
             failures.append((layout, form, str(e)))
             continue
         fit.append((layout, form))
-    if len(fit) == 1:
-        layout, form = fit[0]
+    if len({layout for layout, _ in fit}) == 1:  # code that returns whatever shapes it is given fits every form:
+        layout, form = fit[0]  # the most common one, first in candidates(), is taken
         return layout, form, f"layout auto: {layout} ({form}), the only layout whose shapes the first call returned"
     if fit:
-        names = sorted({f"{layout}" + (f" ({form})" if form != Form() else "") for layout, form in fit})
+        names = sorted({layout for layout, _ in fit})
         raise error(f"--layout {only or 'auto'} cannot tell {' from '.join(names)}: the shapes fit each of them; give --layout")
     contract = [f for f in failures if " raised " not in f[2]]  # the call ran but returned the wrong things
     layout, form, message = (contract or failures)[0]

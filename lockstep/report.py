@@ -60,13 +60,14 @@ def header(r):
         f"train   {opt}, {batch}, {plural(c['steps'], 'step')}, seed {c['seed']}"
         f"{', resync every step' if c['resync'] else ''}",
         f"check   {r['check']['tensors']} tensors a step ({', '.join(r['check']['phases'])}) against the "
-        f"{c['dtype']} tolerance: loss {tol['loss']:.1e}, tensors {tol['tensor']:.1e}, each relative to the "
-        "reference tensor's largest magnitude; an excess is judged against the step's own rounding",
+        f"{c['dtype']} tolerance: loss {tol['loss']:.1e},",
+        f"        tensors {tol['tensor']:.1e}, each relative to the reference tensor's largest magnitude; an excess is "
+        "judged against the step's own rounding",
         "",
     ])
 
 
-def table_rows(steps, label, stop=None, limit=24):
+def table_rows(steps, label, stop=None, limit=24, stop_note="DIVERGE"):
     """Every step when there are few; else a sample: the first and last few, an even spread, every re-anchored
     step and the step where the run stopped."""
     n = len(steps)
@@ -77,7 +78,7 @@ def table_rows(steps, label, stop=None, limit=24):
     lines = [f"{'step':>6}  {'loss ' + label:>20}  {'loss reference':>20}  {'max abs err':>11}  {'max rel err':>11}"]
     for k in keep:
         s = steps[k]
-        note = "ok" if s["ok"] else "rounding, re-anchored" if s["drift"] else "DIVERGE"
+        note = "ok" if s["ok"] else "rounding, re-anchored" if s["drift"] else stop_note
         lines.append(f"{k:>6}  {s['loss']['handmade']:>20.15g}  {s['loss']['reference']:>20.15g}  "
                      f"{s['max_abs_err']:>11.2e}  {s['max_rel_err']:>11.2e}  {note}")
     if len(keep) < n:
@@ -123,6 +124,9 @@ def source_sentence(src):
     """'your code departs at net.py:42, delta2 (should be layers.1.dz): 0.0137 where torch has 0.0549; ...'"""
     if src.get("unmatched"):
         return f"source: {src['unmatched']}"
+    if src.get("kind") == "bug":
+        return (f"the planted bug replaces {src['file']}:{src['line']}  {src['variable']}\n"
+                f"  (it shows first in {src['tensor']})")
     before = src.get("matched_before") or []
     still = ""
     if before:
@@ -133,8 +137,7 @@ def source_sentence(src):
     values = ""
     if src.get("ours") is not None and src.get("theirs") is not None:
         values = f": {fmt(src['ours'], 4)} where torch has {fmt(src['theirs'], 4)}"
-    who = "your code" if src.get("kind", "candidate") == "candidate" else "the planted bug"
-    return (f"{who} departs at {Path(src['file']).name}:{src['line']}, {src['variable']} (should be "
+    return (f"your code departs at {Path(src['file']).name}:{src['line']}, {src['variable']} (should be "
             f"{src['tensor']}{' = ' + src['meaning'] if src.get('meaning') else ''}){values}{still}")
 
 
@@ -175,7 +178,7 @@ def text(r, with_header=True):
     d = r["first_divergence"]
     stop = d["step"] if d else None
     parts = [header(r)] if with_header else []
-    parts.append(table_rows(r["steps"], label, stop))
+    parts.append(table_rows(r["steps"], label, stop, stop_note="BLEW UP" if r["verdict"] == "blew_up" else "DIVERGE"))
     parts.append("")
     if d:
         parts += [divergence_lines(d, label), ""]

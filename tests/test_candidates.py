@@ -1,136 +1,157 @@
-"""Checking a user's own code: the example candidates in both layouts, correct and buggy."""
-import dataclasses
+"""Your own code as the side under test: every layout, every candidate form and every convention flag, each with
+a correct candidate (agrees in float64 and float32 over 300 steps) and a buggy one (located, and named where the
+catalogue knows the bug)."""
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from lockstep import data, findings
-from lockstep import gradcheck
-from lockstep.candidate import Candidate, CandidateError, describe, from_layout, load, to_layout
-from lockstep.config import PRESETS, Config
-from lockstep.engine import Lockstep
+import lockstep
+from candidates.conventions_net import net
+from lockstep import layouts
+from lockstep.candidate import CandidateError
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-SEED = dict(PRESETS["seed"], steps=3)
-DEFAULT = dict(steps=10)
-CASES = [  # function, layout, config, expected (phase, tensor) or None, expected suspect
-    ("bias_row_net.py:cost_and_grads", "bias-row", SEED, None, None),
-    ("bias_row_net.py:cost_and_grads_bias_rows_only", "bias-row", SEED, ("backward", "layers.2.weight"),
-     "bias-rows-only"),
-    ("bias_row_net.py:cost_and_grads_sigmoid_at_a", "bias-row", SEED, ("backward", "layers.1.weight"),
-     "sigmoid-prime-of-a"),
-    ("torch_layout_net.py:loss_and_grads", "torch", DEFAULT, None, None),
-    ("torch_layout_net.py:loss_and_grads_no_mean", "torch", DEFAULT, ("backward", "layers.2.weight"),
-     "missing-mean"),
-    ("torch_layout_net.py:loss_and_grads_relu_mask", "torch", DEFAULT, ("backward", "layers.1.weight"),
-     "relu-grad-wrong-tensor"),
+SMALL = dict(n_train=512)
+PER_SAMPLE = dict(sizes=[784, 30, 10], activation="sigmoid", loss="mse", output="sigmoid", momentum=0, lr=3,
+                  batch_size=10, l2=5, l2_norm="dataset", n_train=512)
+THETA = dict(sizes=[784, 25, 10], activation="sigmoid", loss="bce", l2=1, layout="bias-first-col", n_train=512)
+LAST_COL = dict(sizes=[784, 32, 10], activation="tanh", loss="mse", layout="bias-last-col", lr=0.01, n_train=512)
+ADAM = dict(optimizer="adam", lr=1e-3, n_train=512)
+
+# (correct candidate, buggy candidate, settings, the layout that must be chosen, where the bug shows, its suspect)
+EXAMPLE_CASES = [
+    ("torch_layout_net.py:loss_and_grads", "torch_layout_net.py:loss_and_grads_no_mean", SMALL, "torch",
+     ("backward", "layers.2.weight"), "missing-mean"),
+    ("in_out_net.py:loss_and_grads", "in_out_net.py:loss_and_grads_sign_error", dict(SMALL, targets="labels"),
+     "in-out", ("backward", "layers.2.bias"), None),
+    ("bias_row_net.py:cost_and_grads", "bias_row_net.py:cost_and_grads_bias_rows_only",
+     dict(sizes=[784, 16, 10], activation="sigmoid", loss="bce", l2=1, lr=0.5, momentum=0, n_train=512),
+     "bias-row", ("backward", "layers.1.weight"), "bias-rows-only"),
+    ("theta_net.py:cost_function", "theta_net.py:cost_function_regularised_bias", THETA, "bias-first-col",
+     ("backward", "layers.1.bias"), "regularised-bias"),
+    ("bias_last_col_net.py:loss_and_grads", "bias_last_col_net.py:loss_and_grads_tanh_of_z", LAST_COL,
+     "bias-last-col", ("backward", "layers.0.weight"), None),
+    ("adam_class_net.py:AdamNet", "adam_class_net.py:AdamNetNoBiasCorrection", ADAM, "torch",
+     ("update", "layers.0.weight"), "adam-no-bias-correction"),
+    ("per_sample_net.py:Network", "per_sample_net.py:NetworkSigmoidPrimeOfA", PER_SAMPLE, "torch",
+     ("update", "layers.0.weight"), "sigmoid-prime-of-a"),
 ]
 
 
-def candidate_run(digits, func, layout, **config):
-    cfg = dataclasses.replace(Config(), **config)
-    X, Y = data.prepare(digits, 1000, cfg.scale, cfg.dtype)[:2]
-    file, name = func.split(":")
-    spec = f"{file if file.startswith('/') else EXAMPLES / file}:{name}"
-    return cfg, X, Y, Lockstep(cfg, X, Y, candidate=Candidate(load(spec), layout, spec))
+def spec(name):
+    file, func = name.split(":")
+    return f"{EXAMPLES / file}:{func}"
 
 
-@pytest.mark.parametrize("func,layout,config,where,suspect", CASES, ids=[c[0] for c in CASES])
-def test_candidate(digits, func, layout, config, where, suspect):
-    cfg, X, Y, run = candidate_run(digits, func, layout, **config)
-    out = run.run()
-    if where is None:
-        assert out.verdict == "agree" and not out.drift, out.first_divergence
-        n = len(cfg.sizes) - 1  # the loss, each gradient, each momentum buffer (seed: none) and each parameter
-        assert all(s["tensors"] == 1 + 2 * n + (2 * n if cfg.momentum else 0) + 2 * n for s in out.steps)
-        return
-    d = out.first_divergence
-    assert (d["step"], d["phase"], d["tensor"]) == (0,) + where
-    found = findings.suspects(out, cfg, from_candidate=True)
-    assert found["bug"] == suspect and "not as a certainty" in found["message"]
+@pytest.mark.parametrize("correct,buggy,settings,layout,where,suspect", EXAMPLE_CASES,
+                         ids=[c[0].split(":")[0] for c in EXAMPLE_CASES])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_example_agrees_over_300_steps(correct, buggy, settings, layout, where, suspect, dtype):
+    r = lockstep.check(spec(correct), steps=300, dtype=dtype, **settings)
+    assert r.verdict == "agree", str(r)
+    assert r.to_dict()["side"]["layout"] == layout
+    assert not [f for f in r.findings if f["code"] in ("suspect", "local_error", "float32_only")]
 
 
-@pytest.mark.parametrize("func,layout,config,passes", [
-    ("bias_row_net.py:cost_and_grads", "bias-row", SEED, True),
-    ("bias_row_net.py:cost_and_grads_bias_rows_only", "bias-row", SEED, False),
-    ("torch_layout_net.py:loss_and_grads", "torch", DEFAULT, True),
-    ("torch_layout_net.py:loss_and_grads_relu_mask", "torch", DEFAULT, False),
-])
-def test_gradcheck_of_candidates(digits, func, layout, config, passes):
-    cfg, X, Y, run = candidate_run(digits, func, layout, **config)
-    assert gradcheck.for_run(run)["passed"] is passes
+@pytest.mark.parametrize("correct,buggy,settings,layout,where,suspect", EXAMPLE_CASES,
+                         ids=[c[1].split(":")[0] for c in EXAMPLE_CASES])
+def test_buggy_example_is_located(correct, buggy, settings, layout, where, suspect):
+    r = lockstep.check(spec(buggy), steps=5, **settings)
+    d = r.first_divergence
+    assert r.verdict == "diverge" and (d["step"], d["phase"], d["tensor"]) == (0, *where), str(r)
+    found = [f for f in r.findings if f["code"] == "suspect"]
+    assert [f["bug"] for f in found] == ([suspect] if suspect else [])
+    assert all("not as a certainty" in f["message"] for f in found)
+    assert d["in_your_terms"]  # the divergent tensor named in the user's layout
 
 
-def test_missing_mean_with_l2_in_bias_row_layout(digits, tmp_path):
-    """The l2 term keeps its own 1/m, so the gradients are not simply m times the reference's."""
-    src = (EXAMPLES / "bias_row_net.py").read_text().replace("grads[l] = with_ones(acts[l]).T @ delta / m",
-                                                              "grads[l] = with_ones(acts[l]).T @ delta")
-    (tmp_path / "no_mean.py").write_text(src)
-    cfg, X, Y, run = candidate_run(digits, f"{tmp_path / 'no_mean.py'}:cost_and_grads", "bias-row", **SEED)
-    out = run.run()
-    assert findings.suspects(out, cfg, from_candidate=True)["bug"] == "missing-mean"
+CONVENTIONS = [  # the flag's settings, the candidate's keywords, its mistake, where that mistake shows
+    (dict(reduction="sum", lr=0.001), dict(reduction="sum"), "mean-in-gradient", ("backward", "layers.1.weight")),
+    (dict(loss_scale=0.1), dict(scale=0.1), "scale-loss-only", ("loss", "loss")),
+    (dict(l2=0.5, l2_norm="dataset"), dict(l2=0.5, divisor=512), "batch-l2", ("backward", "layers.1.weight")),
+    (dict(l2=0.01, l2_norm="none"), dict(l2=0.01, divisor=1), "batch-l2", ("backward", "layers.1.weight")),
+    (dict(targets="labels"), dict(labels=True), "labels-from-1", ("loss", "loss")),
+    (dict(bias=False), dict(bias=False), "mean-in-gradient", ("backward", "layers.1.weight")),
+    (dict(activation="leaky_relu", leaky_slope=0.2), dict(hidden="leaky"), "leaky-as-relu",
+     ("backward", "layers.0.weight")),
+]
 
 
-def test_float32_only_error_is_divergence(digits, tmp_path):
-    """Right in float64, 2% off in float32: not rounding, whatever float64 says."""
-    src = (EXAMPLES / "torch_layout_net.py").read_text() + (
-        "\n\ndef loss_and_grads_f32(params, X, Y):\n    loss, grads = loss_and_grads(params, X, Y)\n"
-        "    return loss, [g * 1.02 if g.dtype == np.float32 else g for g in grads]\n")
-    (tmp_path / "f32.py").write_text(src)
-    cfg, X, Y, run = candidate_run(digits, f"{tmp_path / 'f32.py'}:loss_and_grads_f32", "torch", steps=20,
-                                   dtype="float32")
-    out = run.run()
-    assert out.verdict == "diverge" and out.first_divergence["step"] == 0
-    assert findings.local_error(out, cfg)["code"] == "float32_only"
+@pytest.mark.parametrize("flags,kw,mistake,where", CONVENTIONS, ids=[" ".join(map(str, c[0].values()))
+                                                                     for c in CONVENTIONS])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_convention_flag(flags, kw, mistake, where, dtype):
+    settings = dict(sizes=[784, 24, 10], n_train=512, **flags)
+    correct = lambda params, X, Y: net(params, X, Y, **kw)  # noqa: E731
+    r = lockstep.check(correct, steps=300, dtype=dtype, **settings)
+    assert r.verdict == "agree", str(r)
+    wrong = lambda params, X, Y: net(params, X, Y, **kw, mistake=mistake)  # noqa: E731
+    r = lockstep.check(wrong, steps=5, dtype=dtype, **settings)
+    d = r.first_divergence
+    assert r.verdict == "diverge" and (d["phase"], d["tensor"]) == where, str(r)
 
 
-def test_layouts_round_trip():
+def test_schedule_reaches_a_class_that_owns_its_update():
+    """The lr a class receives follows --lr-schedule; a class that ignores it is located in the update."""
+    import sys
+    sys.path.insert(0, str(EXAMPLES))
+    from adam_class_net import AdamNet
+    r = lockstep.check(AdamNet, optimizer="adam", lr=1e-2, lr_schedule="step:1:0.5", epochs=3, **SMALL)
+    assert r.verdict == "agree", str(r)
+
+    class ConstantLr(AdamNet):
+        def step(self, X, Y, lr):
+            return super().step(X, Y, 1e-2)
+    r = lockstep.check(ConstantLr, optimizer="adam", lr=1e-2, lr_schedule="step:1:0.5", epochs=3, **SMALL)
+    assert r.verdict == "diverge" and r.first_divergence["phase"] == "update"
+    assert r.first_divergence["step"] == 8  # the first step of the second epoch, 8 batches of 64 an epoch
+
+
+def test_loss_scale_convention_is_named_with_its_flag():
+    """A candidate whose loss and gradients are 0.1x the reference's: the finding names --loss-scale 0.1."""
+    r = lockstep.check(lambda p, X, Y: net(p, X, Y, scale=0.1), sizes=[784, 24, 10], steps=3, **SMALL)
+    found = [f for f in r.findings if f["code"] == "convention"]
+    assert found and found[0]["fix"] == "--loss-scale 0.1", r.findings
+    assert "0.1x the reference's" in found[0]["message"]
+
+
+def test_only_the_loss_differs_is_said_so():
+    r = lockstep.check(lambda p, X, Y: net(p, X, Y, scale=0.5, mistake="scale-loss-only"), loss_scale=0.5,
+                       sizes=[784, 24, 10], steps=3, **SMALL)
+    codes = [f["code"] for f in r.findings]
+    assert r.first_divergence["phase"] == "loss" and "loss_only" in codes and "suspect" not in codes
+    assert r.first_divergence["phases"]["backward"] == "agree"
+
+
+def test_auto_layout_asks_when_shapes_cannot_tell():
+    """bias-first-col and bias-last-col share their shapes: auto asks for --layout in one line."""
+    with pytest.raises(CandidateError, match="cannot tell bias-first-col .*from bias-last-col.*give --layout"):
+        lockstep.check(spec("theta_net.py:cost_function"), **{**THETA, "layout": "auto", "steps": 1})
+
+
+def test_square_layers_are_ambiguous():
+    with pytest.raises(CandidateError, match="cannot tell in-out from torch"):
+        lockstep.check(spec("torch_layout_net.py:loss_and_grads"), X=np.random.default_rng(0).random((40, 4)),
+                       y=np.arange(40) % 4, sizes=[4, 4, 4], steps=1)
+
+
+@pytest.mark.parametrize("layout", list(layouts.LAYOUTS))
+@pytest.mark.parametrize("container", ["list", "dict"])
+def test_every_layout_round_trips(layout, container):
+    """to_user then from_user gives the state back, and describe() names each element where it lives."""
     rng = np.random.default_rng(0)
-    sizes = [4, 3, 2]
+    sizes = [5, 4, 4, 2]
     state = {f"layers.{i}.{k}": rng.standard_normal((o, n) if k == "weight" else (o,))
              for i, (n, o) in enumerate(zip(sizes, sizes[1:])) for k in ("weight", "bias")}
-    for layout in ("torch", "bias-row"):
-        back = from_layout(to_layout(state, 2, layout), sizes, layout, np.float64, "f")
-        assert all(np.array_equal(back[k], state[k]) for k in state)
-    rows = to_layout(state, 2, "bias-row")
-    assert rows[0].shape == (5, 3) and np.array_equal(rows[0][0], state["layers.0.bias"])
-    assert describe("layers.1.bias", None, sizes, "bias-row") == "params[1] row 0 (the biases)"
-    assert describe("layers.1.weight", [1, 2], sizes, "bias-row") == "params[1][3, 1]"
-    assert describe("layers.1.bias", [1], sizes, "torch") == "params[3][1]"
-
-
-@pytest.mark.parametrize("grads,message", [
-    ("not a list", "expected a list"),
-    ([np.zeros((3, 4))], "returned 1 gradient arrays"),
-    ([np.zeros((4, 3)), np.zeros(3), np.zeros((2, 3)), np.zeros(2)], "(transposed?)"),
-    ([np.zeros((3, 4)), "x", np.zeros((2, 3)), np.zeros(2)], "grads[1] as str"),
-    ([np.zeros((3, 4), int), np.zeros(3), np.zeros((2, 3)), np.zeros(2)], "grads[0] as ndarray of int64"),
-    ([np.zeros((3, 4), np.float32), np.zeros(3), np.zeros((2, 3)), np.zeros(2)], "as float32 in a float64 run"),
-])
-def test_contract_violations_are_one_line(grads, message):
-    with pytest.raises(CandidateError) as e:
-        from_layout(grads, [4, 3, 2], "torch", np.float64, "f")
-    assert message in str(e.value) and "\n" not in str(e.value)
-
-
-def test_missing_function_lists_what_exists():
-    with pytest.raises(CandidateError, match="has no function 'nope'; it defines .*loss_and_grads"):
-        load(f"{EXAMPLES / 'torch_layout_net.py'}:nope")
-
-
-@pytest.mark.parametrize("bug,verdict", [(1.0, "agree"), (1.02, "diverge")])
-def test_candidate_computing_in_float32_inside(digits, tmp_path, bug, verdict):
-    """A float32 run of a candidate that casts to float32 itself: judged at float32's precision throughout."""
-    src = (EXAMPLES / "torch_layout_net.py").read_text() + (
-        "\n\ndef f32(params, X, Y):\n"
-        "    loss, grads = loss_and_grads([p.astype(np.float32) for p in params], X.astype(np.float32),\n"
-        f"                                 Y.astype(np.float32))\n    return loss, [g * np.float32({bug}) for g in grads]\n")
-    (tmp_path / "inside.py").write_text(src)
-    cfg, X, Y, run = candidate_run(digits, f"{tmp_path / 'inside.py'}:f32", "torch", steps=20, dtype="float32")
-    out = run.run()
-    assert out.verdict == verdict, out.first_divergence
-    if verdict == "diverge":
-        assert findings.local_error(out, cfg)["code"] == "local_error"  # float64 disagrees too: a real bug
-    else:
-        assert gradcheck.for_run(run)["passed"]
+    form = layouts.Form(container)
+    user = layouts.to_user(layout, state, sizes, True, form)
+    back = layouts.from_user(layout, user, sizes, True, np.float64, "f", form, CandidateError)
+    assert all(np.array_equal(back[k], state[k]) for k in state)
+    arrays = layouts.arrays_of(user)
+    for name, value in state.items():
+        for index in np.ndindex(value.shape):
+            text = layouts.describe(layout, name, index, sizes, form)
+            key, where = text.split("]", 1)[0] + "]", text[len(text.split("]", 1)[0]) + 1:]
+            k = list(user).index(key[len("params['"):-2]) if container == "dict" else int(key[len("params["):-1])
+            assert arrays[k][tuple(int(x) for x in where.strip("[]").split(", "))] == value[index], text
