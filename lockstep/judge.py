@@ -60,10 +60,11 @@ def unit(dtype):
     return float(np.finfo(np.dtype(dtype)).eps) / 2
 
 
-def spec(run, twin):
+def spec(run, twin, m):
     cfg = run.cfg
+    d = {"batch": m, "dataset": run.n_train, "none": 1}[cfg.l2_norm]
     return dict(sizes=cfg.sizes, activation=cfg.activation, output=twin.net.config["output"], loss=cfg.loss,
-                l2=cfg.l2, l2_norm=cfg.l2_norm, n_train=run.n_train, reduction=cfg.reduction,
+                l2=cfg.l2, l2_divisor=d, reduction=cfg.reduction,
                 loss_scale=cfg.loss_scale, bias=cfg.bias, leaky_slope=cfg.leaky_slope, optimizer=cfg.optimizer,
                 hyper=twin.hyper())
 
@@ -80,7 +81,7 @@ def exact_state(pre, twin_pre):
 
 def within_bounds(run, local, pre, twin_pre, X, Y):
     """Judge every tensor of `local` against the rounding bound; returns [Verdict] in plan order."""
-    E = local.E = bounds.step_bounds(spec(run, local.twin), exact_state(pre, twin_pre), X, Y,
+    E = local.E = bounds.step_bounds(spec(run, local.twin, len(X)), exact_state(pre, twin_pre), X, Y,
                                      local.twin.reference_tensors(), unit(local.dtype))
     u_side = unit(local.side.computes_in)
     verdicts = []

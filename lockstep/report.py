@@ -285,35 +285,43 @@ def step_data(div):
 
 
 def step_panel(ax, div, r):
+    from matplotlib.patches import Patch
+    from matplotlib.lines import Line2D
+
     rows, first = step_data(div)
     tiny = 1e-18
     x = np.arange(len(rows))
     rel = np.array([row[2] if math.isfinite(row[2]) else 1e3 for row in rows], dtype=float)
+    ax.axvspan(first - 0.5, first + 0.5, color="red", alpha=0.12, zorder=0)
     ax.bar(x, np.maximum(rel, tiny), color=[PHASE_COLORS[row[0]] for row in rows], alpha=0.85,
-           edgecolor=["red" if i == first else "none" for i in x], linewidth=2.5)
+           edgecolor="red", linewidth=[2.5 if i == first else 0 for i in x], zorder=2)
     thresholds = np.array([row[3] if math.isfinite(row[3]) else np.nan for row in rows], dtype=float)
-    ax.scatter(x, thresholds, marker="_", s=260, color="black", zorder=3, label="threshold (tolerance, or the "
-                                                                              "step's rounding bound where judged)")
+    ax.scatter(x, thresholds, marker="_", s=260, linewidths=2, color="black", zorder=3)
     ax.set_yscale("log")
-    ax.set_ylim(tiny / 2, max(10.0, np.nanmax(np.concatenate([rel, thresholds])) * 5))
+    ax.set_ylim(tiny / 2, max(10.0, np.nanmax(np.concatenate([rel, thresholds]))) * 1e4)  # room for the legend
     names = [row[1].replace("layers.", "") + ("" if row[0] != "backward" or row[1].endswith(("dz", "da"))
                                               else " grad") for row in rows]
     matched = {m["tensor"]: m["variable"] for m in ((div.get("source") or {}).get("matched") or [])}
     labels = [f"{n}\n{matched[row[1]]}" if row[1] in matched else n for n, row in zip(names, rows)]
     src = div.get("source") or {}
-    if src.get("variable"):
+    if src.get("variable") and src.get("kind") != "bug":
         labels[first] += f"\n{src['variable']} (line {src['line']})"
     ax.set_xticks(x)
     ax.set_xticklabels(labels, rotation=90, fontsize=7)
-    for phase, color in PHASE_COLORS.items():
-        if any(row[0] == phase for row in rows):
-            ax.bar([], [], color=color, label=phase)
-    ax.annotate(f"first departure: {what(div['phase'], div['tensor'])}", xy=(first, max(rel[first], tiny)),
-                xytext=(0, 12), textcoords="offset points", ha="center", color="red", fontsize=9,
-                arrowprops=dict(arrowstyle="->", color="red"))
+    ax.get_xticklabels()[first].set_color("red")
+    handles = [Patch(color=c, label=p) for p, c in PHASE_COLORS.items() if any(row[0] == p for row in rows)]
+    handles.append(Line2D([], [], color="black", marker="_", ls="", markersize=14, mew=2,
+                          label="threshold: the tolerance, or the rounding bound where the step was judged"))
+    handles.append(Patch(facecolor="white", edgecolor="red", lw=2, label="first tensor that departs"))
+    ax.legend(handles=handles, fontsize=7, ncol=4, loc="upper left")
+    where = f"{what(div['phase'], div['tensor'])}"
+    if src.get("kind") == "bug":
+        where += f", from {src['file']}:{src['line']}"
+    elif src.get("line"):
+        where += f", from {Path(src['file']).name}:{src['line']} ({src['variable']})"
+    ax.set_title(f"step {div['step']}, every tensor in computation order: the first to depart is {where}",
+                 fontsize=9, color="black")
     ax.set_ylabel("max relative error\n(log; bars at the bottom: exact)")
-    ax.set_title(f"step {div['step']}: every tensor in computation order", fontsize=10)
-    ax.legend(fontsize=7, ncol=3, loc="upper left")
     ax.grid(alpha=0.3, axis="y")
 
 
