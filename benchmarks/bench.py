@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from lockstep import data  # noqa: E402
 from lockstep.config import Config, batch_order  # noqa: E402
 from lockstep.engine import Lockstep  # noqa: E402
-from lockstep.sides import build_ours, build_theirs, train_step  # noqa: E402
+from lockstep.sides import Handmade, Twin  # noqa: E402
 
 SIZES = [784, 128, 64, 10]
 FASHION = Path("/usr/share/datasets/fashion-mnist")
@@ -59,8 +59,8 @@ def epoch_runner(side, X, Y, batch_size, seed=0):
     """A function that trains `side` (handmade or the twin) for one epoch and returns its seconds."""
     def epoch():
         t = time.perf_counter()
-        for idx in batch_order(len(X), batch_size, -(-len(X) // batch_size), np.random.default_rng(seed)):
-            train_step(side, X[idx], Y[idx])
+        for idx, _ in batch_order(len(X), batch_size, -(-len(X) // batch_size), np.random.default_rng(seed)):
+            side.step(X[idx], Y[idx])
         return time.perf_counter() - t
     return epoch
 
@@ -87,9 +87,14 @@ def ratio(table, a, b):
     return float(np.median([row[a] / row[b] for row in table]))
 
 
-def sides(cfg):
-    ours = build_ours(cfg, cfg.dtype, np.random.default_rng(0))
-    return ours, build_theirs(cfg, ours, cfg.dtype)
+def sides(cfg, n_train):
+    ours = Handmade(cfg, cfg.dtype, np.random.default_rng(0), n_train)
+    return ours, Twin(cfg, cfg.dtype, ours.params(), n_train)
+
+
+def lockstep_run(cfg, X, Y):
+    rng = np.random.default_rng(cfg.seed)
+    return Lockstep(cfg, X, Y, Handmade(cfg, cfg.dtype, rng, len(X)), rng).run()
 
 
 def main():
@@ -124,7 +129,7 @@ def main():
             for n in (threads, 1):
                 with threadpool_limits(n, user_api="blas"):
                     torch.set_num_threads(n)
-                    ours, theirs = sides(dataclasses.replace(Config(), dtype=dtype, batch_size=batch))
+                    ours, theirs = sides(dataclasses.replace(Config(), dtype=dtype, batch_size=batch), len(X))
                     table = rounds([peak, epoch_runner(ours, X, Y, batch), epoch_runner(theirs, X, Y, batch)],
                                    args.repeat)
                     torch.set_num_threads(threads)
@@ -141,8 +146,8 @@ def main():
         cfg = dataclasses.replace(Config(), dtype=dtype)
         with threadpool_limits(1, user_api="blas"):
             torch.set_num_threads(1)
-            ours, theirs = sides(cfg)
-            lockstep = lambda: _time(lambda: Lockstep(cfg, X, Y).run())  # noqa: E731
+            ours, theirs = sides(cfg, len(X))
+            lockstep = lambda: _time(lambda: lockstep_run(cfg, X, Y))  # noqa: E731
             table = rounds([epoch_runner(ours, X, Y, 64), epoch_runner(theirs, X, Y, 64), lockstep], args.repeat)
             torch.set_num_threads(threads)
         overhead = float(np.median([row[2] / (row[0] + row[1]) for row in table]))

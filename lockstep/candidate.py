@@ -140,7 +140,7 @@ class Candidate(Handmade):
 
     def _from_user(self, arrays, what):
         state = layouts.from_user(self.layout, arrays, self.cfg.sizes, self.cfg.bias, self.dtype,
-                                  f"{self.who} {what}", self.form, CandidateError)
+                                  f"{self.who} {what}", self.form, CandidateError, self.cfg.dtype)
         self.returned = max([self.returned] + [np.asarray(a).dtype for a in layouts.arrays_of(arrays)],
                             key=lambda d: np.finfo(d).eps if np.issubdtype(d, np.floating) else 0)
         return state

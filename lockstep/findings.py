@@ -158,6 +158,11 @@ def non_finite(ctx):
     if nf["same_place"]:
         advice = ("Training itself blew up, in the reference too, from a state where both agreed: the verdict is "
                   "blew_up, because the two implementations do not differ. Lower --lr, or check the data's scale.")
+    elif nf["handmade"] and not nf["reference"] and (nf.get("extended") or {}).get("finite"):
+        advice = (f"In extended precision the same code stays finite there ({nf['extended']['value']:.6g}), so the "
+                  "maths is finite and float64 rounding takes it to log(0), an overflow or 0/0: a less stable "
+                  "formula than torch's, such as log(1 - a) where a sigmoid saturates. It matters (your values "
+                  "are NaN or inf), but it is not a backprop error: use a stable form.")
     elif nf["handmade"] and not nf["reference"]:
         advice = ("The reference stays finite on the same numbers, so the side under test computes this "
                   "differently: look for exp without the max shift, log of 0, or a division by 0.")
