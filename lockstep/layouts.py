@@ -29,6 +29,11 @@ class Form:
     def __str__(self):
         return self.container + ("" if self.bias == "flat" else f", {self.bias} biases")
 
+    @classmethod
+    def of(cls, form):
+        """A Form from a Form, or from 'list' or 'dict' (flat biases)."""
+        return form if isinstance(form, Form) else cls(form)
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -42,10 +47,6 @@ class Layout:
     shapes: object  # (n_in, n_out, bias) -> tuple of shapes
     element: object  # (kind 'weight' or 'bias', index (j, k) or (j,), n_in) -> (which array, index in it)
     whole: object  # kind -> what of the array the tensor is, e.g. 'rows 1.. (the weights, transposed)'
-
-
-def _fortran(a):
-    return np.asfortranarray(a)
 
 
 LAYOUTS = {layout.name: layout for layout in [
@@ -96,6 +97,7 @@ def _bias_shape(b, form):
 
 def shapes(layout, sizes, bias, form=Form()):
     """The shapes of the user's arrays, in order."""
+    form = Form.of(form)
     out = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
         layer = LAYOUTS[layout].shapes(n_in, n_out, bias)
@@ -108,6 +110,7 @@ def shapes(layout, sizes, bias, form=Form()):
 def to_user(layout, state, sizes, bias, form=Form()):
     """{'layers.{i}.weight': (out, in), 'layers.{i}.bias': (out,)} -> the user's params: fresh arrays, in a list or
     a dict, so that the user's code may change them freely."""
+    form = Form.of(form)
     arrays = []
     for i in range(len(sizes) - 1):
         W, b = state[f"layers.{i}.weight"], state.get(f"layers.{i}.bias") if bias else None
@@ -128,52 +131,63 @@ def arrays_of(params):
 
 
 def from_user(layout, arrays, sizes, bias, dtype, who, form, error, run_dtype=None):
-    """The user's arrays (a list or dict in the layout and form) -> the state in torch's layout, cast to dtype,
-    checking the contract: `error` (an exception class) is raised with one line naming the problem and the fix."""
-    run_dtype = np.dtype(run_dtype or dtype)
+    """The user's arrays (a list or dict in the layout and form) -> the state in torch's layout: fresh arrays cast to
+    dtype (never views of the user's, which the user's code may change in place later), weights column-major.
+
+    Checks the contract: `error` (an exception class) is raised with one line naming the problem and the fix. The
+    exception carries `returned`, the shapes of what came back in order (None when it was not a list or dict), and
+    `who`, so that infer() can say what came back when no layout fits."""
+    form, run_dtype = Form.of(form), np.dtype(run_dtype or dtype)
     n_layers = len(sizes) - 1
     expected = shapes(layout, sizes, bias, form)
     names = keys(layout, n_layers, bias)
+
+    def fail(message, returned=None):
+        e = error(message)
+        e.returned, e.who = returned, who
+        return e
+
     if form.container == "dict":
         if not isinstance(arrays, dict):
-            raise error(f"{who} as {type(arrays).__name__}; expected a dict with keys {', '.join(names)}")
+            raise fail(f"{who} as {type(arrays).__name__}; expected a dict with keys {', '.join(names)}")
+        got = [np.shape(a) for a in arrays.values()]
         missing, extra = [k for k in names if k not in arrays], [k for k in arrays if k not in names]
         if missing or extra:
-            raise error(f"{who} with keys {', '.join(map(str, arrays))}; expected {', '.join(names)} (the {layout} "
-                        f"layout of {'-'.join(map(str, sizes))})")
+            raise fail(f"{who} with keys {', '.join(map(str, arrays))}; expected {', '.join(names)} (the {layout} "
+                       f"layout of {'-'.join(map(str, sizes))})", got)
         arrays = [arrays[k] for k in names]
     elif not isinstance(arrays, (list, tuple)):
-        raise error(f"{who} as {type(arrays).__name__}; expected a list of {len(expected)} NumPy arrays")
+        raise fail(f"{who} as {type(arrays).__name__}; expected a list of {len(expected)} NumPy arrays")
+    got = [np.shape(a) for a in arrays]
     if len(arrays) != len(expected):
-        raise error(f"{who} {len(arrays)} arrays; the {layout} layout of {'-'.join(map(str, sizes))} needs "
-                    f"{len(expected)}")
+        raise fail(f"{who} {len(arrays)} arrays; the {layout} layout of {'-'.join(map(str, sizes))} needs "
+                   f"{len(expected)}", got)
     for k, (a, shape) in enumerate(zip(arrays, expected)):
         label = f"{who}['{names[k]}']" if form.container == "dict" else f"{who}[{k}]"
         if not isinstance(a, np.ndarray) or not np.issubdtype(a.dtype, np.floating):
-            raise error(f"{label} as {type(a).__name__}{' of ' + str(a.dtype) if isinstance(a, np.ndarray) else ''}"
-                        f"; expected a NumPy array of floats, shape {shape}")
+            raise fail(f"{label} as {type(a).__name__}{' of ' + str(a.dtype) if isinstance(a, np.ndarray) else ''}"
+                       f"; expected a NumPy array of floats, shape {shape}", got)
         if np.finfo(a.dtype).eps > np.finfo(run_dtype).eps:
             fix = " or run with --dtype float32" if a.dtype == np.float32 else ""
-            raise error(f"{label} as {a.dtype} in a {run_dtype.name} run; return {run_dtype.name} arrays{fix}")
+            raise fail(f"{label} as {a.dtype} in a {run_dtype.name} run; return {run_dtype.name} arrays{fix}", got)
         if a.shape != shape:
             hint = " (transposed?)" if a.shape == shape[::-1] else ""
-            raise error(f"{label} of shape {a.shape}; expected {shape}{hint}")
+            raise fail(f"{label} of shape {a.shape}; expected {shape}{hint}", got)
     state, k = {}, 0
     per_layer = 2 if LAYOUTS[layout].separate_bias and bias else 1
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layer = [a.astype(dtype, copy=False) for a in arrays[k:k + per_layer]]
+        W, *rest = LAYOUTS[layout].from_user(arrays[k:k + per_layer], n_in, n_out)
         k += per_layer
-        W, *rest = LAYOUTS[layout].from_user(layer, n_in, n_out)
-        state[f"layers.{i}.weight"] = _fortran(W)  # column-major, as handmade and the twin keep weights
+        state[f"layers.{i}.weight"] = np.array(W, dtype=dtype, order="F")  # a copy, column-major as handmade keeps
         if bias:
-            state[f"layers.{i}.bias"] = np.ascontiguousarray(rest[0]).reshape(n_out)
+            state[f"layers.{i}.bias"] = np.array(rest[0], dtype=dtype).reshape(n_out)
     return state
 
 
 def describe(layout, name, index, sizes, form=Form(), bias=True):
     """A torch tensor name (and element) in the user's terms, e.g. 'params[2] row 0 (the biases)' for
     layers.2.bias in the bias-row layout, or "params['W2'][3, 1]" for an element of layers.1.weight in in-out."""
-    parts = name.split(".")
+    form, parts = Form.of(form), name.split(".")
     if len(parts) < 3 or parts[0] != "layers" or parts[2] not in ("weight", "bias"):
         return None
     i, kind, extra = int(parts[1]), parts[2], ".".join(parts[3:])
@@ -193,7 +207,8 @@ def describe(layout, name, index, sizes, form=Form(), bias=True):
 
 
 def candidates(bias, only=None):
-    """Every (layout, Form) the auto layout tries (or only those of layout `only`), most common first."""
+    """Every (layout, Form) the auto layout tries (or only those of layout `only`), most common first: 18 with biases
+    (torch and in-out 6 each: list or dict, flat, column or row biases; the three bias layouts 2 each), 4 without."""
     out = []
     for name, row in LAYOUTS.items():
         if not fits(name, bias) or only not in (None, name):
@@ -204,27 +219,67 @@ def candidates(bias, only=None):
     return out
 
 
-def infer(sizes, bias, try_call, error, only=None):
-    """The 'auto' layout: try_call(layout, form) runs the user's code once on the first batch with parameters in
-    that layout and form, and raises if it fails or returns other shapes. Every layout and form is tried (14 calls
-    at most; with `only`, a given layout, its forms alone); exactly one must fit. Returns (layout, form, explanation); raises `error` with one line when none
-    fits, or when several do (the shapes cannot tell, e.g. square layers, or bias-first-col and bias-last-col)."""
+def _shapes_text(shape_list):
+    return ", ".join(str(tuple(s)) for s in shape_list)
+
+
+def infer(sizes, bias, try_call, error, only=None, prefer=None):
+    """The 'auto' layout: which layout and form the user's code speaks.
+
+    try_call(layout, form) runs the user's code once on the first batch with parameters in that layout and form and
+    returns anything (passed to `prefer`); it raises `error` if the code raises or returns other shapes or types
+    (from_user's errors, which carry `returned`). Each layout's forms are tried in candidates() order until one fits,
+    so the calls are at most 18 with biases and 4 without: every form of a layout that does not fit, and those up to
+    the first that does (code in the torch layout with flat biases: 13 calls). `only` (a given --layout) tries that
+    layout's forms alone.
+
+    Exactly one layout must fit. When several do (the shapes cannot tell: square layers, or bias-first-col and
+    bias-last-col, which always share their shapes), prefer([(layout, form, result), ...]) may choose: it returns
+    (layout, form, why) or None; without a choice `error` asks for --layout in one line. When none fits, `error`
+    says what came back and what each layout expected. Returns (layout, form, explanation)."""
     fit, failures = [], []
     if only is not None and not fits(only, bias):
         raise error(f"--layout {only} holds a bias in every layer; with --no-bias use torch or in-out")
     for layout, form in candidates(bias, only):
+        if any(name == layout for name, _, _ in fit):
+            continue  # one form of this layout fits already: its other forms would only repeat the call
         try:
-            try_call(layout, form)
+            result = try_call(layout, form)
         except error as e:
-            failures.append((layout, form, str(e)))
+            failures.append((layout, form, e))
             continue
-        fit.append((layout, form))
-    if len({layout for layout, _ in fit}) == 1:  # code that returns whatever shapes it is given fits every form:
-        layout, form = fit[0]  # the most common one, first in candidates(), is taken
-        return layout, form, f"layout auto: {layout} ({form}), the only layout whose shapes the first call returned"
+        fit.append((layout, form, result))
+    if len(fit) == 1:
+        layout, form, _ = fit[0]
+        return layout, form, (f"layout auto: {layout} ({form}), the only layout whose shapes the first call returned: "
+                              f"{_shapes_text(shapes(layout, sizes, bias, form))}")
     if fit:
-        names = sorted({layout for layout, _ in fit})
-        raise error(f"--layout {only or 'auto'} cannot tell {' from '.join(names)}: the shapes fit each of them; give --layout")
-    contract = [f for f in failures if " raised " not in f[2]]  # the call ran but returned the wrong things
-    layout, form, message = (contract or failures)[0]
-    raise error(message if only else f"--layout auto: no layout fits; with {layout} ({form}): {message}")
+        choice = prefer(fit) if prefer is not None else None
+        if choice is not None:
+            layout, form, why = choice
+            return layout, form, f"layout auto: {layout} ({form}), {why}"
+        names = sorted(layout for layout, _, _ in fit)
+        raise error(f"--layout {only or 'auto'} cannot tell {' from '.join(names)}: the shapes fit each of them; give "
+                    "--layout")
+    raise error(_none_fits(sizes, bias, failures, only))
+
+
+def _none_fits(sizes, bias, failures, only):
+    """One line for a run in which no layout fits: a failure that is not about shapes as it is (the wrong dtype or
+    type, keys, the code raising), else the shapes that came back and what each layout expects."""
+    contract = [(layout, form, e) for layout, form, e in failures if getattr(e, "returned", None) is not None]
+    for layout, form, e in contract:  # right shapes, wrong something else: that message says it best
+        if [tuple(s) for s in e.returned] == shapes(layout, sizes, bias, form):
+            return str(e) if only else f"--layout auto: no layout fits; with {layout} ({form}): {e}"
+    if not contract:
+        layout, form, e = failures[0]
+        return str(e) if only else f"--layout auto: no layout fits; with {layout} ({form}): {e}"
+    layout, form, e = contract[0]
+    expected = {}  # shapes -> the layouts (in their list form with flat biases) that expect them
+    for name in LAYOUTS:
+        if fits(name, bias) and only in (None, name):
+            expected.setdefault(_shapes_text(shapes(name, sizes, bias)), []).append(name)
+    wants = "; ".join(f"{' and '.join(names)} {'expects' if len(names) == 1 else 'expect'} {text}"
+                      for text, names in expected.items())
+    head = f"--layout {only}:" if only else "--layout auto: no layout fits:"
+    return f"{head} given {layout} ({form}) params, {e.who} of shapes {_shapes_text(e.returned)}; {wants}"
