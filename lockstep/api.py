@@ -171,7 +171,7 @@ def check(candidate=None, *, X=None, y=None, X_test=None, y_test=None, on_start=
     side = build_side(cfg, candidate, rng, n_train, (X_tr[:batch], Y_tr[:batch]))
     run = Lockstep(cfg, X_tr, Y_tr, side, rng)
     resolved = cfg.resolved(n_train)
-    result = dict(verdict=None, exit_code=None, side=side.identity(),
+    result = dict(verdict=None, exit_code=None, **side.identity(),
                   check=dict(tensors=len(run.plan), phases=list(dict.fromkeys(p for p, _ in run.plan))),
                   config=resolved, tolerance=dataclasses.asdict(TOLERANCES[cfg.dtype]),
                   data=dict(name=ds.name, n_train=n_train, n_test=len(X_te)), version=version())

@@ -131,9 +131,10 @@ class Candidate(Handmade):
 
     def identity(self):
         kind = "class" if inspect.isclass(self.obj) else "function"
-        return dict(kind=self.kind, label=self.label, name=f"candidate {self.spec} ({self.layout} layout, {kind})",
-                    bug=None, candidate=self.spec, layout=self.layout, form=kind, params=str(self.form),
-                    layout_note=getattr(self, "chosen", None))
+        return dict(side=self.kind, side_name=f"candidate {self.spec} ({self.layout} layout, {kind})",
+                    side_label=self.label, bug=None,
+                    candidate=dict(spec=self.spec, form=kind, layout=self.layout, params=str(self.form),
+                                   layout_note=getattr(self, "chosen", None)))
 
     def _user_params(self, state):
         return layouts.to_user(self.layout, state, self.cfg.sizes, self.cfg.bias, self.form)

@@ -52,8 +52,9 @@ def header(r):
                                                     if c["activation"] == "leaky_relu" and c["leaky_slope"] != 0.01
                                                     else "")
     d = r["data"]
+    note = (r.get("candidate") or {}).get("layout_note")
     return "\n".join([
-        f"{r['side']['name']} vs reference (PyTorch twin), trained in lockstep",
+        f"{r['side_name']} vs reference (PyTorch twin), trained in lockstep" + (f"\n{note}" if note else ""),
         f"data    {d['name']}: {d['n_train']} train, {d['n_test']} test samples, scaled {c['scale']}",
         f"model   {'-'.join(map(str, c['sizes']))} {c['activation']}, output {c['output']}, loss {loss}, "
         f"init {c['init']}, {c['dtype']}{extra}",
@@ -174,7 +175,7 @@ def floor_line(r):
 
 def text(r, with_header=True):
     """The whole text report of a result."""
-    label = r["side"]["label"]
+    label = r["side_label"]
     d = r["first_divergence"]
     stop = d["step"] if d else None
     parts = [header(r)] if with_header else []
@@ -263,7 +264,7 @@ def plot(path, r):
     heights = [4.2 if p == "step" else 6.5 for p in panels]
     fig = plt.figure(figsize=(10, sum(heights)), constrained_layout=True)
     grid = fig.add_gridspec(len(panels), 1, height_ratios=heights)
-    title = (f"{r['side']['name']} vs torch twin: {'-'.join(map(str, r['config']['sizes']))} "
+    title = (f"{r['side_name']} vs torch twin: {'-'.join(map(str, r['config']['sizes']))} "
              f"{r['config']['activation']}, {r['config']['loss']}, {r['config']['optimizer']}, {r['config']['dtype']}"
              f" - {summary_line(r).removeprefix('verdict: ')}")
     fig.suptitle("\n".join(textwrap.wrap(title, 110)), fontsize=9)
@@ -327,7 +328,7 @@ def step_panel(ax, div, r):
 
 def curve_panels(fig, cell, r):
     top, bottom = cell.subgridspec(2, 1, hspace=0.05).subplots(sharex=True)
-    steps, label = r["steps"], r["side"]["label"]
+    steps, label = r["steps"], r["side_label"]
     x = [s["step"] for s in steps]
     marker = "o" if len(x) < 60 else None
     top.plot(x, [s["loss"]["handmade"] for s in steps], label=label, lw=2.2, color="tab:blue", marker=marker)

@@ -137,10 +137,11 @@ class Handmade:
         return None  # handmade speaks torch's names already
 
     def identity(self):
-        """How the report names this side."""
+        """How the report names this side: side ('handmade', 'handmade+bug' or 'candidate'), side_name, side_label
+        (its column in the text report), bug and candidate."""
         bug = self.bug and self.bug.name
-        return dict(kind=self.kind, label=self.label, name=f"handmade with bug {bug}" if bug else "handmade (NumPy)",
-                    bug=bug, candidate=None, layout=None, form=None)
+        return dict(side=self.kind, side_name=f"handmade with bug {bug}" if bug else "handmade (NumPy)",
+                    side_label=self.label, bug=bug, candidate=None)
 
     def predict(self, X):
         return self.net.predict(X)

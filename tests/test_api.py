@@ -85,7 +85,7 @@ def test_check_returns_a_report():
     assert len(r.steps) == 5 and r.findings == []
     d = r.to_dict()
     assert json.loads(json.dumps(d, allow_nan=False))["verdict"] == "agree"
-    assert d["side"]["kind"] == "handmade" and d["config"]["steps"] == 5
+    assert d["side"] == "handmade" and d["config"]["steps"] == 5
     assert set(d["detection_floor"]) == {"forward", "loss", "backward", "optimizer", "update"}
     text = str(r)
     assert text.splitlines()[-1].startswith("verdict: agree") and "784-128-64-10 relu" in text

@@ -32,7 +32,7 @@ def test_default_run_agrees(tmp_path, capsys):
     assert out.strip().splitlines()[-1].startswith("verdict: agree")
     r = json.loads(report.read_text())
     assert r["verdict"] == "agree" and r["exit_code"] == 0 and r["first_divergence"] is None
-    assert r["side"]["kind"] == "handmade"
+    assert r["side"] == "handmade" and r["candidate"] is None
     assert len(r["steps"]) == 63 and r["steps"][0]["loss"]["handmade"] == pytest.approx(np.log(10), rel=0.05)
     assert r["accuracy"]["handmade"] == r["accuracy"]["reference"] > 0.5
     assert r["config"]["sizes"] == [784, 128, 64, 10] and r["config"]["epochs"] == 1
@@ -68,8 +68,7 @@ def test_inject_bug_needs_no_other_flag(bug, tmp_path, capsys):
     report = tmp_path / "r.json"
     code, out, _ = run(["--inject-bug", bug, "--json", str(report)], capsys)
     r = json.loads(report.read_text())
-    assert code == 1 and r["verdict"] == "diverge" and r["side"] == dict(
-        r["side"], kind="handmade+bug", bug=bug)
+    assert code == 1 and r["verdict"] == "diverge" and (r["side"], r["bug"]) == ("handmade+bug", bug)
     assert [f["bug"] for f in r["findings"] if f["code"] == "suspect"] == [bug]
     assert "first divergence: step 0, backward layers.2." in out
     assert "the planted bug replaces handmade/" in out
