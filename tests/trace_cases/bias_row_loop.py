@@ -33,3 +33,5 @@ def cost_and_grads(params, X, Y):
         grads[l][1:] += LAM / m * T[1:]
     J = J / m + LAM / (2 * m) * sum(np.sum(T[1:] ** 2) for T in params)
     return J, grads
+
+# ruff: noqa: E741  (l for the layer, as the code this imitates writes it)

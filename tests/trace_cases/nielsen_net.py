@@ -100,3 +100,5 @@ class NetworkTransposed(Network):
             nabla_b[-l] = delta
             nabla_w[-l] = np.dot(delta, activations[-l - 1].transpose())
         return nabla_b, nabla_w
+
+# ruff: noqa: E741  (l for the layer, as the code this imitates writes it)
