@@ -1,0 +1,322 @@
+"""locate(): the departure rule over the recorded values (see lockstep/trace.py), and the report."""
+import numpy as np
+
+from .trace_match import Catalog, Match, parse, phase
+
+SAMPLE = 5  # departing elements shown side by side
+
+
+def default_order(twin, n_layers):
+    """The twin's computation order over the names twin holds (design notes): forward z, a per layer; the
+    loss; for i = L-1 .. 0 dz_i, its weight and bias gradients, then dL/da of the layer below; optimizer state
+    per parameter; the updated parameters."""
+    L, out = n_layers, []
+    out += [f"layers.{i}.{k}" for i in range(L) for k in ("z", "a")] + ["loss", f"layers.{L - 1}.da"]
+    for i in range(L - 1, -1, -1):
+        out += [f"layers.{i}.dz", f"grad:layers.{i}.weight", f"grad:layers.{i}.bias", f"layers.{i - 1}.da"]
+    params = [f"layers.{i}.{k}" for i in range(L) for k in ("weight", "bias")]
+    out += [k for p in params for k in twin if k.startswith(p + ".") and np.ndim(twin[k]) > 0]
+    return [n for n in dict.fromkeys(out + params) if n in twin]
+
+
+def locate(events, twin, order, layout, sizes, agree, returned=(), updates=None):
+    """Match the events against the twin's tensors of the step and find where the user's values first depart.
+    twin: {name: array} in torch's layout, batch first ('layers.{i}.z', ..., 'grad:layers.{i}.weight', the
+    updated 'layers.{i}.weight', 'layers.{i}.weight.exp_avg', 'loss'; optionally 'input', the batch X, which
+    lets [1, X] and the first layer's data gradient be recognised). order: the twin's computation order.
+    layout: 'torch', 'in-out', 'bias-row', 'bias-first-col' or 'bias-last-col'; sizes: the layer widths.
+    agree(ours, theirs) -> bool: the comparison rule. returned: [(array object, twin name), ...] for what the
+    candidate returned (a bias-layout array stands for both its weight and its bias name). updates: whether
+    the code updates the parameters itself (a class); None: yes if any updated parameter or optimizer state
+    is matched.
+    Returns (source, None), source = {"file", "line", "function", "variable", "tensor", "ours", "theirs",
+    "index", "scale", "form", "holder", "matched_before": [{"variable", "line", "tensor"}, ...]}, or
+    (None, why) when nothing departs or nothing can be matched."""
+    failed = getattr(events, "error", None)
+    if failed and not any(e.kind != "source" for e in events):
+        return None, f"tracing your code failed ({failed}), so no line can be named"
+    cat = Catalog(twin, layout, sizes, agree)
+    if cat.m is None:
+        return None, "the twin holds no batch tensor (layers.{i}.z, a, dz) to match against"
+    states = [i for i, e in enumerate(events) if e.kind != "alias"]
+    if not any(events[s].value is not None for s in states):
+        return None, "no array was bound to a variable in your files (compiled code, or all in one expression)"
+    runs = {}  # (object, file, line) -> its changes there: a per-sample partial sum is matched at its ends only
+    for s in states:
+        if events[s].kind == "change":
+            runs.setdefault((events[s].ident, events[s].file, events[s].line), []).append(s)
+    partial = {s for run in runs.values() for s in run[1:-1]} | {s for s in states if events[s].value is None}
+    cat.prepare(events[s].value for s in states if s not in partial)
+    info = {s: Match({}, {}, {}, set(), False) if s in partial else cat.classify(events[s].value) for s in states}
+    given = set()  # the contents of what existed before, flattened as they are and transposed
+    for s in states:
+        v = events[s].value
+        if events[s].kind == "source" and v is not None:
+            given |= {v.tobytes(), v.T.tobytes()}
+    for s in states:  # an input, or an exact copy, reshape or transpose of one: trusted, and no match of anything
+        v = events[s].value
+        if events[s].kind == "source" or (v is not None and v.size > 1 and v.tobytes() in given):
+            info[s] = Match({}, {}, {}, info[s].kinds, True)
+        elif v is not None and v.size == 1 and not (info[s].exact or info[s].weak) and any(
+                events[r].value is not None and events[r].value.size > 1 for r in events[s].reads):
+            info[s].trusted = False  # a number computed from arrays (a loss before its l2 term) may be wrong
+    exact, weak = set(), set()
+    for c in info.values():
+        exact |= c.exact.keys()
+        weak |= c.weak.keys()
+    names = [n for n in order if n in twin and parse(n) is not None and n in cat.kind]
+    if updates is None:
+        updates = any(phase(n) in ("optimizer", "update") and n in exact for n in names)
+    if not updates:
+        names = [n for n in names if phase(n) not in ("optimizer", "update")]
+    if not (exact | weak) & set(names):
+        return None, ("none of the values in your files matches a tensor of the twin's step (fully vectorised "
+                      "one-liners, compiled code, or a different layout or batch)")
+    ident, wrong = {}, set()
+    for obj, name in returned:
+        ident.setdefault(name, id(obj))
+        if name in cat.kind and name not in cat.classify(np.array(obj, dtype=np.float64)).exact:
+            wrong.add(name)
+    graph = Graph(names, cat.L)
+    anc = {}
+    for s in states:  # the twin tensors each value is computed from, through values that match nothing
+        e, a = events[s], set()
+        for r in e.reads + ((e.prev,) if e.prev >= 0 else ()):
+            if r in info:
+                a |= (info[r].exact.keys() | info[r].weak.keys()) if info[r].trusted else anc[r]
+        anc[s] = frozenset(a)
+    loc = Locator(events, cat, info, anc, states)
+    for D in names:
+        if D not in wrong:
+            if D in exact:
+                continue
+            if graph.descendants(D) & exact:  # (a) not stored, and what follows from it is right
+                continue
+            link = _chain_child(D)
+            if link in names and link not in exact:  # (b) the code's value stands for the next link
+                continue
+        upstream = graph.ancestors(D)
+        holders = loc.holders(D, graph.gp_star(D, exact | weak)) or loc.holders(D, upstream)
+        held = [s for s in states if events[s].ident == ident[D]] if D in ident else []
+        if not (held or holders):  # (c) nothing could have held it: computed inside one expression
+            continue
+        holder = held[-1] if held else _first_holder(holders, D, info, cat)
+        allowed = set(graph.parents[D]) | graph.gp_star(D, exact | weak)
+        return loc.report(D, holder, set(holders), twin, allowed, upstream), None
+    return None, "every tensor of the step is matched, or consistent with your code not storing it"
+
+
+def _first_holder(holders, D, info, cat):
+    if cat.kind[D][0] == "scalar":
+        return holders[-1]
+    plain = [s for s in holders if D not in info[s].weak]
+    return (plain or holders)[0]
+
+
+class Locator:
+    def __init__(self, events, cat, info, anc, states):
+        self.events, self.cat, self.info, self.anc, self.states = events, cat, info, anc, states
+        self.alias = {}
+        self.good_returns = {(e.file, e.line) for s in states if (e := events[s]).kind == "return"
+                             and info[s].exact}
+        for i, e in enumerate(events):
+            if e.kind == "alias":
+                self.alias.setdefault(e.state, i)
+
+    def compatible(self, s, D):
+        kind, key = self.cat.kind[D]
+        kinds = self.info[s].kinds
+        return (kind, key) in kinds or (kind == "batch" and ("rows", key) in kinds)
+
+    def holders(self, D, gp):
+        """Values that could have held D: its shape in a form, computed from D's gradient parents, not explained in
+        full by another tensor or a helper, and not matching another tensor of D's kind in part. A constant may
+        hold it (a gradient masked to zeros); zero-initialised accumulators are kept out by the data flow."""
+        cls, out = _class(self.cat.kind[D][0]), []
+        for s in self.states:
+            e, c = self.events[s], self.info[s]
+            if e.kind == "source" or not self.compatible(s, D) or (gp and not self.anc[s] & gp):
+                continue
+            others = [n for n in list(c.exact) + list(c.helper) + list(c.weak) if n not in (D, "constant")]
+            if c.full - {D, "constant"} or any(_class(self.cat.kind.get(n, ("?",))[0]) == cls for n in others):
+                continue  # explained in full by something else, or in part by another tensor of D's kind
+            out.append(s)
+        return out
+
+    def foreign(self, s, D, upstream):
+        """An input of s that matches, in full, only tensors D is not computed from (the weights after the update,
+        where the gradient of the bias should read those before it), or None."""
+        for r in self.events[s].reads:  # (not its own value before an in-place change)
+            c = self.info.get(r)
+            names = {n for n in c.full & (c.exact.keys() | c.weak.keys()) if self.cat.kind[n][0] != "scalar"} \
+                if c else ()
+            if names and not names & (upstream | {D}):
+                return r
+        return None
+
+    def walk(self, holder, D, holders, upstream):
+        """Up the data flow from the holder to a value computed from trusted inputs that matches nothing, or to
+        one that reads a value D is not computed from. Returns (that value, the foreign input or None)."""
+        cur, seen = holder, {holder}
+        while True:
+            e = self.events[cur]
+            odd = self.foreign(cur, D, upstream)
+            if odd is not None:
+                return cur, odd
+            ins = [r for r in dict.fromkeys(((e.prev,) if e.prev >= 0 else ()) + e.reads)
+                   if r in self.info and r not in seen and not self.info[r].trusted]
+            if e.prev in ins:
+                cur = e.prev
+            else:
+                pool = [r for r in ins if r in holders] or [r for r in ins if self.compatible(r, D)] or ins
+                if not pool:
+                    return cur, None
+                cur = max(pool)
+            seen.add(cur)
+
+    def blames_caller(self, s, allowed):
+        """Whether a function's wrong return value is its caller's doing: the same return line gave matching
+        values at other calls, and this time it was given a value that matches a tensor outside `allowed` (what
+        the departing tensor is computed from), e.g. sigmoid(a) where sigmoid(z) belongs."""
+        e = self.events[s]
+        if e.kind != "return" or (e.file, e.line) not in self.good_returns:
+            return False
+        given = set()
+        for r in self.events[s].reads:
+            if r in self.info:
+                given |= self.info[r].exact.keys() | self.info[r].weak.keys()
+        return bool(given - allowed)
+
+    def display(self, s, call_site=False):
+        """(file, line, function, variable) of a value as the user wrote it; a value a function returned is shown
+        where the caller bound it (or at the call) when call_site."""
+        e = self.events[s]
+        if e.kind == "return" and call_site:
+            a = self.alias.get(s)
+            if a is not None and e.site == (self.events[a].file, self.events[a].line):
+                e = self.events[a]
+            elif e.site:
+                return e.site[0], e.site[1], e.function, e.variable
+        return e.file, e.line, e.function, e.variable
+
+    def report(self, D, holder, holders, twin, allowed, upstream):
+        final, odd = self.walk(holder, D, holders, upstream)
+        file, line, function, variable = self.display(final, self.blames_caller(final, allowed))
+        out = dict(file=file, line=line, function=function, variable=variable, tensor=D)
+        if odd is not None:  # it read a value of the step that D does not come from
+            f, ln, _, v = self.display(odd, call_site=True)
+            c = self.info[odd]
+            out["reads"] = dict(file=f, line=ln, variable=v, tensor=next(iter(c.exact or c.weak)))
+        if self.events[holder].value is not None:
+            out.update(self.side_by_side(self.events[holder].value, D, np.asarray(twin[D], dtype=np.float64)))
+        if final != holder:
+            f, ln, _, v = self.display(holder)
+            out["holder"] = dict(file=f, line=ln, variable=v)
+        before, seen = [], set()
+        for s in reversed([s for s in self.states if s < final and self.info[s].exact]):
+            f, ln, _, v = self.display(s, call_site=True)
+            if (v, ln) not in seen:
+                seen.add((v, ln))
+                name, form = next(iter(self.info[s].exact.items()))
+                before.append(dict(variable=v, line=ln, file=f, tensor=name, form=form))
+            if len(before) == SAMPLE:
+                break
+        out["matched_before"] = before[::-1]
+        return out
+
+    def side_by_side(self, u, D, T):
+        """The holder's value in D's layout beside the twin's, at the SAMPLE largest differences."""
+        kind, key = self.cat.kind[D]
+        fits = [(arr, form) for vk, vkey, arr, form, _ in self.cat.views(u)
+                if (vk, vkey) == (kind, key) or (kind == "batch" and (vk, vkey) == ("rows", key))]
+        if not fits:
+            return {"ours": [], "theirs": [], "index": [], "scale": None, "form": None}
+        arr, form = fits[0]
+        rows = arr.ndim == 1 and T.ndim == 2
+        k = int(np.abs(T - arr).max(axis=1).argmin()) if rows else None
+        ref = T[k] if rows else T
+        diff = np.abs(arr - ref).ravel()
+        top = np.argsort(-np.where(np.isnan(diff), np.inf, diff), kind="stable")[:SAMPLE]
+        index = [[k] * rows + [int(i) for i in np.unravel_index(j, ref.shape)] for j in top]
+        scale, denom = None, float((ref * ref).sum())
+        if denom > 0:
+            c = float((arr * ref).sum()) / denom
+            if self.cat.agree(arr, c * ref):
+                scale = c
+        return dict(ours=[float(arr.ravel()[j]) for j in top], theirs=[float(ref.ravel()[j]) for j in top],
+                    index=index, scale=scale, form=(form + (f" {k}" if rows else "")).strip() or None)
+
+
+class Graph:
+    """The twin's data flow over the names it holds: parents (everything a tensor is computed from) and
+    gradient parents (the tensors its value comes from along the chain that a bug in it would follow)."""
+
+    def __init__(self, names, L):
+        has = set(names)
+        self.parents, self.gp = {}, {}
+        for n in names:
+            kind, i, what = parse(n)
+            P = lambda *xs: [x for x in xs if x in has]  # noqa: E731
+            if what == "z":
+                full = gp = P(f"layers.{i - 1}.a")
+            elif what == "a":
+                full = gp = P(f"layers.{i}.z")
+            elif what == "loss":
+                full = gp = P(f"layers.{L - 1}.a", f"layers.{L - 1}.z")
+            elif what == "da":
+                full = gp = P(f"layers.{L - 1}.a") if i == L - 1 else P(f"layers.{i + 1}.dz")
+            elif what == "dz":
+                if i == L - 1:
+                    full = gp = P(f"layers.{i}.a", f"layers.{i}.z", f"layers.{i}.da")
+                else:
+                    full, gp = P(f"layers.{i}.da", f"layers.{i}.z"), P(f"layers.{i}.da")
+            elif what == "grad":
+                gp = P(f"layers.{i}.dz")
+                full = gp + (P(f"layers.{i - 1}.a") if kind == "weight" else [])
+            else:
+                param = f"layers.{i}.{kind}"
+                full = gp = P(f"grad:{param}") + ([k for k in names if k.startswith(param + ".")]
+                                                  if what == "param" else [])
+            self.parents[n], self.gp[n] = full, gp
+        self.children = {n: [] for n in names}
+        for n, ps in self.parents.items():
+            for p in ps:
+                self.children[p].append(n)
+
+    def ancestors(self, name):
+        out, todo = set(), list(self.parents.get(name, ()))
+        while todo:
+            n = todo.pop()
+            if n not in out:
+                out.add(n)
+                todo += self.parents.get(n, ())
+        return out
+
+    def descendants(self, name):
+        out, todo = set(), list(self.children.get(name, ()))
+        while todo:
+            n = todo.pop()
+            if n not in out:
+                out.add(n)
+                todo += self.children[n]
+        return out
+
+    def gp_star(self, name, matched):
+        """The gradient parents of name, and theirs in turn through the ones no value matched."""
+        out, todo = set(), list(self.gp.get(name, ()))
+        while todo:
+            n = todo.pop()
+            if n not in out:
+                out.add(n)
+                if n not in matched:
+                    todo += self.gp.get(n, ())
+        return out
+
+
+def _chain_child(name):
+    kind, i, what = parse(name)
+    return {"da": f"layers.{i}.dz", "z": f"layers.{i}.a"}.get(what)
+
+
+def _class(kind):
+    return "batch" if kind == "rows" else kind

@@ -1,0 +1,311 @@
+"""lockstep/trace.py: trace one step of a user's network and name the line where its values leave the twin's.
+
+The twin's tensors of each step come from reference.MLP on the same parameters and batch (dL/da retained on
+its recorded activations, and the updated parameters from torch.optim.SGD for a class that owns its
+update). Each buggy candidate has one planted bug, and the test names the line that holds it; each correct one
+must report nothing.
+"""
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import reference
+from lockstep import trace, trace_record
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES_DIR = Path(__file__).resolve().parent / "trace_cases"
+
+
+def agree(ours, theirs):
+    """The tests' comparison rule: max |a - b| <= 1e-9 max |b|."""
+    ours, theirs = np.asarray(ours, dtype=np.float64), np.asarray(theirs, dtype=np.float64)
+    scale = float(np.abs(theirs).max(initial=0.0))
+    return ours.shape == theirs.shape and float(np.abs(ours - theirs).max(initial=0.0)) <= 1e-9 * scale
+
+
+def load(spec):
+    path, _, name = spec.rpartition(":")
+    module_spec = importlib.util.spec_from_file_location(f"_trace_case_{Path(path).stem}", path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return getattr(module, name)
+
+
+def twin_step(model, X, Y, state, lr=None, optimizer="sgd"):
+    """{name: array} of one step of the torch twin from the torch-layout state: z, a, dz, da, gradients, loss,
+    the input, and (lr given) the parameters after torch.optim.SGD's step. (Asking torch.autograd.grad for dL/da
+    before backward() would fire the retain_grad hooks twice and double every recorded dL/dz.)"""
+    net = reference.MLP(dtype="float64", seed=0, **model)
+    net.copy_from(state)
+    loss = net.loss(X, Y)
+    net.backward()
+    twin = {k: v.copy() for k, v in net.acts.items()}
+    twin.update({k: v.copy() for k, v in net.deltas.items()})  # dL/dz, and dL/da below the output
+    twin.update({f"grad:{k}": g.copy() for k, g in net.grads().items()})
+    twin.update(loss=loss, input=X.copy())
+    if lr is not None:
+        opt = (torch.optim.Adam if optimizer == "adam" else torch.optim.SGD)(net.parameters(), lr=lr)
+        opt.step()
+        twin.update({k: v.copy() for k, v in net.numpy_state().items()})
+        for name, p in net.named_parameters():
+            twin.update({f"{name}.{key}": v.numpy().copy() for key, v in opt.state[p].items() if key != "step"})
+    return twin
+
+
+def to_user(state, layout, L, form):
+    """The torch-layout state in the candidate's layout (list, or dict W1, b1, ...)."""
+    W = [state[f"layers.{i}.weight"].copy() for i in range(L)]
+    b = [state[f"layers.{i}.bias"].copy() for i in range(L)]
+    if layout == "torch":
+        return [p for i in range(L) for p in (W[i], b[i])]
+    if layout == "in-out" and form == "dict":
+        return {k: v for i in range(L) for k, v in ((f"W{i + 1}", W[i].T.copy()), (f"b{i + 1}", b[i]))}
+    if layout == "in-out":
+        return [p for i in range(L) for p in (W[i].T.copy(), b[i])]
+    if layout == "bias-row":
+        return [np.vstack([b[i][None, :], W[i].T]) for i in range(L)]
+    return [np.hstack([b[i][:, None], W[i]]) for i in range(L)]  # bias-first-col
+
+
+def returned_names(grads, layout, L):
+    """[(array, twin name)] for the gradients a function returned, as the engine hands them to locate()."""
+    if isinstance(grads, dict):
+        return [(grads[f"{k}{i + 1}"], f"grad:layers.{i}.{n}") for i in range(L) for k, n in (("W", "weight"),
+                                                                                              ("b", "bias"))]
+    if layout in ("torch", "in-out"):
+        return [(g, f"grad:layers.{k // 2}.{'weight' if k % 2 == 0 else 'bias'}") for k, g in enumerate(grads)]
+    return [(g, f"grad:layers.{i}.{n}") for i, g in enumerate(grads) for n in ("weight", "bias")]
+
+
+TORCH = dict(model=dict(sizes=[12, 8, 6, 4], activation="relu", loss="cross_entropy"), layout="torch")
+BIAS_ROW = dict(model=dict(sizes=[12, 5, 5, 4], activation="sigmoid", loss="bce", l2=1.0), layout="bias-row")
+IN_OUT = dict(model=dict(sizes=[10, 8, 6, 4], activation="tanh", loss="cross_entropy"), layout="in-out",
+              form="dict")
+NIELSEN = dict(model=dict(sizes=[4, 5, 5, 5], activation="sigmoid", loss="bce"), layout="torch", lr=0.5)
+THETA = dict(model=dict(sizes=[7, 5, 3], activation="sigmoid", loss="bce", l2=1.0), layout="bias-first-col")
+# the vendored third-party networks, with the settings their docstrings give
+SKLEARN = dict(model=dict(sizes=[9, 7, 4], activation="relu", loss="cross_entropy", l2=1e-4), layout="in-out")
+MLFS = dict(model=dict(sizes=[6, 5, 4], activation="sigmoid", loss="cross_entropy", reduction="sum"),
+            layout="in-out", lr=0.1)
+NIMBLE = dict(model=dict(sizes=[6, 5, 4], activation="sigmoid", loss="cross_entropy"), layout="bias-row", lr=0.03)
+NIMBLE_ADAM = dict(NIMBLE, lr=0.001, optimizer="adam")
+THIRD = "examples/third_party/"
+
+# candidate, settings, expected (line, variable, tensor, text on that line) or None for a correct network
+CASES = [
+    ("examples/torch_layout_net.py:loss_and_grads", TORCH, None),
+    ("examples/torch_layout_net.py:loss_and_grads_no_mean", TORCH,
+     (51, "dz", "layers.2.dz", "backward(params, cache, p - Y,")),
+    ("examples/torch_layout_net.py:loss_and_grads_relu_mask", TORCH,
+     (57, "<lambda>(...)", "layers.1.dz", "lambda da, z: da * (da > 0)")),
+    ("examples/bias_row_net.py:cost_and_grads", BIAS_ROW, None),
+    ("examples/bias_row_net.py:cost_and_grads_bias_rows_only", BIAS_ROW,
+     (60, "grads[2]", "grad:layers.2.weight", "grads[l][0] += delta")),
+    ("examples/bias_row_net.py:cost_and_grads_sigmoid_at_a", BIAS_ROW,
+     (78, "s", "layers.1.dz", "s = sigmoid(acts[l])")),
+    ("tests/trace_cases/bias_row_loop.py:cost_and_grads", BIAS_ROW, None),
+    ("tests/trace_cases/inout_dict_net.py:loss_and_grads", IN_OUT, None),
+    ("tests/trace_cases/inout_dict_net.py:loss_and_grads_bias_mean", IN_OUT,
+     (52, "grads['b2']", "grad:layers.1.bias", "dz.mean(axis=0)")),
+    ("tests/trace_cases/nielsen_net.py:Network", NIELSEN, None),
+    ("tests/trace_cases/nielsen_net.py:NetworkTransposed", NIELSEN,
+     (99, "delta", "layers.1.dz", "np.dot(self.weights[-l + 1], delta) * sp")),
+    ("tests/trace_cases/theta_net.py:nn_cost", THETA, None),
+    ("tests/trace_cases/theta_net.py:nn_cost_reg_bias", THETA,
+     (59, "Theta2_grad", "grad:layers.1.bias", "Theta2_grad += LAM / m * Theta2")),
+    (THIRD + "sklearn_mlp.py:classifier", SKLEARN, None),
+    (THIRD + "nimblenet_mlp.py:Net", NIMBLE, None),
+    # the bias gradient reads self.W after line 226 updated it: reported with what it read
+    (THIRD + "mlfromscratch_mlp_bug_stale_weights.py:Net", MLFS,
+     (223, "<lambda>(...)", "grad:layers.1.bias", "grad_wb = lambda b:")),
+    # Adam without bias correction: the step that divides the raw moments
+    (THIRD + "nimblenet_mlp.py:NetAdam", NIMBLE_ADAM,
+     (554, "calculate_dW(...)", "layers.0.weight", "m[ layer_index ] / ( np.sqrt(v[ layer_index ]) + epsilon )")),
+]
+
+
+def draw(sizes, seed, m, scale):
+    """A batch X (m, n_in), one-hot Y and a torch-layout state, weights N(0, scale^2) and biases half that."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((m, sizes[0]))
+    Y = np.eye(sizes[-1])[rng.integers(0, sizes[-1], m)]
+    state = {}
+    for i in range(len(sizes) - 1):
+        state[f"layers.{i}.weight"] = rng.standard_normal((sizes[i + 1], sizes[i])) * scale
+        state[f"layers.{i}.bias"] = rng.standard_normal(sizes[i + 1]) * scale / 2
+    return X, Y, state
+
+
+def traced_step(spec, settings, seed=0, m=16, scale=0.7, inside=False):
+    """Run the candidate's step traced on a random batch, with weights and biases of that scale; return (events,
+    twin, returned, file, result). A class is built before tracing, or (inside) within the traced call."""
+    model, layout = settings["model"], settings["layout"]
+    L = len(model["sizes"]) - 1
+    X, Y, state = draw(model["sizes"], seed, m, scale)
+    file = str(ROOT / spec.rpartition(":")[0])
+    obj = load(str(ROOT / spec))
+    params = to_user(state, layout, L, settings.get("form"))
+    lr = settings.get("lr")
+    twin = twin_step(model, X, Y, state, lr, settings.get("optimizer", "sgd"))
+    if isinstance(obj, type):  # a class that owns its update: Net(params, lr=lr).step(X, Y, lr)
+        net = None if inside else obj(params, lr=lr)
+        result, events = trace.record(lambda: (net or obj(params, lr=lr)).step(X.copy(), Y.copy(), lr), [file])
+        returned = [(result, "loss")]
+    else:
+        result, events = trace.record(lambda: obj(params, X.copy(), Y.copy()), [file])
+        returned = returned_names(result[1], layout, L) + [(result[0], "loss")]
+    return events, twin, returned, file, result
+
+
+@pytest.mark.parametrize("spec,settings,expected", CASES, ids=[c[0].rpartition("/")[2] for c in CASES])
+def test_locate_names_the_line(spec, settings, expected):
+    events, twin, returned, file, _ = traced_step(spec, settings)
+    assert events.error is None and events
+    sizes = settings["model"]["sizes"]
+    source, why = trace.locate(events, twin, trace.default_order(twin, len(sizes) - 1), settings["layout"], sizes,
+                               agree, returned)
+    if expected is None:
+        assert source is None, source
+        assert "matched" in why
+        return
+    line, variable, tensor, text = expected
+    assert source is not None, why
+    assert (Path(source["file"]), source["line"], source["variable"], source["tensor"]) == (
+        Path(file).resolve(), line, variable, tensor), source
+    assert text in Path(file).read_text().splitlines()[line - 1]
+    assert source["matched_before"] and all({"variable", "line", "tensor"} <= b.keys()
+                                            for b in source["matched_before"])
+    assert len(source["ours"]) == len(source["theirs"]) > 0
+    assert not np.allclose(source["ours"], source["theirs"])
+
+
+def test_missing_mean_is_shown_as_m_times():
+    events, twin, returned, _, _ = traced_step("examples/torch_layout_net.py:loss_and_grads_no_mean", TORCH)
+    source, _ = trace.locate(events, twin, trace.default_order(twin, 3), "torch", TORCH["model"]["sizes"], agree,
+                             returned)
+    assert source["scale"] == pytest.approx(16.0)  # the batch size
+
+
+GRID = [(1, 5, 0.3, False), (2, 33, 1.0, True), (3, 64, 0.1, False)]  # seed, m, weight scale, class built inside
+
+
+@pytest.mark.parametrize("spec,settings,expected", CASES, ids=[c[0].rpartition("/")[2] for c in CASES])
+def test_the_same_line_on_other_batches_and_weights(spec, settings, expected):
+    """Other batches, batch sizes and weight scales (saturated sigmoids at 0.1 and 1.0 alike), and a class built
+    inside the traced call: the same line, or silence for a correct network."""
+    sizes = settings["model"]["sizes"]
+    for seed, m, scale, inside in GRID:
+        events, twin, returned, _, _ = traced_step(spec, settings, seed=seed, m=m, scale=scale, inside=inside)
+        source, why = trace.locate(events, twin, trace.default_order(twin, len(sizes) - 1), settings["layout"],
+                                   sizes, agree, returned)
+        found = None if source is None else (source["line"], source["variable"], source["tensor"])
+        assert found == (None if expected is None else expected[:3]), (seed, m, scale, inside, source, why)
+
+
+@pytest.mark.parametrize("spec,settings", [(c[0], c[1]) for c in CASES if c[2] is None])
+def test_a_batch_of_one(spec, settings):
+    events, twin, returned, _, _ = traced_step(spec, settings, seed=4, m=1)
+    sizes = settings["model"]["sizes"]
+    source, why = trace.locate(events, twin, trace.default_order(twin, len(sizes) - 1), settings["layout"], sizes,
+                               agree, returned)
+    assert source is None, source
+
+
+def test_a_loss_computed_from_clipped_probabilities():
+    """sklearn's log_loss clips probabilities at eps: with saturated logits (weights of scale 2) its loss departs
+    from torch's, though the probabilities still agree, so the loss line is named."""
+    spec = THIRD + "sklearn_mlp.py:classifier"
+    events, twin, returned, file, (loss, _) = traced_step(spec, SKLEARN, scale=2.0)
+    source, _ = trace.locate(events, twin, trace.default_order(twin, 2), "in-out", SKLEARN["model"]["sizes"],
+                             agree, returned)
+    assert (source["line"], source["variable"], source["tensor"]) == (263, "log_loss(...)", "loss")
+    assert "xlogy(y_true, y_prob)" in Path(file).read_text().splitlines()[262]
+    assert source["ours"] == [loss] and source["theirs"] == [pytest.approx(twin["loss"])]
+
+
+# -- record() -------------------------------------------------------------------------------------------------
+def test_record_names_values_as_written(tmp_path):
+    (tmp_path / "net.py").write_text(
+        "import numpy as np\n"
+        "\n"
+        "class Net:\n"
+        "    def __init__(self):\n"
+        "        self.weights = [np.ones((2, 2)), np.zeros(2)]\n"
+        "\n"
+        "    def step(self, x):\n"
+        "        grads = {'W1': np.zeros((2, 2))}\n"
+        "        g = [np.zeros(2), np.zeros(2)]\n"
+        "        for i in range(2):\n"
+        "            g[1] += x[i]\n"
+        "        grads['W1'][0] = x\n"
+        "        self.weights[0] -= grads['W1']\n"
+        "        delta = x * 2.0\n"
+        "        return float(delta.sum())\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        net = load(f"{tmp_path / 'net.py'}:Net")()
+    finally:
+        sys.path.remove(str(tmp_path))
+    x = np.array([1.0, 2.0])
+    before = sys.gettrace()
+    result, events = trace.record(lambda: net.step(x), [str(tmp_path / "net.py")])
+    assert sys.gettrace() is before and result == 6.0
+    seen = [(e.line, e.variable, e.kind) for e in events if e.kind != "alias"]
+    assert (7, "self.weights[0]", "source") in seen and (7, "x", "source") in seen
+    assert (8, "grads['W1']", "bind") in seen and (9, "g[1]", "bind") in seen
+    assert [ln for ln, v, k in seen if v == "g[1]" and k == "change"] == [11, 11]  # in place, once a sample
+    assert (12, "grads['W1']", "change") in seen and (13, "self.weights[0]", "change") in seen
+    assert (14, "delta", "bind") in seen
+    change = next(e for e in events if e.variable == "self.weights[0]" and e.kind == "change")
+    assert change.value.tolist() == [[0.0, -1.0], [1.0, 1.0]] and change.value.dtype == np.float64
+    assert change.prev >= 0 and events[change.prev].value.tolist() == [[1.0, 1.0], [1.0, 1.0]]
+
+
+def test_record_returns_what_the_call_returns_and_restores_the_tracer():
+    spec = "examples/bias_row_net.py:cost_and_grads_bias_rows_only"
+    _, _, _, _, traced = traced_step(spec, BIAS_ROW)
+    X, Y, state = draw(BIAS_ROW["model"]["sizes"], 0, 16, 0.7)  # the same draws as traced_step
+    plain = load(str(ROOT / spec))(to_user(state, "bias-row", 3, None), X, Y)
+    assert traced[0] == plain[0] and all(np.array_equal(a, b) for a, b in zip(traced[1], plain[1]))
+
+    def boom():
+        raise ValueError("inside")
+
+    marker = []
+    sys.settrace(None)
+    with pytest.raises(ValueError):
+        trace.record(boom, [__file__])
+    assert sys.gettrace() is None and not marker
+
+
+def test_a_failing_tracer_stops_recording_but_not_the_call(monkeypatch):
+    def broken(self, frame, fs):
+        raise RuntimeError("tracer bug")
+
+    monkeypatch.setattr(trace_record._Recorder, "settle", broken)
+    spec = "examples/torch_layout_net.py:loss_and_grads"
+    events, _, _, _, (loss, grads) = traced_step(spec, TORCH)
+    assert events.error == "RuntimeError: tracer bug"
+    assert np.isfinite(loss) and len(grads) == 6
+
+
+def test_nothing_to_match_says_why():
+    events, twin, _, _, _ = traced_step("examples/torch_layout_net.py:loss_and_grads", TORCH)
+    source, why = trace.locate([], twin, trace.default_order(twin, 3), "torch", [12, 8, 6, 4], agree)
+    assert source is None and "no array" in why
+    sources_only = [e for e in events if e.kind == "source"]
+    source, why = trace.locate(sources_only, twin, trace.default_order(twin, 3), "torch", [12, 8, 6, 4], agree)
+    assert source is None and "none of the values" in why
+
+
+def test_default_order_follows_the_design_notes():
+    _, twin, _, _, _ = traced_step("tests/trace_cases/nielsen_net.py:Network", NIELSEN)
+    order = trace.default_order(twin, 3)
+    assert order[:7] == ["layers.0.z", "layers.0.a", "layers.1.z", "layers.1.a", "layers.2.z", "layers.2.a", "loss"]
+    assert order[7:12] == ["layers.2.dz", "grad:layers.2.weight", "grad:layers.2.bias", "layers.1.da",
+                           "layers.1.dz"]
+    assert order[-6:] == [f"layers.{i}.{k}" for i in range(3) for k in ("weight", "bias")]
