@@ -26,10 +26,12 @@ import numpy as np
 
 import handmade
 from . import layouts
+from .check import TOLERANCES, compare
 from .config import SettingError, make_optimizer, make_schedule
-from .sides import Handmade
+from .sides import Handmade, Twin
 
 HYPER = ("lr", "momentum", "dampening", "nesterov", "betas", "eps", "weight_decay", "n_train")
+TRACE_BATCH = 256  # samples of the divergence step that are traced (per-sample code slows down 10-30x traced)
 
 
 class CandidateError(SettingError):
@@ -153,8 +155,31 @@ class Candidate(Handmade):
                              f"--sizes") from None
 
     def locate(self, run, outcome):
-        from .trace import source_for
-        return source_for(self, run, outcome)
+        """The line of the user's file where the values first depart (lockstep/trace.py): the divergence step is
+        re-run once from the state before it, traced, and what the user's code bound is matched against the
+        twin's tensors of that step. A batch larger than TRACE_BATCH is traced on its first TRACE_BATCH samples,
+        with the twin re-run on the same slice. Returns the source record, or {'unmatched': why}."""
+        from . import trace
+        sc = outcome.scene
+        if sc is None or outcome.first_divergence is None:
+            return None
+        X, Y, ref = sc["X"], sc["Y"], dict(sc["ref"])
+        side = self.at(sc["dtype"])
+        side.restore(sc["side_pre"])
+        if len(X) > TRACE_BATCH:
+            X, Y = X[:TRACE_BATCH], Y[:TRACE_BATCH]
+            twin = Twin(self.cfg, sc["dtype"], side.params(), self.n_train)
+            twin.load(side.params(), side.optimizer_state(), sc["twin_pre"], sc["side_pre"].get("lr"))
+            twin.step(X, Y)
+            ref = twin.reference_tensors()
+        ref["input"] = X
+        call, returned = side.traced_call(X, Y)
+        result, events = trace.record(call, self.files)
+        tol = TOLERANCES[sc["dtype"]]
+        agree = lambda ours, theirs: compare("update", "", ours, theirs, tol).ok  # noqa: E731
+        source, why = trace.locate(events, ref, trace.default_order(ref, len(self.cfg.sizes) - 1), self.layout,
+                                   self.cfg.sizes, agree, returned(result), updates=isinstance(self, ClassCandidate))
+        return dict(source, kind="candidate") if source else {"unmatched": why}
 
 
 class FunctionCandidate(Candidate):
@@ -184,6 +209,17 @@ class FunctionCandidate(Candidate):
 
     def loss_value(self, X, Y):
         return self.loss_and_grads(X, Y)[0]
+
+    def traced_call(self, X, Y):
+        """The user's call for one traced step, and a function from its result to [(returned array, twin name)]."""
+        params = self._user_params(self.net.state_dict())
+        names = grad_names(self.layout, self.cfg.sizes, self.cfg.bias)
+
+        def returned(result):
+            grads = result[1] if isinstance(result, tuple) and len(result) == 2 else None
+            arrays = layouts.arrays_of(grads)
+            return [(a, name) for a, group in zip(arrays, names) for name in group]
+        return (lambda: self.obj(params, X.copy(), targets(Y, self.cfg))), returned
 
     def step(self, X, Y):
         self.opt.zero_grad()
@@ -242,6 +278,10 @@ class ClassCandidate(Candidate):
         if self.lr.schedule:
             self.lr.schedule.step()
 
+    def traced_call(self, X, Y):
+        net, lr = self.net, self.dtype.type(self.lr.lr)
+        return (lambda: net.step(X.copy(), targets(Y, self.cfg), lr)), (lambda result: [])
+
     def tensors(self):
         out = {("loss", "loss"): np.asarray(self.loss)}
         out.update({("update", k): v for k, v in self.state.items()})
@@ -276,6 +316,17 @@ class ClassCandidate(Candidate):
         net = handmade.MLP(**self.cfg.model_args(self.dtype, self.n_train))
         net.load_state_dict(self.state)
         return net.predict(X)
+
+
+def grad_names(layout, sizes, bias):
+    """For each array of the user's params, in order, the twin's gradient names it holds."""
+    out = []
+    for i in range(len(sizes) - 1):
+        if layouts.LAYOUTS[layout].separate_bias:
+            out += [[f"grad:layers.{i}.weight"]] + ([[f"grad:layers.{i}.bias"]] if bias else [])
+        else:
+            out += [[f"grad:layers.{i}.weight", f"grad:layers.{i}.bias"]]
+    return out
 
 
 def hyper(cls, cfg, n_train):

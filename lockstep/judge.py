@@ -147,11 +147,13 @@ def located(step, local, verdicts, how, float32_only=False, note=None):
                               judged_by=x.how) for x in verdicts])
 
 
-def scene(local, pre, twin_pre, X):
-    """Copies of what the suspect finder needs at the divergence step."""
+def scene(local, pre, twin_pre, X, Y):
+    """Copies of what the suspect finder and the tracer need at the divergence step: its tensor pairs, the twin's
+    tensors, the state before it (by torch's names, and as the side saved it), the batch and the settings."""
     return dict(pairs=[(ph, n, np.array(a), np.array(b)) for ph, n, a, b in local.pairs], checks=local.checks,
                 ref=local.twin.reference_tensors(), pre=copy.deepcopy(exact_state(pre, twin_pre)), X=np.array(X),
-                dtype=local.dtype, hyper=local.twin.hyper())
+                Y=np.array(Y), side_pre=copy.deepcopy(pre), twin_pre=twin_pre, dtype=local.dtype,
+                hyper=local.twin.hyper())
 
 
 def first_non_finite(local, side):
@@ -200,7 +202,7 @@ def judge(run, local, synced, pre, twin_pre, X, Y, streak, out):
             return decided
     # float64 agrees: the maths is right, and float32 arithmetic differs beyond float32's own rounding
     streak.append((located(step, local, verdicts, how + "; float64 agrees", float32_only=True),
-                   scene(local, pre, twin_pre, X)))
+                   scene(local, pre, twin_pre, X, Y)))
     if len(streak) < STREAK:
         out.drift.append(dict(step=step, kind="float32_only", local_rel_err=max(v.rel_err for v in verdicts)))
         return "re-anchor"
@@ -228,7 +230,7 @@ def float64_verdict(run, local, verdicts, how, pre, twin_pre, X, Y, streak, out,
     final = raised or verdicts
     note = None if raised is not None else f"not re-run in extended precision: {reason}"
     out.first_divergence = located(run.step, local, final, how, note=note)
-    out.scene = scene(local, pre, twin_pre, X)
+    out.scene = scene(local, pre, twin_pre, X, Y)
     return "stop"
 
 
@@ -262,7 +264,7 @@ def non_finite(run, local, how, pre, twin_pre, X, Y, streak, out):
         out.non_finite["extended"] = finite_when_raised(run, where, pre, X, Y)
     out.first_divergence = located(run.step, local, verdicts, how + ("; float64 agrees" if float32_only else ""),
                                    float32_only=float32_only)
-    out.scene = scene(local, pre, twin_pre, X)
+    out.scene = scene(local, pre, twin_pre, X, Y)
     return "stop"
 
 

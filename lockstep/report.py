@@ -121,8 +121,24 @@ def divergence_lines(div, label):
     return "\n".join(lines)
 
 
+MEANING = {"z": "z of layer {i}", "a": "the activation of layer {i}", "dz": "dL/dz of layer {i}",
+           "da": "dL/da of layer {i}", "weight": "layer {i}'s weight", "bias": "layer {i}'s bias"}
+
+
+def meaning(tensor):
+    """'grad:layers.1.weight' -> "the gradient of layer 1's weight"; 'layers.1.dz' -> 'dL/dz of layer 1'."""
+    grad, _, name = tensor.rpartition("grad:")
+    parts = name.split(".")
+    if name == "loss" or len(parts) < 3 or parts[2] not in MEANING:
+        return name
+    text = MEANING[parts[2]].format(i=parts[1]) + (f" ({parts[3]})" if len(parts) > 3 else "")
+    return f"the gradient of {text}" if grad == "" and tensor.startswith("grad:") else \
+        ("the new value of " + text if parts[2] in ("weight", "bias") and not tensor.startswith("grad:") else text)
+
+
 def source_sentence(src):
-    """'your code departs at net.py:42, delta2 (should be layers.1.dz): 0.0137 where torch has 0.0549; ...'"""
+    """'your code departs at net.py:42, delta2 (should be layers.1.dz = dL/dz of layer 1): 0.0137 where torch has
+    0.0549; z2, a2 and delta3 (lines 35-40) still match'"""
     if src.get("unmatched"):
         return f"source: {src['unmatched']}"
     if src.get("kind") == "bug":
@@ -136,10 +152,13 @@ def source_sentence(src):
         span = f"line {lines[0]}" if min(lines) == max(lines) else f"lines {min(lines)}-{max(lines)}"
         still = f"; {names} ({span}) still match"
     values = ""
-    if src.get("ours") is not None and src.get("theirs") is not None:
-        values = f": {fmt(src['ours'], 4)} where torch has {fmt(src['theirs'], 4)}"
+    ours, theirs = src.get("ours"), src.get("theirs")
+    if ours is not None and theirs is not None:
+        first = lambda v: v[0] if isinstance(v, (list, tuple)) and v else v  # noqa: E731
+        values = f": {fmt(first(ours), 4)} where torch has {fmt(first(theirs), 4)}"
+    tensor = src["tensor"].removeprefix("grad:")
     return (f"your code departs at {Path(src['file']).name}:{src['line']}, {src['variable']} (should be "
-            f"{src['tensor']}{' = ' + src['meaning'] if src.get('meaning') else ''}){values}{still}")
+            f"{tensor} = {meaning(src['tensor'])}){values}{still}")
 
 
 def summary_line(r):

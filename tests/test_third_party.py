@@ -1,0 +1,54 @@
+"""Real from-scratch networks by other authors (examples/third_party/, each with its source and licence): the
+correct ones agree with the twin over 300 steps in both dtypes; the buggy ones are located where the bug is."""
+from pathlib import Path
+
+import pytest
+
+import lockstep
+
+HERE = Path(__file__).resolve().parent.parent / "examples" / "third_party"
+NET = dict(sizes=[784, 32, 10], n_train=512)
+
+CORRECT = [
+    ("sklearn_mlp.py:classifier", dict(activation="relu", loss="cross_entropy", l2=1e-4, lr=0.1)),
+    ("sklearn_mlp.py:multilabel", dict(activation="relu", loss="bce", l2=1e-4, lr=0.1)),
+    ("mlxtend_mlp.py:Net", dict(activation="sigmoid", loss="cross_entropy", reduction="sum", l2_norm="none",
+                                targets="labels", momentum=0, lr=0.001)),
+    ("nimblenet_mlp.py:Net", dict(activation="sigmoid", loss="cross_entropy", momentum=0, lr=0.5)),
+    ("nimblenet_mlp.py:NetMomentum", dict(activation="sigmoid", loss="cross_entropy", momentum=0.9, lr=0.1)),
+]
+
+BUGGY = [  # candidate, settings, where it shows, its suspect, what the report says
+    ("sklearn_mlp.py:regressor_multioutput", dict(activation="relu", loss="mse", l2=1e-4, lr=0.01),
+     ("loss", "loss"), None, "convention"),  # scikit-learn issue #8349
+    ("nimblenet_mlp.py:NetAdam", dict(activation="sigmoid", loss="cross_entropy", optimizer="adam", lr=1e-3),
+     ("update", "layers.0.weight"), "adam-no-bias-correction", "suspect"),
+    ("mlfromscratch_mlp_bug_stale_weights.py:Net", dict(activation="sigmoid", loss="cross_entropy",
+                                                        reduction="sum", momentum=0, lr=0.001),
+     ("update", "layers.0.weight"), None, "local_error"),  # fixed upstream in commit 0f7ea66
+]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name,settings", CORRECT, ids=[c[0] for c in CORRECT])
+def test_correct_third_party_network_agrees(name, settings, dtype):
+    r = lockstep.check(f"{HERE / name}", steps=300, dtype=dtype, **NET, **settings)
+    assert r.verdict == "agree", str(r)
+
+
+@pytest.mark.parametrize("name,settings,where,suspect,finding", BUGGY, ids=[b[0] for b in BUGGY])
+def test_buggy_third_party_network_is_located(name, settings, where, suspect, finding):
+    r = lockstep.check(f"{HERE / name}", steps=5, **NET, **settings)
+    d = r.first_divergence
+    assert r.verdict == "diverge" and (d["step"], d["phase"], d["tensor"]) == (0, *where), str(r)
+    codes = [f["code"] for f in r.findings]
+    assert finding in codes
+    assert [f["bug"] for f in r.findings if f["code"] == "suspect"] == ([suspect] if suspect else [])
+
+
+def test_scikit_learn_8349_is_named_a_convention_not_a_backprop_bug():
+    """The loss is the mean over the k outputs while the gradients are of their sum: 1/k, every gradient agrees."""
+    r = lockstep.check(f"{HERE}/sklearn_mlp.py:regressor_multioutput", steps=2, activation="relu", loss="mse",
+                       l2=0.0, lr=0.01, **NET)
+    f = next(f for f in r.findings if f["code"] == "convention")
+    assert f["factor"] == pytest.approx(0.1, rel=1e-9) and "every gradient agrees" in f["message"]
