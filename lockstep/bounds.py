@@ -1,0 +1,380 @@
+"""How far from the exact value can a correct implementation of one training step be? A per-element bound.
+
+Two correct implementations of the same maths (handmade and torch; or a user's code) differ only by rounding:
+other summation orders, fused multiply-adds, another libm. step_bounds() computes, for every tensor T of one
+training step and every element, a bound E_T >= 0 on |computed T - exact T| that any such implementation in
+arithmetic of unit roundoff u satisfies (u = eps/2: 2^-53 in float64, 2^-24 in float32). "Exact" is the
+same maths in real numbers, applied to the same inputs: the parameters and optimizer state before the step,
+X and Y. Then two correct implementations satisfy |ours - ref| <= E_ours + E_ref element by element, and a
+difference beyond that cannot be rounding: excess() measures it.
+
+This is a running error analysis (Higham, Accuracy and Stability of Numerical Algorithms, ch. 3): E is built
+from the magnitudes of the terms each tensor was computed from, taken from the reference's own tensors of the
+step (torch's values, independent of the side under test), and carried forward through the chain. Each op
+contributes two things: its own rounding, and what it does to the errors of its inputs.
+
+  matmul C = A B, n terms a row (+1 for a bias):  E_C = gamma_n |A||B| + E_A |B| + |A| E_B,
+      gamma_n = n u / (1 - n u) (Higham's Lemma 3.5: any order, with or without FMA, blocked or not).
+      Evaluated as gamma_n (|A| + 2 E_A)(|B| + 2 E_B) + E_A (|B| + 2 E_B) + (|A| + E_A) E_B: the computing side's
+      A is within 2 E_A of the reference's (via the exact value), so this holds for every side, not just to first
+      order. z = a W^T + b, dW = dz^T x, db = sum of dz, da = dz W are all of this kind; the batch is n for
+      dW and db. Parameters, X and Y are exact (E = 0), so the forward costs one matmul a layer.
+  elementwise a = f(z) and the derivative g(z, a) = f'(z) as the backward computes it (da * (1 - a*a)):
+      evaluated at the corners of the box z +- E_z (and a +- E_a), with handmade's own functions (its
+      ACTIVATIONS table: a new activation needs no code here). The largest move from the centre is the input
+      error's effect, exactly for a monotone function, not a linearisation (tanh(20 + 1e-14) - tanh(20) is 0).
+      The derivative's box is twice as wide: g may jump (relu's mask at z = 0), and the two sides' inputs are up
+      to 2 E apart, with the jump anywhere between them. So where |z| <= 2 E_z the mask may differ, and E_dz
+      holds all of |da| there. Own rounding: ULPS u |result| (libm quality, a few ulps); an intermediate term's
+      rounding is modelled as a relative perturbation IN u of the inputs: 1 - a*a then has an absolute rounding
+      of about u a^2, not u |1 - a^2|. That is what a saturated layer needs (below).
+  softmax: a_j moves by at most a_j [(1 - a_j) d_j + sum_{l != j} a_l d_l] exp(4 max d) for logit moves
+      |d_l| <= delta_l, delta_l = E_z + 2u|z_l - max| (the shift's rounding, also through exp(log_softmax))
+      + ULPS u (exp's); plus the normalisation's gamma_k + 2 ULPS u (1 + log S) relative.
+  losses: the value moves by sum |dL/dz| E_z (with dL/dz = F r (a - Y), widened by E_a along the segment),
+      plus its rounding: for cross-entropy the absolute rounding of each log-softmax, 2u|z - max| + the
+      normalisation (the cancellation in log-sum-exp); for bce u (3|z| + 2|zY| + |l| + 2 ULPS + 1), which covers
+      both the textbook-stable max(z,0) - zY + log1p(e^-|z|) and torch's (1-Y) z - log_sigmoid(z), each of which
+      cancels on one side; gamma_{mk} for the sum. The output gradient F r (a - Y): F r (E_a + 2u(|a| + |Y|)),
+      the cancellation in a - Y being the point; mse goes through the output activation's derivative as above.
+  optimizers (torch's formulas, handmade/optim.py): each new state and parameter carries the propagated
+      gradient error times its coefficient (lr, 1 - dampening, 1 - beta1, ...) plus a couple of u per term.
+      Adam divides by sqrt(v): E_sqrt = min(E_v / (sqrt(v - E_v) + sqrt(v - 2 E_v)), sqrt(E_v)). sqrt is not
+      Lipschitz at 0, so where a gradient element is rounding noise, E_v ~ v and the update's bound is ~ lr:
+      Adam turns that noise into a full step, and the bound says so.
+  underflow: each op adds tiny * (its number of terms), tiny = the format's smallest normal (flush-to-zero
+      included); never a relative fudge. This floor is carried as one number per tensor, propagated with
+      the largest row or column sums of the operands, and added at the end: kept in the arrays, it would turn
+      the bound's own arithmetic subnormal wherever an error is exactly 0 (dead relu units, blank pixels),
+      and x86 runs subnormal arithmetic 20-100 times slower.
+
+Rigour. The matmul and sum bounds are rigorous. The activation's bound is exact for the reference's own error
+and first-order (second-order terms E^2 f'') for another side; a jump of the derivative is covered for the
+comparison of any two sides. The softmax and loss bounds are first-order with their second-order terms widened
+in (|a - Y| + E_a, exp(4 max delta)). The rest rests on stated assumptions: library functions (exp, log, log1p,
+tanh, pow, sqrt) within ULPS/2 ulps; each short formula's roundings as modelled; scalar hyperparameter
+arithmetic (1 - beta2^t, lr / (1 - beta1^t)) done in float64 Python floats, as torch and handmade both do. The
+loss value's bound covers torch's stable formulas, not a user's unstable one (log(1 - a) where a sigmoid
+saturates): that is told apart by re-running the user's code in extended precision. For u below float64's, the
+elementwise corners are evaluated in np.longdouble; the bound is otherwise computed in float64, its own rounding
+a relative n 2^-53, negligible beside what it bounds. And the last rounding of a result is bounded by u |x|,
+which is tight: where the exact value lies at the midpoint of two floats just above a power of 2, two correct
+sides can round apart by one ulp = 2u|x|, an excess of up to 1. So correct code gives excess <= 1, not << 1.
+
+Worked example: a saturating tanh layer (compare.py --activation tanh --loss mse --lr 10 --scale symmetric,
+float64, step 2, layers.1.dz, which the fixed tolerance called a bug). At element (38, 44), z = -8.06 and
+a = tanh(z) = -0.99999980, so tanh'(z) = 1 - a*a = 3.97e-7 is a difference of 1 and a*a = 0.9999996: the
+rounding of a*a (u a^2 = 1.1e-16) and a's own few ulps leave it about 9 correct digits. The box a +- 2(E_a +
+2u|a|) moves 1 - a*a by E_g = 1.2e-14. lr 10 has grown the weights, and dL/da = 7225 there, so dz = da (1 - a*a)
+= 0.00287 is uncertain by |da| E_g = 8.3e-11 in any correct implementation. handmade and torch differ by 2.0e-12
+there: an excess of 0.012. The fixed rule divided that difference by max|dz| = 0.0082 (2.4e-10 > 1e-10),
+blind to this element being 7225 times a derivative with 9 digits. Where a rounds to exactly +-1 (|z| > 19),
+1 - a*a is 0 while tanh'(z) is 4e-17 at z = 19 and 3e-35 at z = 40; the box gives E_g ~ 4|a| E_a ~ 1e-14
+there too, and any dz of such a layer is all rounding (issue 7's layers.0.dz of 8e-17, 1.2e-5 apart).
+"""
+import inspect
+from functools import partial
+from itertools import product
+
+import numpy as np
+
+from handmade import layers
+
+ULPS = 8  # a library function or short formula is within ULPS u of its result (4 ulps): exp, log, tanh, sigmoid
+IN = 2  # intermediate roundings inside an activation's derivative, as a relative perturbation of z and a
+U64 = float(np.finfo(np.float64).eps) / 2
+
+
+def gamma(n, u):
+    """gamma_n = n u / (1 - n u): relative error bound of a sum or dot product of n terms, in any order."""
+    return n * u / (1 - n * u) if n * u < 1 else np.inf
+
+
+def tiny_for(u):
+    """The smallest normal number of the format with unit roundoff u (of the finest format at least as coarse)."""
+    formats = [np.finfo(t) for t in (np.float16, np.float32, np.float64, np.longdouble)]
+    fits = [f for f in formats if float(f.eps) / 2 >= u]
+    return float(min(fits, key=lambda f: f.eps).smallest_normal) if fits else float(formats[0].smallest_normal)
+
+
+def activation(name, slope):
+    """handmade's (forward, backward) pair of `name`, with leaky_relu's negative slope bound where the table's
+    functions take a `slope` (today's handmade fixes it at LEAKY_SLOPE)."""
+    forward, backward = layers.ACTIVATIONS[name]
+    if "slope" in inspect.signature(forward).parameters:
+        return partial(forward, slope=slope), partial(backward, slope=slope)
+    if name == "leaky_relu" and slope != layers.LEAKY_SLOPE:
+        raise ValueError(f"this handmade's leaky_relu has slope {layers.LEAKY_SLOPE}, not {slope}")
+    return forward, backward
+
+
+def spread(fun, args, errs, work):
+    """(|fun(*args)|, dev): dev = the largest |fun(corner) - fun(centre)| over the corners of the box args +- errs,
+    how far fun moves when each argument moves within its error (exactly, for fun monotone in each argument).
+    Evaluated in `work` precision, all corners in one call of fun on a stacked array (fun is elementwise)."""
+    args = [np.asarray(x, work) for x in args]
+    centre = fun(*args)
+    corners = np.array(list(product((-1, 1), repeat=len(args))), dtype=work)  # (2^n, n)
+    stack = (-1,) + (1,) * centre.ndim
+    moved = fun(*[x + corners[:, j].reshape(stack) * e for j, (x, e) in enumerate(zip(args, errs))])
+    return np.abs(centre).astype(np.float64), np.abs(moved - centre).max(axis=0).astype(np.float64)
+
+
+def elementwise(fun, args, errs, u, work):
+    """(E, |fun(*args)|): the input errors' effect, the op's own rounding (ULPS u) and the evaluation's (work)."""
+    uw = float(np.finfo(work).eps) / 2
+    size, dev = spread(fun, args, errs, work)
+    return dev * (1 + 2 * ULPS * uw) + ULPS * (u + 2 * uw) * size, size
+
+
+def backward_bound(backward, da, Eda, fda, z, Ez, a, Ea, u, tiny, work):
+    """(E, floor) of dz = backward(da, z, a) = da * g(z, a): |da| E_g + E_da (|g| + E_g) + the product's rounding.
+    Ez and Ea include their floors; fda is da's. The box is twice the errors: see the module docstring."""
+    errs = [2 * (Ez + IN * u * np.abs(z)), 2 * (Ea + IN * u * np.abs(a))]
+    Eg, g = elementwise(lambda z, a: backward(np.ones_like(z), z, a), [z, a], errs, u, work)
+    Edz = np.abs(da) * Eg + Eda * (g + Eg) + u * np.abs(da) * g
+    return Edz, tiny + fda * float(np.max(g + Eg, initial=0)) + ULPS * tiny * float(np.max(np.abs(da), initial=0))
+
+
+def softmax_bound(z, a, Ez, u):
+    """E of a = softmax(z) (m, k) for logit errors Ez, log softmax(z) (m, k), and the absolute rounding of each."""
+    shifted = z - z.max(axis=1, keepdims=True)  # (m, k)
+    logS = np.log(np.exp(shifted).sum(axis=1, keepdims=True))  # (m, 1)
+    norm = gamma(z.shape[1], u) + 2 * ULPS * u * (1 + logS)  # (m, 1) relative: the sum, log S, the division
+    delta = Ez + 2 * u * np.abs(shifted) + ULPS * u  # (m, k) logit moves: input error, the shift's and exp's rounding
+    s = (a * delta).sum(axis=1, keepdims=True)  # (m, 1)
+    move = a * np.maximum((1 - a) * delta + s - a * delta, 0) * np.exp(4 * delta.max(axis=1, keepdims=True))
+    return np.minimum(move, 1) + a * norm, shifted - logS, 2 * u * np.abs(shifted) + norm
+
+
+def output_bounds(spec, z, a, Ez, Ea, Y, u, tiny, work):
+    """(E of the data loss, E of dL/dz at the output (m, k), E of dL/da for mse or None); Ez, Ea with floors."""
+    m, k = z.shape
+    rF = abs(spec.get("loss_scale", 1.0)) / (m if spec.get("reduction", "mean") == "mean" else 1)
+    g = gamma(m * k, u)
+    if spec["loss"] in ("cross_entropy", "bce"):
+        if spec["loss"] == "cross_entropy":
+            _, logp, rho = softmax_bound(z, a, Ez, u)
+            value, rounding = -np.vdot(Y, logp), np.sum(np.abs(Y) * rho) + g * np.sum(np.abs(Y * logp))
+        else:  # per element: max(z,0) - zY + log1p(e^-|z|) (handmade) or (1-Y) z - log_sigmoid(z) (torch)
+            per = np.maximum(z, 0) - z * Y + np.log1p(np.exp(-np.abs(z)))  # (m, k)
+            value = per.sum()
+            rounding = u * np.sum(3 * np.abs(z) + 2 * np.abs(z * Y) + per + 2 * ULPS + 1) + g * value
+        EL = rF * (np.sum((np.abs(a - Y) + Ea) * Ez) + rounding) + 3 * u * rF * abs(value)
+        Edz = rF * (Ea + 2 * u * (np.abs(a) + np.abs(Y))) + 4 * u * rF * np.abs(a - Y) + tiny
+        return EL + m * k * tiny, Edz, None
+    d = a - Y  # (m, k)
+    Ed = Ea + u * np.abs(d)
+    EL = rF * 0.5 * (np.sum((2 * np.abs(d) + Ed) * Ed) + (g + u + 3 * u) * np.vdot(d, d))
+    Eda = rF * Ed + 4 * u * rF * np.abs(d) + tiny
+    backward = activation(spec["output"], spec.get("leaky_slope", layers.LEAKY_SLOPE))[1]
+    Edz, fdz = backward_bound(backward, rF * d, Eda, 0.0, z, Ez, a, Ea, u, tiny, work)
+    return EL + m * k * tiny, Edz + fdz, Eda
+
+
+def magnitude(*terms):
+    """sum of c |x| over the (c, x) pairs, accumulated in place (the optimizer's arrays are the model's size)."""
+    total = 0.0
+    for c, x in terms:
+        if c:
+            t = np.abs(x)
+            t *= c
+            total = t if np.isscalar(total) else np.add(total, t, out=total)
+    return total
+
+
+def sgd_bounds(h, p, G, EG, fG, state, u, tiny):
+    """(E, floor) of the new momentum buffer (None without momentum) and of the new parameter, torch's SGD.
+    Each line's rounding is bounded by a few u times its terms' magnitudes (|a + b| <= |a| + |b| throughout)."""
+    lr, mu, tau, wd = h["lr"], h.get("momentum", 0), h.get("dampening", 0), h.get("weight_decay", 0)
+    g, Eg, fg = G, EG, fG + tiny
+    if wd:  # g = grad + wd p
+        g, Eg = G + wd * p, magnitude((1, EG), (3 * u * wd, p), (3 * u, G))
+    buf = None
+    if mu:
+        old = state.get("momentum_buffer")
+        if old is None:  # the first step: buf = g, no dampening
+            b, Eb, fb = g, Eg.copy(), fg
+        else:  # buf = mu old + (1 - tau) g
+            b = mu * old + (1 - tau) * g
+            Eb, fb = magnitude((1 - tau, Eg), (3 * u * mu, old), (3 * u * (1 - tau), g)), (1 - tau) * fg + tiny
+        buf = (Eb, fb)
+        if h.get("nesterov"):  # g = g + mu buf
+            Eg, fg = magnitude((1, Eg), (mu, Eb), (2 * u, g), (2 * u * mu, b)), fg + mu * fb + tiny
+            g = g + mu * b
+        else:
+            g, Eg, fg = b, Eb, fb
+    return buf, (magnitude((lr, Eg), (3 * u * lr, g), (u, p)), lr * fg + tiny)  # p - lr g
+
+
+def adam_bounds(h, decoupled, p, G, EG, fG, state, u, tiny):
+    """(E, floor) of exp_avg, exp_avg_sq and the new parameter, torch's Adam (AdamW) single-tensor formulas."""
+    lr, (b1, b2), eps, wd = h["lr"], h["betas"], h["eps"], h.get("weight_decay", 0)
+    us = min(u, U64)  # scalar arithmetic is Python floats
+    t = float(state.get("step", 0)) + 1
+    m0, v0 = state.get("exp_avg", 0.0), state.get("exp_avg_sq", 0.0)
+    p1, Ep1, g, Eg, fg = p, 0.0, G, EG, fG + tiny
+    if wd and decoupled:  # p = p (1 - lr wd)
+        p1 = p * (1 - lr * wd)
+        Ep1 = 3 * u * np.abs(p1)
+    elif wd:  # g = grad + wd p
+        g = G + wd * p
+        Eg = magnitude((1, EG), (3 * u * wd, p), (3 * u, G))
+    # m = m0 + (1 - b1)(g - m0), torch's lerp (or its other branch, or b1 m0 + (1 - b1) g)
+    m = m0 + (1 - b1) * (g - m0)
+    Em = magnitude((1 - b1, Eg), (3 * u * max(b1, 1 - b1), g - m0), (3 * u * b1, m0), (3 * u * (1 - b1), g))
+    v = b2 * v0 + (1 - b2) * g * g
+    Ev = (1 - b2) * (2 * np.abs(g) + Eg) * Eg + 4 * u * v  # v0 >= 0: every term of v is positive
+    fm = (1 - b1) * fg + tiny
+    fv = (1 - b2) * (2 * float(np.max(np.abs(g) + Eg, initial=0)) + fg) * fg + tiny
+    bc1, bc2 = 1 - b1**t, 1 - b2**t
+    rel1, rel2 = us + ULPS * us * b1**t / bc1, us + ULPS * us * b2**t / bc2  # 1 - beta^t: pow, then cancellation
+    c2, rel_c2 = np.sqrt(bc2), rel2 / 2 + us + u
+    r = np.sqrt(v)
+    Er = np.minimum(Ev / (np.sqrt(np.maximum(v - Ev, 0)) + np.sqrt(np.maximum(v - 2 * Ev, 0))), np.sqrt(Ev))
+    Er += 2 * u * r  # the floor's share is at most 1.5 sqrt(fv): sqrt is what it is at 0
+    D = r / c2 + eps  # the denominator
+    ED, fD = Er / c2 + r / c2 * (rel_c2 + u) + u * D, 1.5 * np.sqrt(fv) / c2
+    q = m / D
+    low = D - ED - fD  # the smallest the denominator can be
+    Eq = np.where(low > 0, (Em + np.abs(q) * ED) / np.where(low > 0, low, 1), np.inf) + u * np.abs(q)
+    fq = (fm + float(np.max(np.abs(q), initial=0)) * fD) / float(np.min(np.where(low > 0, low, np.inf), initial=1))
+    s = lr / bc1
+    Enew = Ep1 + s * Eq + s * np.abs(q) * (rel1 + us + 3 * u) + u * (np.abs(p1) + s * np.abs(q))
+    return (Em, fm), (Ev, fv), (Enew, s * fq + tiny)
+
+
+def step_bounds(spec, pre, X, Y, ref, u):
+    """spec: dict(sizes, activation, output, loss, l2, l2_divisor, reduction, loss_scale, bias, leaky_slope,
+                  optimizer, hyper) -- hyper is torch's param_groups[0] without 'params' (lr, momentum, dampening,
+                  nesterov, weight_decay; or lr, betas, eps, weight_decay, amsgrad False, maximize False)
+    pre:  {'params': {name: array}, 'state': {name: {key: array or float}}}  the exact state before the step
+          (torch state keys: momentum_buffer; step, exp_avg, exp_avg_sq)
+    X (m, n_in), Y (m, k) one-hot floats: exact inputs
+    ref:  the reference's tensors after the step: 'layers.{i}.z', 'layers.{i}.a', 'layers.{i}.dz', 'loss' (float),
+          'grad:layers.{i}.weight', 'grad:layers.{i}.bias', 'layers.{i}.weight' (new value),
+          'layers.{i}.weight.momentum_buffer' etc. (new state), as today's lockstep.sides.reference_tensors gives
+    u:    unit roundoff of the arithmetic to bound (np.finfo(dtype).eps / 2)
+    Returns {(phase, name): E} for every tensor the step compares (forward z and a, the loss, backward dz and
+    gradients by parameter name, optimizer state 'layers.{i}.weight.momentum_buffer', updated parameters), each E
+    a float64 array of the tensor's shape (a float for the loss). Also ('backward', 'layers.{i}.da'), dL/da of
+    the hidden layers (and of the output with mse). Where an input is NaN or inf, E is inf.
+    l2_divisor None means the batch size m; reduction 'mean' or 'sum'; leaky_slope is leaky_relu's."""
+    h = spec["hyper"]
+    if h.get("maximize") or h.get("amsgrad"):
+        raise NotImplementedError("maximize and amsgrad are not bounded")
+    f64 = lambda x: np.ascontiguousarray(x, dtype=np.float64)  # noqa: E731  (one layout: fast elementwise work)
+    tiny, work = tiny_for(u), np.float64 if u >= U64 else np.longdouble
+    L, m, bias = len(spec["sizes"]) - 1, len(X), spec.get("bias", True)
+    slope = spec.get("leaky_slope", layers.LEAKY_SLOPE)
+    hidden_fwd, hidden_bwd = activation(spec["activation"], slope)
+    P = {name: f64(p) for name, p in pre["params"].items()}
+    X, Y = f64(X), f64(Y)
+    E, floor, act, absW = {}, {}, {}, {}  # E arrays without the underflow floors; floor: one number per tensor
+    with np.errstate(all="ignore"):
+        x, Ex, fx = X, None, 0.0  # layer input (m, n_in), its error and floor
+        for i in range(L):  # forward
+            z, a = f64(ref[f"layers.{i}.z"]), f64(ref[f"layers.{i}.a"])
+            absW[i] = np.abs(P[f"layers.{i}.weight"])  # (n_i, n_{i-1})
+            n = absW[i].shape[1] + bias
+            g = gamma(n, u)
+            Ez = (g * np.abs(x) if Ex is None else g * np.abs(x) + (1 + 2 * g) * Ex) @ absW[i].T  # (m, n_i)
+            Ez += g * np.abs(P[f"layers.{i}.bias"]) if bias else 0
+            fz = (n + 1) * tiny + (1 + 2 * g) * fx * float(absW[i].sum(axis=1).max())
+            if i < L - 1 or spec["output"] != "softmax":
+                fwd = hidden_fwd if i < L - 1 else activation(spec["output"], slope)[0]
+                Ea = elementwise(fwd, [z], [Ez + fz], u, work)[0]
+            else:
+                Ea = softmax_bound(z, a, Ez + fz, u)[0]
+            for key, Ek, fk in (("z", Ez, fz), ("a", Ea, ULPS * tiny)):
+                E["forward", f"layers.{i}.{key}"], floor["forward", f"layers.{i}.{key}"] = Ek, fk
+            act[i] = (z, Ez + fz, a, Ea + ULPS * tiny)
+            x, Ex, fx = a, Ea, ULPS * tiny
+
+        z, Ez, a, Ea = act[L - 1]
+        EL, Edz, Eda = output_bounds(spec, z, a, Ez, Ea, Y, u, tiny, work)
+        fdz = 0.0
+        l2, d = spec.get("l2", 0.0), spec.get("l2_divisor") or m
+        if l2:
+            weights = [P[f"layers.{i}.weight"] for i in range(L)]
+            penalty = l2 / (2 * d) * sum(np.vdot(W, W) for W in weights)
+            EL += (gamma(sum(W.size for W in weights) + L, u) + 3 * u) * penalty + L * tiny
+        E["loss", "loss"], floor["loss", "loss"] = EL + u * abs(float(ref["loss"])), 0.0
+        if Eda is not None:
+            E["backward", f"layers.{L - 1}.da"], floor["backward", f"layers.{L - 1}.da"] = Eda, 0.0
+
+        for i in range(L - 1, -1, -1):  # backward
+            W, dz = P[f"layers.{i}.weight"], f64(ref[f"layers.{i}.dz"])
+            x, Ex, fx = (act[i - 1][2], E["forward", f"layers.{i - 1}.a"], ULPS * tiny) if i else (X, None, 0.0)
+            g = gamma(m, u)
+            T = g * np.abs(dz) + (1 + 2 * g) * Edz  # (m, n_i)
+            absx = np.abs(x)  # (m, n_{i-1})
+            EdW = T.T @ absx  # (n_i, n_{i-1})
+            fdW = (m + 2) * tiny + (1 + 2 * g) * fdz * float(absx.sum(axis=0).max(initial=0))
+            if Ex is not None:
+                EdW += (2 * T + np.abs(dz) + Edz).T @ Ex
+                fdW += (1 + 2 * g) * fdz * 2 * float(Ex.sum(axis=0).max()) + fx * float(
+                    (2 * T + np.abs(dz) + Edz).sum(axis=0).max())
+            if l2:
+                EdW += 3 * u * l2 / d * absW[i] + u * (np.abs(f64(ref[f"grad:layers.{i}.weight"])) + EdW)
+            E["backward", f"layers.{i}.dz"], floor["backward", f"layers.{i}.dz"] = Edz, fdz
+            E["backward", f"layers.{i}.weight"], floor["backward", f"layers.{i}.weight"] = EdW, fdW
+            if bias:
+                E["backward", f"layers.{i}.bias"] = T.sum(axis=0)  # (n_i,)
+                floor["backward", f"layers.{i}.bias"] = (m + 1) * tiny + (1 + 2 * g) * m * fdz
+            if i:
+                go = gamma(W.shape[0], u)
+                Eda = (go * np.abs(dz) + (1 + 2 * go) * Edz) @ absW[i]  # (m, n_{i-1})
+                fda = (W.shape[0] + 1) * tiny + (1 + 2 * go) * fdz * float(absW[i].sum(axis=0).max())
+                da = f64(ref[f"layers.{i - 1}.da"]) if f"layers.{i - 1}.da" in ref else dz @ W
+                E["backward", f"layers.{i - 1}.da"], floor["backward", f"layers.{i - 1}.da"] = Eda, fda
+                Edz, fdz = backward_bound(hidden_bwd, da, Eda, fda, *act[i - 1], u, tiny, work)
+
+        names = [f"layers.{i}.{k}" for i in range(L) for k in (("weight", "bias") if bias else ("weight",))]
+        new = {}
+        for name in names:  # optimizer, then update
+            p, G, state = P[name], f64(ref[f"grad:{name}"]), pre["state"].get(name, {})
+            state = {k: (f64(v) if k != "step" and v is not None else v) for k, v in state.items()}
+            grad = (E["backward", name], floor["backward", name])
+            if spec["optimizer"] == "sgd":
+                buf, new[name] = sgd_bounds(h, p, G, *grad, state, u, tiny)
+                keys = {"momentum_buffer": buf} if buf is not None else {}
+            else:
+                decoupled = spec["optimizer"] == "adamw" or bool(h.get("decoupled_weight_decay"))
+                mom, sq, new[name] = adam_bounds(h, decoupled, p, G, *grad, state, u, tiny)
+                keys = {"exp_avg": mom, "exp_avg_sq": sq}
+            for key, (Ek, fk) in keys.items():
+                E["optimizer", f"{name}.{key}"], floor["optimizer", f"{name}.{key}"] = Ek, fk
+        for name in names:
+            E["update", name], floor["update", name] = new[name]
+
+        for (phase, name), value in E.items():  # add the floor; inf where the bound or the reference is not finite
+            key = f"grad:{name}" if phase == "backward" and not name.endswith(("dz", "da")) else name
+            tensor = np.asarray(ref.get(key, 0.0))
+            value = value + floor[phase, name] if phase == "loss" else np.add(value, floor[phase, name], out=value)
+            if not (np.isfinite(np.sum(value)) and np.isfinite(np.sum(tensor))):  # a sum is NaN or inf if any is
+                value = np.where(np.isfinite(value) & np.isfinite(tensor), value, np.inf)
+            E[phase, name] = float(value) if phase == "loss" else value
+    return E
+
+
+def excess(ours, ref, E_ours, E_ref):
+    """max over elements of |ours - ref| / (E_ours + E_ref), with 0/0 = 0 and x/0 = inf for x > 0."""
+    ours, ref = np.asarray(ours), np.asarray(ref)
+    bound = np.asarray(E_ours, dtype=np.float64) + np.asarray(E_ref, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        ratio = np.abs(ours - ref) / bound
+        worst = float(np.max(ratio, initial=0.0))
+        if np.isfinite(worst):  # no NaN (0/0, inf - inf) and no x/0 anywhere
+            return worst
+        diff = np.where(ours == ref, 0.0, np.abs(ours - ref))  # equal infs differ by nothing
+        diff = np.where(np.isnan(diff), np.inf, diff)
+        ratio = np.where(diff == 0, 0.0, np.where(bound > 0, diff / np.where(bound > 0, bound, 1), np.inf))
+    return float(np.max(ratio, initial=0.0))
+
+
+def detection_floor(E_ours, E_ref, ref):
+    """max (E_ours + E_ref) / max |ref|: the smallest relative difference of the tensor that cannot be rounding."""
+    scale = float(np.max(np.abs(np.asarray(ref, dtype=np.float64)), initial=0.0))
+    worst = float(np.max(np.asarray(E_ours, dtype=np.float64) + np.asarray(E_ref, dtype=np.float64), initial=0.0))
+    return worst / scale if scale > 0 else np.inf
