@@ -1,6 +1,6 @@
 """The false-alarm sweep of lockstep/bounds.py: random configurations of the built-in network, judged by the bound.
 
-    python benchmarks/bounds_sweep.py                          # 250 runs, 2 workers: about 30 minutes
+    python benchmarks/bounds_sweep.py                          # 250 + 25 long runs, 2 workers: under an hour
     python benchmarks/bounds_sweep.py --configs 20 --budget 4  # a quick look
 
 Each run trains handmade and the torch twin with the twin re-synced to handmade's state before every step
@@ -12,8 +12,9 @@ The draws (seeded; run i is drawn from seed + i, so a sweep can be resumed or ex
 every activation, loss (mse with identity and with sigmoid output), optimizer (SGD with and without momentum,
 dampening, nesterov, weight decay; Adam, AdamW), init and scale; the embedded MNIST digits or synthetic data;
 1-5 weight layers of 1-512 units; batch 1 to full; lr log-uniform from tiny to past blow-up; l2 sometimes;
-float32 and float64; 300-2000 steps, fewer batches' worth of work when a run would exceed its time budget.
-The first two runs are the issue's cases. Results go to a JSON-lines file, one line per run; the table is
+float32 and float64; 300-2000 steps, cut to 300 (and the batch halved, not below 16) when a run would exceed
+its time budget; then --long runs of 2000 steps on networks of at most 64 units a layer and batches of at most
+128. The first two runs are the issue's cases. Results go to a JSON-lines file, one line per run; the table is
 printed from that file (--report), so a killed sweep keeps what it did.
 """
 import argparse
@@ -37,6 +38,7 @@ from lockstep import data  # noqa: E402
 from lockstep.check import TOLERANCES, cancellation, compare_all  # noqa: E402
 from lockstep.config import Config  # noqa: E402
 
+LONG = 10_000  # runs from this index on are long: 2000 steps of a network of at most 64 units a layer
 ISSUE_CASES = [  # issue 7's two false alarms on correct code
     dict(name="issue: tanh mse lr 10 symmetric", activation="tanh", loss="mse", lr=10.0, scale="symmetric",
          steps=300),
@@ -83,11 +85,17 @@ def draw(i, seed):
                    weight_decay=None if rng.random() < 0.5 else pick([0.0, loguni(1e-4, 0.3)]))
     cfg["batch_size"] = None if rng.random() < 0.15 else max(1, min(n_train, int(loguni(1, n_train + 1))))
     cfg["steps"] = int(loguni(300, 2000))
+    if i >= LONG:  # cheap enough for 2000 steps
+        cfg.update(sizes=[n_in] + [min(n, 64) for n in sizes[1:-1]] + [k], steps=2000, long=True,
+                   batch_size=min(cfg["batch_size"] or n_train, 128))
     return cfg
 
 
 def fit_budget(cfg, budget):
-    """Cut steps (not below 300), then the batch, so that the run's predicted time fits the budget (seconds)."""
+    """Cut steps (not below 300), then the batch, so that the run's predicted time fits the budget (seconds).
+    Long runs keep their 2000 steps."""
+    if cfg.get("long"):
+        return cfg
     sizes = cfg.get("sizes", [784, 128, 64, 10])
     weights = sum(a * b for a, b in zip(sizes, sizes[1:]))
     n = cfg.get("n_train") or 4000
@@ -164,7 +172,8 @@ def report(path):
     print("\nlargest excess per run (must be <= 1):")
     print("               runs   median      90%      99%      max   runs > 1")
     for label, sel in [("all", [True] * len(rows))] + [
-            (dt, [r["config"].get("dtype", "float64") == dt for r in rows]) for dt in ("float32", "float64")]:
+            (dt, [r["config"].get("dtype", "float64") == dt for r in rows]) for dt in ("float32", "float64")] + [
+            ("2000-step", [r["run"] >= LONG for r in rows])]:
         v = ex[np.array(sel)]
         if len(v):
             print(f"  {label:10s} {len(v):6d} {np.median(v):8.3g} {np.quantile(v, .9):8.3g} {np.quantile(v, .99):8.3g} "
@@ -189,6 +198,7 @@ def report(path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--configs", type=int, default=250, help="runs to draw (default: 250)")
+    ap.add_argument("--long", type=int, default=25, help="long runs (2000 steps, <= 64 units) after them (default: 25)")
     ap.add_argument("--start", type=int, default=0, help="first run index, to extend a sweep (default: 0)")
     ap.add_argument("--seed", type=int, default=0, help="sweep seed (default: 0)")
     ap.add_argument("--budget", type=float, default=8.0, help="seconds per run, roughly (default: 8)")
@@ -201,7 +211,8 @@ def main():
         out = Path(args.out)
         lines = out.read_text().splitlines() if out.exists() else []
         done = {json.loads(line)["run"] for line in lines if line.strip()}
-        jobs = [(i, args.seed, args.budget) for i in range(args.start, args.start + args.configs) if i not in done]
+        runs = [*range(args.start, args.start + args.configs), *range(LONG, LONG + args.long)]
+        jobs = [(i, args.seed, args.budget) for i in runs if i not in done]
         ctx = multiprocessing.get_context("spawn")  # a fresh interpreter per worker: no torch state across fork
         with ProcessPoolExecutor(args.workers, mp_context=ctx) as pool, out.open("a") as f:
             for rec in pool.map(one, jobs):
