@@ -147,6 +147,11 @@ def softmax_bound(z, a, Ez, u):
     return np.minimum(move, 1) + a * norm, shifted - logS, 2 * u * np.abs(shifted) + norm
 
 
+def setting(spec, key, default):
+    """spec[key], or the convention's default where it is missing or None."""
+    return default if spec.get(key) is None else spec[key]
+
+
 def penalty_divisor(spec, m):
     """d of the l2 penalty l2 / (2d) sum ||W||^2: spec's l2_divisor, else by l2_norm: 'batch' (the default) m,
     'dataset' spec's n_train, 'none' 1."""
@@ -158,7 +163,7 @@ def penalty_divisor(spec, m):
 def output_bounds(spec, z, a, Ez, Ea, Y, u, tiny, work):
     """(E of the data loss, E of dL/dz at the output (m, k), E of dL/da for mse or None); Ez, Ea with floors."""
     m, k = z.shape
-    rF = abs(spec.get("loss_scale", 1.0)) / (m if spec.get("reduction", "mean") == "mean" else 1)
+    rF = abs(setting(spec, "loss_scale", 1.0)) / (m if setting(spec, "reduction", "mean") == "mean" else 1)
     g = gamma(m * k, u)
     if spec["loss"] in ("cross_entropy", "bce"):
         if spec["loss"] == "cross_entropy":
@@ -175,7 +180,7 @@ def output_bounds(spec, z, a, Ez, Ea, Y, u, tiny, work):
     Ed = Ea + u * np.abs(d)
     EL = rF * 0.5 * (np.sum((2 * np.abs(d) + Ed) * Ed) + (g + u + 4 * u) * np.vdot(d, d))
     Eda = rF * Ed + 4 * u * rF * np.abs(d) + tiny
-    backward = activation(spec["output"], spec.get("leaky_slope", layers.LEAKY_SLOPE))[1]
+    backward = activation(spec["output"], setting(spec, "leaky_slope", layers.LEAKY_SLOPE))[1]
     Edz, fdz = backward_bound(backward, rF * d, Eda, 0.0, z, Ez, a, Ea, u, tiny, work)
     return EL + m * k * tiny, Edz + fdz, Eda
 
@@ -275,8 +280,8 @@ def step_bounds(spec, pre, X, Y, ref, u):
         raise NotImplementedError("maximize and amsgrad are not bounded")
     f64 = lambda x: np.ascontiguousarray(x, dtype=np.float64)  # noqa: E731  (one layout: fast elementwise work)
     tiny, work = tiny_for(u), np.float64 if u >= U64 else np.longdouble
-    L, m, bias = len(spec["sizes"]) - 1, len(X), spec.get("bias", True)
-    slope = spec.get("leaky_slope", layers.LEAKY_SLOPE)
+    L, m, bias = len(spec["sizes"]) - 1, len(X), setting(spec, "bias", True)
+    slope = setting(spec, "leaky_slope", layers.LEAKY_SLOPE)
     hidden_fwd, hidden_bwd = activation(spec["activation"], slope)
     P = {name: f64(p) for name, p in pre["params"].items()}
     X, Y = f64(X), f64(Y)
@@ -304,7 +309,7 @@ def step_bounds(spec, pre, X, Y, ref, u):
         z, Ez, a, Ea = act[L - 1]
         EL, Edz, Eda = output_bounds(spec, z, a, Ez, Ea, Y, u, tiny, work)
         fdz = 0.0
-        l2, d = spec.get("l2", 0.0), penalty_divisor(spec, m)
+        l2, d = setting(spec, "l2", 0.0), penalty_divisor(spec, m)
         if l2:  # the penalty l2 / (2d) sum ||W||^2, and the rounding of adding it to the data loss
             weights = [P[f"layers.{i}.weight"] for i in range(L)]
             penalty = l2 / (2 * d) * sum(np.vdot(W, W) for W in weights)
