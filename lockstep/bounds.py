@@ -147,10 +147,23 @@ def softmax_bound(z, a, Ez, u):
     return np.minimum(move, 1) + a * norm, shifted - logS, 2 * u * np.abs(shifted) + norm
 
 
+def setting(spec, key, default):
+    """spec[key], or the convention's default where it is missing or None."""
+    return default if spec.get(key) is None else spec[key]
+
+
+def penalty_divisor(spec, m):
+    """d of the l2 penalty l2 / (2d) sum ||W||^2: spec's l2_divisor, else by l2_norm: 'batch' (the default) m,
+    'dataset' spec's n_train, 'none' 1."""
+    if spec.get("l2_divisor"):
+        return spec["l2_divisor"]
+    return {"batch": m, "dataset": spec.get("n_train"), "none": 1}[spec.get("l2_norm") or "batch"]
+
+
 def output_bounds(spec, z, a, Ez, Ea, Y, u, tiny, work):
     """(E of the data loss, E of dL/dz at the output (m, k), E of dL/da for mse or None); Ez, Ea with floors."""
     m, k = z.shape
-    rF = abs(spec.get("loss_scale", 1.0)) / (m if spec.get("reduction", "mean") == "mean" else 1)
+    rF = abs(setting(spec, "loss_scale", 1.0)) / (m if setting(spec, "reduction", "mean") == "mean" else 1)
     g = gamma(m * k, u)
     if spec["loss"] in ("cross_entropy", "bce"):
         if spec["loss"] == "cross_entropy":
@@ -160,14 +173,14 @@ def output_bounds(spec, z, a, Ez, Ea, Y, u, tiny, work):
             per = np.maximum(z, 0) - z * Y + np.log1p(np.exp(-np.abs(z)))  # (m, k)
             value = per.sum()
             rounding = u * np.sum(3 * np.abs(z) + 2 * np.abs(z * Y) + per + 2 * ULPS + 1) + g * value
-        EL = rF * (np.sum((np.abs(a - Y) + Ea) * Ez) + rounding) + 3 * u * rF * abs(value)
+        EL = rF * (np.sum((np.abs(a - Y) + Ea) * Ez) + rounding) + 4 * u * rF * abs(value)  # 3 scalings, the + l2
         Edz = rF * (Ea + 2 * u * (np.abs(a) + np.abs(Y))) + 4 * u * rF * np.abs(a - Y) + tiny
         return EL + m * k * tiny, Edz, None
     d = a - Y  # (m, k)
     Ed = Ea + u * np.abs(d)
-    EL = rF * 0.5 * (np.sum((2 * np.abs(d) + Ed) * Ed) + (g + u + 3 * u) * np.vdot(d, d))
+    EL = rF * 0.5 * (np.sum((2 * np.abs(d) + Ed) * Ed) + (g + u + 4 * u) * np.vdot(d, d))
     Eda = rF * Ed + 4 * u * rF * np.abs(d) + tiny
-    backward = activation(spec["output"], spec.get("leaky_slope", layers.LEAKY_SLOPE))[1]
+    backward = activation(spec["output"], setting(spec, "leaky_slope", layers.LEAKY_SLOPE))[1]
     Edz, fdz = backward_bound(backward, rF * d, Eda, 0.0, z, Ez, a, Ea, u, tiny, work)
     return EL + m * k * tiny, Edz + fdz, Eda
 
@@ -259,14 +272,16 @@ def step_bounds(spec, pre, X, Y, ref, u):
     gradients by parameter name, optimizer state 'layers.{i}.weight.momentum_buffer', updated parameters), each E
     a float64 array of the tensor's shape (a float for the loss). Also ('backward', 'layers.{i}.da'), dL/da of
     the hidden layers (and of the output with mse). Where an input is NaN or inf, E is inf.
-    l2_divisor None means the batch size m; reduction 'mean' or 'sum'; leaky_slope is leaky_relu's."""
+    output is the resolved output activation; l2_divisor None means the batch size m (or l2_norm 'batch',
+    'dataset' with n_train, 'none' may be given instead); reduction 'mean' or 'sum'; leaky_slope is leaky_relu's.
+    The reference's 'loss' is not needed."""
     h = spec["hyper"]
     if h.get("maximize") or h.get("amsgrad"):
         raise NotImplementedError("maximize and amsgrad are not bounded")
     f64 = lambda x: np.ascontiguousarray(x, dtype=np.float64)  # noqa: E731  (one layout: fast elementwise work)
     tiny, work = tiny_for(u), np.float64 if u >= U64 else np.longdouble
-    L, m, bias = len(spec["sizes"]) - 1, len(X), spec.get("bias", True)
-    slope = spec.get("leaky_slope", layers.LEAKY_SLOPE)
+    L, m, bias = len(spec["sizes"]) - 1, len(X), setting(spec, "bias", True)
+    slope = setting(spec, "leaky_slope", layers.LEAKY_SLOPE)
     hidden_fwd, hidden_bwd = activation(spec["activation"], slope)
     P = {name: f64(p) for name, p in pre["params"].items()}
     X, Y = f64(X), f64(Y)
@@ -294,12 +309,12 @@ def step_bounds(spec, pre, X, Y, ref, u):
         z, Ez, a, Ea = act[L - 1]
         EL, Edz, Eda = output_bounds(spec, z, a, Ez, Ea, Y, u, tiny, work)
         fdz = 0.0
-        l2, d = spec.get("l2", 0.0), spec.get("l2_divisor") or m
-        if l2:
+        l2, d = setting(spec, "l2", 0.0), penalty_divisor(spec, m)
+        if l2:  # the penalty l2 / (2d) sum ||W||^2, and the rounding of adding it to the data loss
             weights = [P[f"layers.{i}.weight"] for i in range(L)]
             penalty = l2 / (2 * d) * sum(np.vdot(W, W) for W in weights)
-            EL += (gamma(sum(W.size for W in weights) + L, u) + 3 * u) * penalty + L * tiny
-        E["loss", "loss"], floor["loss", "loss"] = EL + u * abs(float(ref["loss"])), 0.0
+            EL += (gamma(sum(W.size for W in weights) + L, u) + 4 * u) * penalty + L * tiny
+        E["loss", "loss"], floor["loss", "loss"] = EL, 0.0
         if Eda is not None:
             E["backward", f"layers.{L - 1}.da"], floor["backward", f"layers.{L - 1}.da"] = Eda, 0.0
 

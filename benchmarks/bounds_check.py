@@ -1,0 +1,124 @@
+"""Sensitivity and cost of lockstep/bounds.py, in float64.
+
+    python benchmarks/bounds_check.py [floors] [bugs] [cost]     # all three by default
+
+1. Detection floor: max_i E_i / max |ref| per tensor (one side's bound; a pair's is twice that), for the default
+   network (784-128-64-10 relu, cross-entropy, SGD momentum 0.9) and a tanh/mse one, at steps 0 and 60.
+2. One gradient tensor times (1 + 1e-6): its excess.
+3. The 12 planted bugs (lockstep/bugs.py), each under its own config with the twin re-synced every step: the first
+   step and tensor (in computation order) whose excess passes 1, and the excess at the tensor the catalogue
+   expects.
+4. Cost: step_bounds against one handmade training step, default network, batch 64, one thread.
+"""
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bounds_run import run  # noqa: E402
+
+from lockstep import data  # noqa: E402
+from lockstep.bounds import excess, step_bounds  # noqa: E402
+from lockstep.bugs import CATALOGUE  # noqa: E402
+from lockstep.config import Config  # noqa: E402
+from lockstep.sides import build_ours, load_ours, train_step  # noqa: E402
+
+_DS = {}
+
+
+def arrays(cfg):
+    key = (cfg.scale, cfg.dtype, cfg.train_cap)
+    if key not in _DS:
+        X, Y = data.prepare(data.embedded(), None, cfg.scale, cfg.dtype)[:2]
+        _DS[key] = (X[:cfg.train_cap], Y[:cfg.train_cap]) if cfg.train_cap else (X, Y)
+    return _DS[key]
+
+
+def floors(cfg, steps=(0, 60)):
+    print(f"\n{cfg.activation} / {cfg.loss}, {'-'.join(map(str, cfg.sizes))}, float64: max E / max|ref| per tensor")
+    X, Y = arrays(cfg)
+    table = {}
+    for r in run(cfg, X, Y, steps=max(steps) + 1, keep=True):
+        if r["step"] in steps:
+            for ph, name, _, ref in r["pairs"]:
+                E = r["E"][ph, name]
+                table.setdefault((ph, name), []).append(float(np.max(E)) / max(float(np.max(np.abs(ref))), 1e-300))
+            if r["step"] == steps[0]:
+                keep = r
+    print(f"  {'tensor':45s}" + "".join(f"   step {s:<4d}" for s in steps))
+    for (ph, name), v in table.items():
+        print(f"  {ph + ' ' + name:45s}" + "".join(f"   {x:9.2e}" for x in v))
+    # one gradient tensor times (1 + 1e-6)
+    for ph, name, _, ref in keep["pairs"]:
+        if ph == "backward" and name.endswith("weight"):
+            E = keep["E"][ph, name]
+            print(f"  {name} gradient x (1 + 1e-6): excess {excess(ref * (1 + 1e-6), ref, E, E):.3g}"
+                  f"   (x (1 + 1e-9): {excess(ref * (1 + 1e-9), ref, E, E):.3g})")
+    return keep
+
+
+def bugs():
+    print("\nplanted bugs, twin re-synced every step: first excess > 1 (computation order), and at the expected tensor")
+    for bug in CATALOGUE:
+        cfg = dataclasses.replace(Config(), **bug.config, resync=True)
+        X, Y = arrays(cfg)
+        found = None
+        for r in run(cfg, X, Y, bug=bug, steps=cfg.total_steps(len(X))):
+            over = [(k, x) for k, x in r["excess"].items() if x > 1]
+            if over:
+                found = (r["step"], over[0], r["excess"].get(bug.expect))
+                break
+        if found is None:
+            print(f"  {bug.name:30s} NOT FOUND")
+            continue
+        step, (key, x), at = found
+        same = "same" if key == bug.expect else f"expected {bug.expect[0]} {bug.expect[1]}"
+        print(f"  {bug.name:30s} step {step:3d}  {key[0]} {key[1]:38s} excess {x:9.3g}   "
+              f"at expected: {at:9.3g}  ({same})")
+
+
+def cost(keep, cfg):
+    spec, pre, X, Y, ref, u = (keep[k] for k in ("spec", "pre", "X", "Y", "ref", "u"))
+    ours = build_ours(cfg, "float64", 0)
+    with threadpool_limits(1, user_api="blas"):
+        def best(fn, n=50):
+            fn()
+            times = []
+            for _ in range(n):
+                t = time.perf_counter()
+                fn()
+                times.append(time.perf_counter() - t)
+            return min(times) * 1e3, float(np.median(times)) * 1e3
+
+        load_ours(ours, pre)
+
+        def handmade_step():
+            train_step(ours, X, Y)
+        b, h = best(lambda: step_bounds(spec, pre, X, Y, ref, u)), best(handmade_step)
+        e = best(lambda: [excess(o, r, keep["E"][p, n], keep["E"][p, n]) for p, n, o, r in keep["pairs"]])
+    print(f"\ncost, default network, batch 64, float64, one thread (min / median of 50, ms):\n"
+          f"  step_bounds {b[0]:.2f} / {b[1]:.2f}   handmade step (forward + backward + SGD) "
+          f"{h[0]:.2f} / {h[1]:.2f}   ratio {b[0] / h[0]:.1f}\n  excess of all {len(keep['pairs'])} tensors "
+          f"{e[0]:.2f} / {e[1]:.2f}")
+
+
+def main(parts=("floors", "bugs", "cost")):
+    default = Config()
+    keep = floors(default) if "floors" in parts or "cost" in parts else None
+    if "floors" in parts:
+        floors(dataclasses.replace(default, activation="tanh", loss="mse"))
+    if "bugs" in parts:
+        bugs()
+    if "cost" in parts:
+        cost(keep, default)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:] or ("floors", "bugs", "cost"))
