@@ -3,6 +3,7 @@
 
 It lives in lockstep/cli.py; `python compare.py --help` lists every flag with its default.
 """
+
 import sys
 
 from lockstep.cli import main

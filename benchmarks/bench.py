@@ -12,6 +12,7 @@ Every figure is a ratio inside this one run, because the machine is shared and n
      run alone, at the lockstep's own setting of one thread each;
   4. the wall time and peak memory of the default `python compare.py`, in a fresh process, cache warm.
 """
+
 import argparse
 import dataclasses
 import subprocess
@@ -57,11 +58,13 @@ def _time(f):
 
 def epoch_runner(side, X, Y, batch_size, seed=0):
     """A function that trains `side` (handmade or the twin) for one epoch and returns its seconds."""
+
     def epoch():
         t = time.perf_counter()
         for idx, _ in batch_order(len(X), batch_size, -(-len(X) // batch_size), np.random.default_rng(seed)):
             side.step(X[idx], Y[idx])
         return time.perf_counter() - t
+
     return epoch
 
 
@@ -70,9 +73,11 @@ def rounds(runners, repeat):
     A round runs its contenders back to back, so a slow spell of the shared machine mostly hits a whole round;
     ratios are therefore taken within a round, and the median over rounds is reported. A pause before each run
     lets the previous library's idle threads stop spinning (OpenBLAS spins for up to ~0.1 s)."""
+
     def run(f):
         time.sleep(0.3)
         return f()
+
     for f in runners:
         run(f)
     return [[run(f) for f in runners] for _ in range(repeat)]
@@ -99,9 +104,12 @@ def lockstep_run(cfg, X, Y):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data-dir", default=str(FASHION) if FASHION.is_dir() else None,
-                   help="IDX folder with 60,000 training images (default: Fashion-MNIST if installed, else "
-                        "random pixels of the same shape)")
+    p.add_argument(
+        "--data-dir",
+        default=str(FASHION) if FASHION.is_dir() else None,
+        help="IDX folder with 60,000 training images (default: Fashion-MNIST if installed, else "
+        "random pixels of the same shape)",
+    )
     p.add_argument("--repeat", type=int, default=5, help="rounds per figure, the best is kept (default: 5)")
     args = p.parse_args()
 
@@ -110,17 +118,28 @@ def main():
         source = args.data_dir
     else:
         rng = np.random.default_rng(0)
-        ds = data.Dataset("random", rng.integers(0, 256, (60000, 784), dtype=np.uint8), rng.integers(0, 10, 60000),
-                          rng.integers(0, 256, (100, 784), dtype=np.uint8), np.arange(100) % 10)
+        ds = data.Dataset(
+            "random",
+            rng.integers(0, 256, (60000, 784), dtype=np.uint8),
+            rng.integers(0, 10, 60000),
+            rng.integers(0, 256, (100, 784), dtype=np.uint8),
+            np.arange(100) % 10,
+        )
         source = "random pixels"
     threads = torch.get_num_threads()
-    print(f"# {len(ds.X_train)} images from {source}; {'-'.join(map(str, SIZES))} relu, cross_entropy, SGD momentum"
-          f" 0.9; torch {torch.__version__}, numpy {np.__version__}, {threads} threads; best of {args.repeat}\n")
+    print(
+        f"# {len(ds.X_train)} images from {source}; {'-'.join(map(str, SIZES))} relu, cross_entropy, SGD momentum"
+        f" 0.9; torch {torch.__version__}, numpy {np.__version__}, {threads} threads; best of {args.repeat}\n"
+    )
 
-    print("1-2. seconds per 60k-image epoch (best round), each backend alone; ratios are medians of per-round "
-          "ratios. 'threads' is each library's thread count; the FLOP limit uses numpy's matmul peak at that count")
-    print(f"{'dtype':<8} {'batch':>5} {'threads':>7} {'handmade':>9} {'torch twin':>10} {'hm/twin':>8} "
-          f"{'FLOP limit':>11} {'hm/limit':>9} {'peak GFLOP/s':>13}")
+    print(
+        "1-2. seconds per 60k-image epoch (best round), each backend alone; ratios are medians of per-round "
+        "ratios. 'threads' is each library's thread count; the FLOP limit uses numpy's matmul peak at that count"
+    )
+    print(
+        f"{'dtype':<8} {'batch':>5} {'threads':>7} {'handmade':>9} {'torch twin':>10} {'hm/twin':>8} "
+        f"{'FLOP limit':>11} {'hm/limit':>9} {'peak GFLOP/s':>13}"
+    )
     flops = epoch_flops(SIZES, len(ds.X_train))
     for dtype in ("float32", "float64"):
         X, Y = data.prepare(ds, None, "unit", dtype)[:2]
@@ -130,30 +149,37 @@ def main():
                 with threadpool_limits(n, user_api="blas"):
                     torch.set_num_threads(n)
                     ours, theirs = sides(dataclasses.replace(Config(), dtype=dtype, batch_size=batch), len(X))
-                    table = rounds([peak, epoch_runner(ours, X, Y, batch), epoch_runner(theirs, X, Y, batch)],
-                                   args.repeat)
+                    table = rounds(
+                        [peak, epoch_runner(ours, X, Y, batch), epoch_runner(theirs, X, Y, batch)], args.repeat
+                    )
                     torch.set_num_threads(threads)
                 for row in table:  # column 0 becomes the FLOP limit of that round
                     row[0] = flops * row[0] / peak_flops
-                print(f"{dtype:<8} {batch:>5} {n:>7} {best(table, 1):>9.3f} {best(table, 2):>10.3f} "
-                      f"{ratio(table, 1, 2):>8.2f} {best(table, 0):>11.3f} {ratio(table, 1, 0):>9.2f} "
-                      f"{flops / best(table, 0) / 1e9:>13.0f}")
+                print(
+                    f"{dtype:<8} {batch:>5} {n:>7} {best(table, 1):>9.3f} {best(table, 2):>10.3f} "
+                    f"{ratio(table, 1, 2):>8.2f} {best(table, 0):>11.3f} {ratio(table, 1, 0):>9.2f} "
+                    f"{flops / best(table, 0) / 1e9:>13.0f}"
+                )
 
-    print("\n3. the lockstep cross-check: one epoch, batch 64; alone: one thread each, one after the other; lockstep: "
-          "one thread each, side by side, plus the full comparison every step")
+    print(
+        "\n3. the lockstep cross-check: one epoch, batch 64; alone: one thread each, one after the other; lockstep: "
+        "one thread each, side by side, plus the full comparison every step"
+    )
     for dtype in ("float64", "float32"):
         X, Y = data.prepare(ds, None, "unit", dtype)[:2]
         cfg = dataclasses.replace(Config(), dtype=dtype)
         with threadpool_limits(1, user_api="blas"):
             torch.set_num_threads(1)
             ours, theirs = sides(cfg, len(X))
-            lockstep = lambda: _time(lambda: lockstep_run(cfg, X, Y))  # noqa: E731
+            lockstep = lambda cfg=cfg, X=X, Y=Y: _time(lambda: lockstep_run(cfg, X, Y))  # noqa: E731
             table = rounds([epoch_runner(ours, X, Y, 64), epoch_runner(theirs, X, Y, 64), lockstep], args.repeat)
             torch.set_num_threads(threads)
         overhead = float(np.median([row[2] / (row[0] + row[1]) for row in table]))
-        print(f"{dtype}: lockstep {best(table, 2):.3f} s; handmade alone {best(table, 0):.3f} s + twin alone "
-              f"{best(table, 1):.3f} s: lockstep/alone {overhead:.2f}x; handmade/twin at one thread each "
-              f"{ratio(table, 0, 1):.2f}")
+        print(
+            f"{dtype}: lockstep {best(table, 2):.3f} s; handmade alone {best(table, 0):.3f} s + twin alone "
+            f"{best(table, 1):.3f} s: lockstep/alone {overhead:.2f}x; handmade/twin at one thread each "
+            f"{ratio(table, 0, 1):.2f}"
+        )
 
     print("\n4. the default `python compare.py` in a fresh process (cache warm)")
     walls, peaks = [], []
@@ -161,22 +187,27 @@ def main():
         wall, peak_kb = measure_process([sys.executable, str(ROOT / "compare.py"), "--quiet"])
         walls.append(wall)
         peaks.append(peak_kb)
-    print(f"wall {min(walls[1:]):.2f} s (best of {args.repeat}, imports included), peak RSS "
-          f"{max(peaks[1:]) / 1024:.0f} MB (largest of {args.repeat})")
+    print(
+        f"wall {min(walls[1:]):.2f} s (best of {args.repeat}, imports included), peak RSS "
+        f"{max(peaks[1:]) / 1024:.0f} MB (largest of {args.repeat})"
+    )
 
 
 def measure_process(cmd):
     """(wall seconds, peak RSS in KB) of cmd, exit included. A child spawned straight from this large process
     would report this process's size as its peak (vfork shares it until exec), so a small helper forks it."""
-    helper = ("import os, sys, time; t = time.perf_counter(); pid = os.fork()\n"
-              "if pid == 0: os.execv(sys.argv[1], sys.argv[1:])\n"
-              "_, status, usage = os.wait4(pid, 0)\n"
-              "print(time.perf_counter() - t, usage.ru_maxrss, os.waitstatus_to_exitcode(status))")
+    helper = (
+        "import os, sys, time; t = time.perf_counter(); pid = os.fork()\n"
+        "if pid == 0: os.execv(sys.argv[1], sys.argv[1:])\n"
+        "_, status, usage = os.wait4(pid, 0)\n"
+        "print(time.perf_counter() - t, usage.ru_maxrss, os.waitstatus_to_exitcode(status))"
+    )
     out = subprocess.run([sys.executable, "-c", helper, *cmd], capture_output=True, text=True, cwd=ROOT, check=True)
     wall, peak, code = out.stdout.split()[-3:]
     if code != "0":
         raise SystemExit(f"{' '.join(cmd)} exited {code}")
     return float(wall), int(peak)
+
 
 if __name__ == "__main__":
     main()

@@ -10,6 +10,7 @@
    expects.
 4. Cost: step_bounds against one handmade training step, default network, batch 64, one thread.
 """
+
 import dataclasses
 import sys
 import time
@@ -22,13 +23,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bounds_run import run  # noqa: E402
-
 from lockstep import data  # noqa: E402
 from lockstep.bounds import excess, step_bounds  # noqa: E402
 from lockstep.bugs import CATALOGUE  # noqa: E402
 from lockstep.config import Config  # noqa: E402
-from lockstep.sides import build_ours, load_ours, train_step  # noqa: E402
+from lockstep.sides import Handmade  # noqa: E402
+
+from bounds_run import run  # noqa: E402
 
 _DS = {}
 
@@ -36,8 +37,8 @@ _DS = {}
 def arrays(cfg):
     key = (cfg.scale, cfg.dtype, cfg.train_cap)
     if key not in _DS:
-        X, Y = data.prepare(data.embedded(), None, cfg.scale, cfg.dtype)[:2]
-        _DS[key] = (X[:cfg.train_cap], Y[:cfg.train_cap]) if cfg.train_cap else (X, Y)
+        X, Y = data.prepare(data.embedded(), None, cfg.scale or "unit", cfg.dtype)[:2]
+        _DS[key] = (X[: cfg.train_cap], Y[: cfg.train_cap]) if cfg.train_cap else (X, Y)
     return _DS[key]
 
 
@@ -59,15 +60,17 @@ def floors(cfg, steps=(0, 60)):
     for ph, name, _, ref in keep["pairs"]:
         if ph == "backward" and name.endswith("weight"):
             E = keep["E"][ph, name]
-            print(f"  {name} gradient x (1 + 1e-6): excess {excess(ref * (1 + 1e-6), ref, E, E):.3g}"
-                  f"   (x (1 + 1e-9): {excess(ref * (1 + 1e-9), ref, E, E):.3g})")
+            print(
+                f"  {name} gradient x (1 + 1e-6): excess {excess(ref * (1 + 1e-6), ref, E, E):.3g}"
+                f"   (x (1 + 1e-9): {excess(ref * (1 + 1e-9), ref, E, E):.3g})"
+            )
     return keep
 
 
 def bugs():
     print("\nplanted bugs, twin re-synced every step: first excess > 1 (computation order), and at the expected tensor")
     for bug in CATALOGUE:
-        cfg = dataclasses.replace(Config(), **bug.config, resync=True)
+        cfg = dataclasses.replace(Config(), **bug.setup, resync=True)
         X, Y = arrays(cfg)
         found = None
         for r in run(cfg, X, Y, bug=bug, steps=cfg.total_steps(len(X))):
@@ -80,14 +83,16 @@ def bugs():
             continue
         step, (key, x), at = found
         same = "same" if key == bug.expect else f"expected {bug.expect[0]} {bug.expect[1]}"
-        print(f"  {bug.name:30s} step {step:3d}  {key[0]} {key[1]:38s} excess {x:9.3g}   "
-              f"at expected: {at:9.3g}  ({same})")
+        print(
+            f"  {bug.name:30s} step {step:3d}  {key[0]} {key[1]:38s} excess {x:9.3g}   at expected: {at:9.3g}  ({same})"
+        )
 
 
 def cost(keep, cfg):
     spec, pre, X, Y, ref, u = (keep[k] for k in ("spec", "pre", "X", "Y", "ref", "u"))
-    ours = build_ours(cfg, "float64", 0)
+    ours = Handmade(cfg, "float64", 0, len(keep["X"]))
     with threadpool_limits(1, user_api="blas"):
+
         def best(fn, n=50):
             fn()
             times = []
@@ -97,16 +102,19 @@ def cost(keep, cfg):
                 times.append(time.perf_counter() - t)
             return min(times) * 1e3, float(np.median(times)) * 1e3
 
-        load_ours(ours, pre)
+        ours.restore(dict(pre, lr=cfg.lr, schedule=None))
 
         def handmade_step():
-            train_step(ours, X, Y)
+            ours.step(X, Y)
+
         b, h = best(lambda: step_bounds(spec, pre, X, Y, ref, u)), best(handmade_step)
         e = best(lambda: [excess(o, r, keep["E"][p, n], keep["E"][p, n]) for p, n, o, r in keep["pairs"]])
-    print(f"\ncost, default network, batch 64, float64, one thread (min / median of 50, ms):\n"
-          f"  step_bounds {b[0]:.2f} / {b[1]:.2f}   handmade step (forward + backward + SGD) "
-          f"{h[0]:.2f} / {h[1]:.2f}   ratio {b[0] / h[0]:.1f}\n  excess of all {len(keep['pairs'])} tensors "
-          f"{e[0]:.2f} / {e[1]:.2f}")
+    print(
+        f"\ncost, default network, batch 64, float64, one thread (min / median of 50, ms):\n"
+        f"  step_bounds {b[0]:.2f} / {b[1]:.2f}   handmade step (forward + backward + SGD) "
+        f"{h[0]:.2f} / {h[1]:.2f}   ratio {b[0] / h[0]:.1f}\n  excess of all {len(keep['pairs'])} tensors "
+        f"{e[0]:.2f} / {e[1]:.2f}"
+    )
 
 
 def main(parts=("floors", "bugs", "cost")):

@@ -17,6 +17,7 @@ its time budget; then --long runs of 2000 steps on networks of at most 64 units 
 128. The first two runs are the issue's cases. Results go to a JSON-lines file, one line per run; the table is
 printed from that file (--report), so a killed sweep keeps what it did.
 """
+
 import argparse
 import dataclasses
 import json
@@ -32,18 +33,24 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bounds_run import run  # noqa: E402
-
 from lockstep import data  # noqa: E402
 from lockstep.check import TOLERANCES, cancellation, compare_all  # noqa: E402
 from lockstep.config import Config  # noqa: E402
 
+from bounds_run import run  # noqa: E402
+
 LONG = 10_000  # runs from this index on are long: 2000 steps of a network of at most 64 units a layer
 ISSUE_CASES = [  # issue 7's two false alarms on correct code
-    dict(name="issue: tanh mse lr 10 symmetric", activation="tanh", loss="mse", lr=10.0, scale="symmetric",
-         steps=300),
-    dict(name="issue: 784-16-16-16-10 tanh, [-1,1], dz0 ~ 1e-17", sizes=[784, 16, 16, 16, 10], activation="tanh",
-         loss="bce", lr=0.5, scale="symmetric", steps=300),
+    dict(name="issue: tanh mse lr 10 symmetric", activation="tanh", loss="mse", lr=10.0, scale="symmetric", steps=300),
+    dict(
+        name="issue: 784-16-16-16-10 tanh, [-1,1], dz0 ~ 1e-17",
+        sizes=[784, 16, 16, 16, 10],
+        activation="tanh",
+        loss="bce",
+        lr=0.5,
+        scale="symmetric",
+        steps=300,
+    ),
 ]
 
 
@@ -52,8 +59,13 @@ def synthetic(rng, n, d, k):
     y = rng.integers(0, k, n)
     templates = rng.uniform(0, 255, (k, d)) * (rng.random(d) < 0.8)  # (k, d), a fifth of the pixels blank
     raw = np.clip(templates[y] + rng.normal(0, 60, (n, d)), 0, 255).round()
-    return data.Dataset("synthetic", raw[: n - n // 5].astype(np.uint8), y[: n - n // 5],
-                        raw[n - n // 5:].astype(np.uint8), y[n - n // 5:])
+    return data.Dataset(
+        "synthetic",
+        raw[: n - n // 5].astype(np.uint8),
+        y[: n - n // 5],
+        raw[n - n // 5 :].astype(np.uint8),
+        y[n - n // 5 :],
+    )
 
 
 def draw(i, seed):
@@ -69,25 +81,47 @@ def draw(i, seed):
     depth = int(rng.integers(1, 6))
     sizes = [n_in] + [int(round(loguni(1, 512))) for _ in range(depth - 1)] + [k]
     loss, output = pick([("cross_entropy", None), ("bce", None), ("mse", "identity"), ("mse", "sigmoid")])
-    cfg = dict(sizes=sizes, activation=pick(["identity", "sigmoid", "tanh", "relu", "leaky_relu"]), loss=loss,
-               output=output, init=pick(["torch", "xavier", "kaiming", "uniform"]),
-               scale=pick(["unit", "symmetric", "standard"]), dtype=pick(["float32", "float64"]),
-               optimizer=pick(["sgd", "sgd", "adam", "adamw"]), seed=int(rng.integers(1000)), data=kind,
-               n_train=n_train, n_in=n_in, k=k, l2=0.0 if rng.random() < 0.6 else loguni(1e-4, 5.0))
+    cfg = dict(
+        sizes=sizes,
+        activation=pick(["identity", "sigmoid", "tanh", "relu", "leaky_relu"]),
+        loss=loss,
+        output=output,
+        init=pick(["torch", "xavier", "kaiming", "uniform"]),
+        scale=pick(["unit", "symmetric", "standard"]),
+        dtype=pick(["float32", "float64"]),
+        optimizer=pick(["sgd", "sgd", "adam", "adamw"]),
+        seed=int(rng.integers(1000)),
+        data=kind,
+        n_train=n_train,
+        n_in=n_in,
+        k=k,
+        l2=0.0 if rng.random() < 0.6 else loguni(1e-4, 5.0),
+    )
     if cfg["optimizer"] == "sgd":
         momentum = pick([0.0, 0.5, 0.9, 0.9, 0.99])
         nesterov = bool(momentum and rng.random() < 0.25)
-        cfg.update(lr=loguni(1e-4, 20.0), momentum=momentum, nesterov=nesterov,
-                   dampening=0.0 if nesterov or not momentum or rng.random() < 0.7 else pick([0.1, 0.5]),
-                   weight_decay=0.0 if rng.random() < 0.7 else loguni(1e-5, 1e-1))
+        cfg.update(
+            lr=loguni(1e-4, 20.0),
+            momentum=momentum,
+            nesterov=nesterov,
+            dampening=0.0 if nesterov or not momentum or rng.random() < 0.7 else pick([0.1, 0.5]),
+            weight_decay=0.0 if rng.random() < 0.7 else loguni(1e-5, 1e-1),
+        )
     else:
-        cfg.update(lr=loguni(1e-5, 0.3), momentum=0.0,
-                   weight_decay=None if rng.random() < 0.5 else pick([0.0, loguni(1e-4, 0.3)]))
+        cfg.update(
+            lr=loguni(1e-5, 0.3),
+            momentum=0.0,
+            weight_decay=None if rng.random() < 0.5 else pick([0.0, loguni(1e-4, 0.3)]),
+        )
     cfg["batch_size"] = None if rng.random() < 0.15 else max(1, min(n_train, int(loguni(1, n_train + 1))))
     cfg["steps"] = int(loguni(300, 2000))
     if i >= LONG:  # cheap enough for 2000 steps
-        cfg.update(sizes=[n_in] + [min(n, 64) for n in sizes[1:-1]] + [k], steps=2000, long=True,
-                   batch_size=min(cfg["batch_size"] or n_train, 128))
+        cfg.update(
+            sizes=[n_in] + [min(n, 64) for n in sizes[1:-1]] + [k],
+            steps=2000,
+            long=True,
+            batch_size=min(cfg["batch_size"] or n_train, 128),
+        )
     return cfg
 
 
@@ -113,14 +147,22 @@ _DATA = {}
 
 
 def arrays(cfg):
-    key = (cfg["data"], cfg.get("n_train"), cfg.get("n_in"), cfg.get("k"), cfg["scale"], cfg.get("dtype", "float64"),
-           cfg.get("seed", 0))
+    key = (
+        cfg["data"],
+        cfg.get("n_train"),
+        cfg.get("n_in"),
+        cfg.get("k"),
+        cfg["scale"],
+        cfg.get("dtype", "float64"),
+        cfg.get("seed", 0),
+    )
     if key not in _DATA:
         if cfg["data"] == "embedded":
             ds = data.embedded()
         else:
-            ds = synthetic(np.random.default_rng(cfg["seed"] + 7), int(cfg["n_train"] * 1.25) + 1, cfg["n_in"],
-                           cfg["k"])
+            ds = synthetic(
+                np.random.default_rng(cfg["seed"] + 7), int(cfg["n_train"] * 1.25) + 1, cfg["n_in"], cfg["k"]
+            )
         _DATA.clear()
         _DATA[key] = data.prepare(ds, cfg.get("n_train"), cfg["scale"], cfg.get("dtype", "float64"))[:2]
     return _DATA[key]
@@ -153,9 +195,17 @@ def one(job):
         dz = {n: b for p, n, a, b in pairs if p == "backward"}[f"layers.{L - 1}.dz"]
         c = cancellation(out[f"layers.{L - 1}.a"], r["Y"], dz)
         old_rule += not all(ch.ok for ch in compare_all(pairs, TOLERANCES[config.dtype], None, c))
-    return dict(run=i, config={k: v for k, v in cfg.items() if k not in ("n_in", "k") or cfg["data"] != "embedded"},
-                steps=steps, blew_up=blew_up, max_excess=worst["excess"], worst=worst, phase_max=phase_max,
-                old_rule_steps=old_rule, seconds=round(time.time() - t0, 1))
+    return dict(
+        run=i,
+        config={k: v for k, v in cfg.items() if k not in ("n_in", "k") or cfg["data"] != "embedded"},
+        steps=steps,
+        blew_up=blew_up,
+        max_excess=worst["excess"],
+        worst=worst,
+        phase_max=phase_max,
+        old_rule_steps=old_rule,
+        seconds=round(time.time() - t0, 1),
+    )
 
 
 def report(path):
@@ -164,20 +214,28 @@ def report(path):
         print("no runs yet")
         return
     ex = np.array([r["max_excess"] for r in rows])
-    print(f"{len(rows)} runs, {sum(r['steps'] for r in rows):,} steps (every tensor of every step judged), "
-          f"{sum(r['blew_up'] is not None for r in rows)} stopped at a non-finite value, "
-          f"{sum(r['seconds'] for r in rows) / 60:.0f} worker-minutes")
-    print(f"runs the fixed tolerance would flag from the same state: {sum(r['old_rule_steps'] > 0 for r in rows)} "
-          f"({sum(r['old_rule_steps'] for r in rows)} steps)")
+    print(
+        f"{len(rows)} runs, {sum(r['steps'] for r in rows):,} steps (every tensor of every step judged), "
+        f"{sum(r['blew_up'] is not None for r in rows)} stopped at a non-finite value, "
+        f"{sum(r['seconds'] for r in rows) / 60:.0f} worker-minutes"
+    )
+    print(
+        f"runs the fixed tolerance would flag from the same state: {sum(r['old_rule_steps'] > 0 for r in rows)} "
+        f"({sum(r['old_rule_steps'] for r in rows)} steps)"
+    )
     print("\nlargest excess per run (must be <= 1):")
     print("               runs   median      90%      99%      max   runs > 1")
-    for label, sel in [("all", [True] * len(rows))] + [
-            (dt, [r["config"].get("dtype", "float64") == dt for r in rows]) for dt in ("float32", "float64")] + [
-            ("2000-step", [r["run"] >= LONG for r in rows])]:
+    for label, sel in (
+        [("all", [True] * len(rows))]
+        + [(dt, [r["config"].get("dtype", "float64") == dt for r in rows]) for dt in ("float32", "float64")]
+        + [("2000-step", [r["run"] >= LONG for r in rows])]
+    ):
         v = ex[np.array(sel)]
         if len(v):
-            print(f"  {label:10s} {len(v):6d} {np.median(v):8.3g} {np.quantile(v, .9):8.3g} {np.quantile(v, .99):8.3g} "
-                  f"{v.max():8.3g} {int((v > 1).sum()):8d}")
+            print(
+                f"  {label:10s} {len(v):6d} {np.median(v):8.3g} {np.quantile(v, 0.9):8.3g} {np.quantile(v, 0.99):8.3g} "
+                f"{v.max():8.3g} {int((v > 1).sum()):8d}"
+            )
     print("\nper phase, largest excess over all runs and steps:")
     for phase in ("forward", "loss", "backward", "optimizer", "update"):
         v = [r["phase_max"].get(phase, 0.0) for r in rows]
@@ -186,13 +244,17 @@ def report(path):
         sel = [r for r in rows if r["config"].get("dtype", "float64") == dt]
         if sel:
             w = max(sel, key=lambda r: r["max_excess"])
-            print(f"\nworst {dt} run #{w['run']}: excess {w['max_excess']:.4g} at step {w['worst'].get('step')}, "
-                  f"{w['worst'].get('phase')} {w['worst'].get('tensor')}\n  {json.dumps(w['config'])}")
+            print(
+                f"\nworst {dt} run #{w['run']}: excess {w['max_excess']:.4g} at step {w['worst'].get('step')}, "
+                f"{w['worst'].get('phase')} {w['worst'].get('tensor')}\n  {json.dumps(w['config'])}"
+            )
     top = sorted(rows, key=lambda r: -r["max_excess"])[:5]
     print("\nfive largest (excess, phase tensor, step):")
     for r in top:
-        print(f"  #{r['run']:4d} {r['max_excess']:.4g}  {r['worst'].get('phase')} {r['worst'].get('tensor')} "
-              f"step {r['worst'].get('step')}")
+        print(
+            f"  #{r['run']:4d} {r['max_excess']:.4g}  {r['worst'].get('phase')} {r['worst'].get('tensor')} "
+            f"step {r['worst'].get('step')}"
+        )
 
 
 def main():
@@ -203,8 +265,11 @@ def main():
     ap.add_argument("--seed", type=int, default=0, help="sweep seed (default: 0)")
     ap.add_argument("--budget", type=float, default=8.0, help="seconds per run, roughly (default: 8)")
     ap.add_argument("--workers", type=int, default=2, help="processes, one thread each (default: 2)")
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "bounds_sweep.jsonl"),
-                    help="JSON-lines results; runs already there are skipped (default: benchmarks/bounds_sweep.jsonl)")
+    ap.add_argument(
+        "--out",
+        default=str(ROOT / "benchmarks" / "bounds_sweep.jsonl"),
+        help="JSON-lines results; runs already there are skipped (default: benchmarks/bounds_sweep.jsonl)",
+    )
     ap.add_argument("--report", action="store_true", help="only print the table of --out")
     args = ap.parse_args()
     if not args.report:
@@ -219,9 +284,11 @@ def main():
                 f.write(json.dumps(rec) + "\n")
                 f.flush()
                 flag = "  <-- EXCESS > 1" if rec["max_excess"] > 1 else ""
-                print(f"run {rec['run']:4d} {rec['steps']:5d} steps {rec['seconds']:6.1f}s max excess "
-                      f"{rec['max_excess']:.3g} ({rec['worst'].get('phase')} {rec['worst'].get('tensor')}){flag}",
-                      flush=True)
+                print(
+                    f"run {rec['run']:4d} {rec['steps']:5d} steps {rec['seconds']:6.1f}s max excess "
+                    f"{rec['max_excess']:.3g} ({rec['worst'].get('phase')} {rec['worst'].get('tensor')}){flag}",
+                    flush=True,
+                )
     report(args.out)
 
 

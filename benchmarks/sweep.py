@@ -12,6 +12,7 @@ another bug. Configuration INDEX is drawn from (--seed, INDEX) alone, so any row
 results file (one JSON line per run) lets a restarted sweep skip what is done. Only lockstep.check() and the
 public tables are used: a new activation, loss, optimizer, init or scale is swept without editing this file.
 """
+
 import argparse
 import json
 import sys
@@ -59,10 +60,19 @@ def draw(seed, index, steps=(300, 2000)):
         activation, scale = pick(handmade.ACTIVATIONS), pick(s for s in SCALES if s != "none")
         widths = [round(logu(1, 512)) for _ in range(int(rng.integers(0, 5)))]
     loss = pick(handmade.LOSSES)
-    s = dict(sizes=[784, *widths, 10], activation=activation, loss=loss, output=pick(handmade.LOSSES[loss][2]),
-             init=pick(handmade.INITS), scale=scale, dtype=pick(["float32", "float64"]),
-             optimizer=pick(OPTIMIZERS), seed=int(rng.integers(2**31)), n_train=round(logu(64, 2000)),
-             steps=round(logu(*steps)))
+    s = dict(
+        sizes=[784, *widths, 10],
+        activation=activation,
+        loss=loss,
+        output=pick(handmade.LOSSES[loss][2]),
+        init=pick(handmade.INITS),
+        scale=scale,
+        dtype=pick(["float32", "float64"]),
+        optimizer=pick(OPTIMIZERS),
+        seed=int(rng.integers(2**31)),
+        n_train=round(logu(64, 2000)),
+        steps=round(logu(*steps)),
+    )
     batch = "full" if rng.random() < 0.2 else round(logu(1, s["n_train"]))
     s["batch_size"] = "full" if batch == "full" or batch >= s["n_train"] else batch
     lo, hi = LR_RANGE.get(s["optimizer"], LR_OTHER)
@@ -115,8 +125,13 @@ def synthetic(settings):
 def brief(report):
     """The first divergence in a few fields, or None."""
     d = report.first_divergence
-    return d and dict(step=d["step"], phase=d["phase"], tensor=d["tensor"], rel_err=d["max_rel_err"],
-                      float32_only=d.get("float32_only"))
+    return d and dict(
+        step=d["step"],
+        phase=d["phase"],
+        tensor=d["tensor"],
+        rel_err=d["max_rel_err"],
+        float32_only=d.get("float32_only"),
+    )
 
 
 def run_config(settings, data=None, show=None):
@@ -126,9 +141,15 @@ def run_config(settings, data=None, show=None):
     r = lockstep.check(**settings, **(data or {}))
     if show:
         show(str(r))
-    return dict(verdict=r.verdict, exit_code=r.exit_code, false_alarm=r.verdict == "diverge",
-                first_divergence=brief(r), codes=[f["code"] for f in r.findings], steps_run=len(r.steps),
-                seconds=round(time.perf_counter() - t, 2))
+    return dict(
+        verdict=r.verdict,
+        exit_code=r.exit_code,
+        false_alarm=r.verdict == "diverge",
+        first_divergence=brief(r),
+        codes=[f["code"] for f in r.findings],
+        steps_run=len(r.steps),
+        seconds=round(time.perf_counter() - t, 2),
+    )
 
 
 def run_bug(name, show=None, **settings):
@@ -141,12 +162,24 @@ def run_bug(name, show=None, **settings):
     d = r.first_divergence
     located = [d["phase"], d["tensor"]] if d else None
     suspect = next((f["bug"] for f in r.findings if f["code"] == "suspect"), None)
-    why = [w for w, bad in [(f"verdict {r.verdict}", r.verdict != "diverge"),
-                            (f"located at {located}, expected {list(BUGS[name].expect)}",
-                             d and located != list(BUGS[name].expect)),
-                            (f"suspect {suspect}", suspect != name)] if bad]
-    return dict(bug=name, verdict=r.verdict, located=located, suspect=suspect, miss="; ".join(why) or None,
-                first_divergence=brief(r), seconds=round(time.perf_counter() - t, 2))
+    why = [
+        w
+        for w, bad in [
+            (f"verdict {r.verdict}", r.verdict != "diverge"),
+            (f"located at {located}, expected {list(BUGS[name].expect)}", d and located != list(BUGS[name].expect)),
+            (f"suspect {suspect}", suspect != name),
+        ]
+        if bad
+    ]
+    return dict(
+        bug=name,
+        verdict=r.verdict,
+        located=located,
+        suspect=suspect,
+        miss="; ".join(why) or None,
+        first_divergence=brief(r),
+        seconds=round(time.perf_counter() - t, 2),
+    )
 
 
 def run_row(kind, seed, index, use_synthetic=False, show=None):
@@ -180,37 +213,55 @@ def summarise(rows):
     """The sweep's numbers from its rows: counts, the false alarms and misses themselves, and breakdowns."""
     configs = [r for r in rows if r["kind"] == "config"]
     bugs = [r for r in rows if r["kind"] == "bug"]
-    totals = breakdown(configs, lambda r: "all").get("all") or dict(runs=0, agree=0, blew_up=0, false_alarms=0,
-                                                                     seconds=0.0)
-    return dict(**totals,
-                errors=[r for r in configs if r["verdict"] == "error"],
-                alarms=[r for r in configs if r["false_alarm"]], capped=sum(r.get("capped", False) for r in configs),
-                bugs_tried=len(bugs), bugs_found=sum(not r["miss"] for r in bugs),
-                misses=[r for r in bugs if r["miss"]],
-                bug_seconds=sum(r["seconds"] for r in bugs), seeds=sorted({r["seed"] for r in rows}),
-                by={k: breakdown(configs, lambda r, k=k: r.get(k) or r["settings"].get(k, "(default)"))
-                    for k in ("dtype", "activation", "family", "optimizer", "loss")})
+    totals = breakdown(configs, lambda r: "all").get("all") or dict(
+        runs=0, agree=0, blew_up=0, false_alarms=0, seconds=0.0
+    )
+    return dict(
+        **totals,
+        errors=[r for r in configs if r["verdict"] == "error"],
+        alarms=[r for r in configs if r["false_alarm"]],
+        capped=sum(r.get("capped", False) for r in configs),
+        bugs_tried=len(bugs),
+        bugs_found=sum(not r["miss"] for r in bugs),
+        misses=[r for r in bugs if r["miss"]],
+        bug_seconds=sum(r["seconds"] for r in bugs),
+        seeds=sorted({r["seed"] for r in rows}),
+        by={
+            k: breakdown(configs, lambda r, k=k: r.get(k) or r["settings"].get(k, "(default)"))
+            for k in ("dtype", "activation", "family", "optimizer", "loss")
+        },
+    )
 
 
 def table(s):
     """The summary as text for a person."""
     per = s["seconds"] / max(s["runs"], 1)
-    lines = [f"sweep seed(s) {s['seeds']}: {s['runs']} configurations, {s['capped']} shrunk to the time budget",
-             (f"  agree {s['agree']}   blew_up {s['blew_up']}   false alarms {s['false_alarms']}   errors "
-              f"{len(s['errors'])}   ({s['seconds']:.0f} s, {per:.1f} s per configuration)"),
-             (f"  planted bugs tried {s['bugs_tried']}   found {s['bugs_found']}   misses {len(s['misses'])}   "
-              f"({s['bug_seconds']:.0f} s)")]
+    lines = [
+        f"sweep seed(s) {s['seeds']}: {s['runs']} configurations, {s['capped']} shrunk to the time budget",
+        (
+            f"  agree {s['agree']}   blew_up {s['blew_up']}   false alarms {s['false_alarms']}   errors "
+            f"{len(s['errors'])}   ({s['seconds']:.0f} s, {per:.1f} s per configuration)"
+        ),
+        (
+            f"  planted bugs tried {s['bugs_tried']}   found {s['bugs_found']}   misses {len(s['misses'])}   "
+            f"({s['bug_seconds']:.0f} s)"
+        ),
+    ]
     for key, groups in s["by"].items():
         lines.append(f"\n  {key:<13}{'runs':>6}{'agree':>7}{'blew_up':>9}{'alarms':>8}{'s/run':>7}")
         for name, b in sorted(groups.items()):
-            lines.append(f"  {name:<13}{b['runs']:>6}{b['agree']:>7}{b['blew_up']:>9}{b['false_alarms']:>8}"
-                         f"{b['seconds'] / b['runs']:>7.1f}")
+            lines.append(
+                f"  {name:<13}{b['runs']:>6}{b['agree']:>7}{b['blew_up']:>9}{b['false_alarms']:>8}"
+                f"{b['seconds'] / b['runs']:>7.1f}"
+            )
     for r in s["alarms"]:
         d = r["first_divergence"] or {}
-        lines.append(f"\nFALSE ALARM config {r['index']} (seed {r['seed']}, {r['family']}): step {d.get('step')} "
-                     f"{d.get('phase')} {d.get('tensor')} rel {d.get('rel_err', float('nan')):.2g}"
-                     f"{' float32_only' if d.get('float32_only') else ''}; findings {', '.join(r['codes'])}\n  "
-                     + json.dumps(r["settings"]))
+        lines.append(
+            f"\nFALSE ALARM config {r['index']} (seed {r['seed']}, {r['family']}): step {d.get('step')} "
+            f"{d.get('phase')} {d.get('tensor')} rel {d.get('rel_err', float('nan')):.2g}"
+            f"{' float32_only' if d.get('float32_only') else ''}; findings {', '.join(r['codes'])}\n  "
+            + json.dumps(r["settings"])
+        )
     for r in s["misses"]:
         lines.append(f"\nMISS bug {r['bug']} (row bug:{r['index']}, seed {r['settings']['seed']}): {r['miss']}")
     for r in s["errors"]:
@@ -226,18 +277,28 @@ def load(path):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--n", type=int, default=500, help="configurations to draw, indices 0..N-1 (default: 500)")
-    p.add_argument("--bugs", type=int, default=2 * len(CATALOGUE),
-                   help=f"planted-bug runs, cycling through the catalogue (default: {2 * len(CATALOGUE)})")
+    p.add_argument(
+        "--bugs",
+        type=int,
+        default=2 * len(CATALOGUE),
+        help=f"planted-bug runs, cycling through the catalogue (default: {2 * len(CATALOGUE)})",
+    )
     p.add_argument("--seed", type=int, default=0, help="the sweep's seed; row i is drawn from (seed, i) (default: 0)")
-    p.add_argument("--out", default=str(ROOT / "benchmarks" / "sweep_results.jsonl"),
-                   help="results, one JSON line per run; rows already there are skipped "
-                        "(default: benchmarks/sweep_results.jsonl)")
+    p.add_argument(
+        "--out",
+        default=str(ROOT / "benchmarks" / "sweep_results.jsonl"),
+        help="results, one JSON line per run; rows already there are skipped (default: benchmarks/sweep_results.jsonl)",
+    )
     p.add_argument("--report", action="store_true", help="print the table of --out and exit (default: off)")
-    p.add_argument("--only", help="re-run one row alone and print its report: INDEX or bug:INDEX; nothing is "
-                                  "written (default: none)")
-    p.add_argument("--synthetic", action="store_true",
-                   help="random 784-feature clusters instead of the digits; needs lockstep.check(X=, y=) "
-                        "(default: off)")
+    p.add_argument(
+        "--only",
+        help="re-run one row alone and print its report: INDEX or bug:INDEX; nothing is written (default: none)",
+    )
+    p.add_argument(
+        "--synthetic",
+        action="store_true",
+        help="random 784-feature clusters instead of the digits; needs lockstep.check(X=, y=) (default: off)",
+    )
     args = p.parse_args()
     if args.only is not None:
         kind, index = ("bug", int(args.only[4:])) if args.only.startswith("bug:") else ("config", int(args.only))
@@ -257,8 +318,10 @@ def main():
                 f.flush()
                 flag = " FALSE ALARM" if row.get("false_alarm") else " MISS" if row.get("miss") else ""
                 what = row.get("bug") or f"{row['family']} {row['settings']['dtype']} {row['settings']['activation']}"
-                print(f"[{n}/{len(todo)}] {kind} {index}: {what} {row['verdict']} {row['seconds']:.1f} s{flag}",
-                      flush=True)
+                print(
+                    f"[{n}/{len(todo)}] {kind} {index}: {what} {row['verdict']} {row['seconds']:.1f} s{flag}",
+                    flush=True,
+                )
     s = summarise(load(args.out))
     print(table(s))
     return 0 if not (s["alarms"] or s["misses"] or s["errors"]) else 1

@@ -7,11 +7,24 @@
 
 This package imports only NumPy.
 """
+
 from .init import INITS
 from .layers import ACTIVATIONS
 from .losses import LOSSES
 from .mlp import MLP, Param, check_config
 from .optim import SGD, Adam, AdamW, ExponentialLR, LambdaLR, StepLR
 
-__all__ = ["MLP", "Param", "SGD", "Adam", "AdamW", "StepLR", "ExponentialLR", "LambdaLR", "ACTIVATIONS", "LOSSES",
-           "INITS", "check_config"]
+__all__ = [
+    "MLP",
+    "Param",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "StepLR",
+    "ExponentialLR",
+    "LambdaLR",
+    "ACTIVATIONS",
+    "LOSSES",
+    "INITS",
+    "check_config",
+]

@@ -8,6 +8,7 @@ same numbers up to rounding.
   kaiming  W ~ N(0, 2/fan_in), b = 0                        He normal, the gain for relu
   uniform  W, b ~ U[0, 0.01)                                the classic rand/100
 """
+
 import numpy as np
 
 

@@ -4,6 +4,7 @@ Shapes follow torch's nn.Linear: x is (m, in), W is (out, in), b is (out,), z = 
 Every backward takes the upstream gradient first and returns the gradient one step further down.
 The arrays a backward needs (its cache) are named in its signature; nothing is hidden in globals.
 """
+
 from functools import partial
 
 import numpy as np
@@ -33,6 +34,7 @@ def linear_backward(dz, x, W, need_dx=True):
 
 # Each activation is a pair: forward(z) -> a, and backward(da, z, a) -> dz = da * f'(z).
 # The backward receives both z and a so that each can use whichever makes f' cheapest and exact.
+
 
 def identity_forward(z):
     return z

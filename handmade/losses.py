@@ -12,6 +12,7 @@ torch's reduction='mean'; sum: keep it) and any constant loss scale.
 For the two matched pairs (softmax + cross-entropy, sigmoid + bce) the gradient collapses to a - Y, and the value
 is computed from z, not from a, so a saturated unit gives a finite cost where log(a) would give log(0).
 """
+
 import numpy as np
 
 from .layers import sigmoid_forward

@@ -12,6 +12,7 @@ ch. 2), one method each: BP1 the output layer's dL/dz (output_delta), BP2 dL/dz 
 
 This is a reference for checking, written to be read; it is vectorised over the batch but not tuned beyond that.
 """
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,8 +33,21 @@ class Param:
     grad: np.ndarray | None = None
 
 
-def check_config(sizes, activation="relu", loss="cross_entropy", output=None, init="torch", dtype="float64",
-                 l2=0.0, l2_norm="batch", n_train=None, reduction="mean", loss_scale=1.0, leaky_slope=None, **_):
+def check_config(
+    sizes,
+    activation="relu",
+    loss="cross_entropy",
+    output=None,
+    init="torch",
+    dtype="float64",
+    l2=0.0,
+    l2_norm="batch",
+    n_train=None,
+    reduction="mean",
+    loss_scale=1.0,
+    leaky_slope=None,
+    **_,
+):
     """Raise ValueError with a one-line reason if the arguments cannot build an MLP; return the output name."""
     if len(sizes) < 2 or any(int(n) != n or n < 1 for n in sizes):
         raise ValueError(f"sizes must list at least two positive whole numbers (inputs ... outputs), got {sizes}")
@@ -83,21 +97,50 @@ class MLP:
     seed         an int or a numpy Generator; init draws from it
     """
 
-    def __init__(self, sizes, activation="relu", loss="cross_entropy", output=None, init="torch", l2=0.0,
-                 dtype="float64", seed=0, *, l2_norm="batch", n_train=None, reduction="mean", loss_scale=1.0,
-                 bias=True, leaky_slope=layers.LEAKY_SLOPE):
-        output = check_config(sizes, activation, loss, output, init, dtype, l2, l2_norm, n_train, reduction,
-                              loss_scale, leaky_slope)
-        self.config = dict(sizes=[int(n) for n in sizes], activation=activation, loss=loss, output=output,
-                           init=init, l2=float(l2), dtype=np.dtype(dtype).name, l2_norm=l2_norm, n_train=n_train,
-                           reduction=reduction, loss_scale=float(loss_scale), bias=bool(bias),
-                           leaky_slope=float(leaky_slope))
+    def __init__(
+        self,
+        sizes,
+        activation="relu",
+        loss="cross_entropy",
+        output=None,
+        init="torch",
+        l2=0.0,
+        dtype="float64",
+        seed=0,
+        *,
+        l2_norm="batch",
+        n_train=None,
+        reduction="mean",
+        loss_scale=1.0,
+        bias=True,
+        leaky_slope=layers.LEAKY_SLOPE,
+    ):
+        output = check_config(
+            sizes, activation, loss, output, init, dtype, l2, l2_norm, n_train, reduction, loss_scale, leaky_slope
+        )
+        self.config = dict(
+            sizes=[int(n) for n in sizes],
+            activation=activation,
+            loss=loss,
+            output=output,
+            init=init,
+            l2=float(l2),
+            dtype=np.dtype(dtype).name,
+            l2_norm=l2_norm,
+            n_train=n_train,
+            reduction=reduction,
+            loss_scale=float(loss_scale),
+            bias=bool(bias),
+            leaky_slope=float(leaky_slope),
+        )
         self.dtype = np.dtype(dtype)
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         # W keeps torch's shape (out, in) but is stored column-major, as the transpose of a C-ordered (in, out)
         # array: x @ W.T then runs BLAS's fastest path, as torch's nn.Linear does (about 20% faster on one thread).
-        self.layers = [(Param(np.asfortranarray(W)), Param(b) if bias else None)
-                       for W, b in init_params(self.config["sizes"], init, rng, self.dtype)]
+        self.layers = [
+            (Param(np.asfortranarray(W)), Param(b) if bias else None)
+            for W, b in init_params(self.config["sizes"], init, rng, self.dtype)
+        ]
         self.acts = {}  # 'layers.{i}.z' and 'layers.{i}.a', (m, out_i), from the last forward
         self.deltas = {}  # 'layers.{i}.dz' and 'layers.{i}.da', (m, out_i), from the last backward
 
@@ -145,8 +188,11 @@ class MLP:
         value = losses.LOSSES[self.config["loss"]][0](self.acts[f"layers.{len(self.layers) - 1}.z"], a, Y)
         value = self._reduce(value, len(X))
         if self.config["l2"]:
-            value += self.config["l2"] / (2 * self._l2_divisor(len(X))) * sum(float(np.vdot(W.data, W.data))
-                                                                            for W, _ in self.layers)
+            value += (
+                self.config["l2"]
+                / (2 * self._l2_divisor(len(X)))
+                * sum(float(np.vdot(W.data, W.data)) for W, _ in self.layers)
+            )
         return value
 
     def _as_batch(self, X, Y):

@@ -5,6 +5,7 @@ keyed by the Param, with torch's key names: 'momentum_buffer' for SGD; 'step', '
 A parameter whose .grad is None is skipped, as in torch. The formulas follow torch's single-tensor CPU code
 (torch/optim/sgd.py and adam.py) line for line; where that differs from the textbook it is said below.
 """
+
 import numpy as np
 
 

@@ -5,6 +5,7 @@ the same batches, judge every tensor of every step, and say where they part.
     report = lockstep.check("my_net.py:loss_and_grads", sizes=[784, 30, 10], activation="sigmoid", loss="mse")
     lockstep.assert_agrees(my_function, X=X, y=y, sizes=[2, 16, 2], layout="in-out", targets="labels")
 """
+
 from .api import Report, assert_agrees, check
 
 __all__ = ["check", "assert_agrees", "Report"]

@@ -10,6 +10,7 @@
 Settings are compare.py's flags with underscores (lockstep.config.Config lists them); a bad one raises
 ValueError with the same one-line message the command line prints.
 """
+
 import dataclasses
 import importlib.metadata
 
@@ -38,8 +39,9 @@ def resolve(settings):
     settings = dict(settings)
     unknown = [k for k in settings if k not in FIELDS and k != "preset"]
     if unknown:
-        raise SettingError(f"unknown setting {unknown[0]!r}; the settings are compare.py's flags with underscores: "
-                         f"{', '.join(FIELDS)}")
+        raise SettingError(
+            f"unknown setting {unknown[0]!r}; the settings are compare.py's flags with underscores: {', '.join(FIELDS)}"
+        )
     preset = settings.pop("preset", None)
     if preset is not None and preset not in PRESETS:
         raise SettingError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
@@ -62,20 +64,27 @@ def resolve(settings):
     cfg = dataclasses.replace(cfg, **settings)
     if cfg.output == "softmax" and cfg.loss == "cross_entropy":
         cfg = dataclasses.replace(cfg, output=None)
-    wrong = [f"--{k}" for k in SGD_ONLY if k in settings] if cfg.optimizer != "sgd" else \
-        [f"--{k}" for k in ADAM_ONLY if k in settings]
+    wrong = (
+        [f"--{k}" for k in SGD_ONLY if k in settings]
+        if cfg.optimizer != "sgd"
+        else [f"--{k}" for k in ADAM_ONLY if k in settings]
+    )
     if wrong:
         owner = "--optimizer sgd" if cfg.optimizer != "sgd" else "--optimizer adam or adamw"
-        raise SettingError(f"{', '.join(wrong)} {'belong' if len(wrong) > 1 else 'belongs'} to {owner}, not "
-                         f"{cfg.optimizer}; drop {'them' if len(wrong) > 1 else 'it'}")
+        raise SettingError(
+            f"{', '.join(wrong)} {'belong' if len(wrong) > 1 else 'belongs'} to {owner}, not "
+            f"{cfg.optimizer}; drop {'them' if len(wrong) > 1 else 'it'}"
+        )
     if cfg.data_dir and "data" in settings:
         raise SettingError("--data and --data-dir both choose the data; give one of them")
     cfg.validate()
     if bug:
         why = BUGS[bug].needs(cfg)
         if why:
-            raise SettingError(f"--inject-bug {bug} cannot show under these settings: {why}; drop the setting that "
-                             "changes it (the bug brings its own setup)")
+            raise SettingError(
+                f"--inject-bug {bug} cannot show under these settings: {why}; drop the setting that "
+                "changes it (the bug brings its own setup)"
+            )
     return cfg
 
 
@@ -97,11 +106,14 @@ def check_shapes(cfg, ds):
     if cfg.sizes[0] != d:
         what = "images have" if ds.images else "data has"
         unit = "pixels" if ds.images else "features"
-        raise SettingError(f"--sizes starts with {cfg.sizes[0]} inputs but the {what} {d} {unit}; start --sizes with {d}")
+        raise SettingError(
+            f"--sizes starts with {cfg.sizes[0]} inputs but the {what} {d} {unit}; start --sizes with {d}"
+        )
     if cfg.sizes[-1] != k and not (cfg.sizes[-1] == 1 and k == 2):
-        raise SettingError(f"the labels are 0..{k - 1} ({k} classes) but --sizes ends in {cfg.sizes[-1]} outputs; "
-                         f"end --sizes with {k}" + (" (or 1 for two classes)" if k == 2 else "")
-                         + ", or check the labels")
+        raise SettingError(
+            f"the labels are 0..{k - 1} ({k} classes) but --sizes ends in {cfg.sizes[-1]} outputs; "
+            f"end --sizes with {k}" + (" (or 1 for two classes)" if k == 2 else "") + ", or check the labels"
+        )
 
 
 def build_side(cfg, candidate, rng, n_train, first_batch):
@@ -111,6 +123,7 @@ def build_side(cfg, candidate, rng, n_train, first_batch):
     if cfg.inject_bug:
         raise SettingError("a candidate and --inject-bug do not go together: one side is under test at a time")
     from .candidate import build
+
     return build(candidate, cfg, rng, n_train, first_batch)
 
 
@@ -171,26 +184,45 @@ def check(candidate=None, *, X=None, y=None, X_test=None, y_test=None, on_start=
     side = build_side(cfg, candidate, rng, n_train, (X_tr[:batch], Y_tr[:batch]))
     run = Lockstep(cfg, X_tr, Y_tr, side, rng)
     resolved = cfg.resolved(n_train)
-    result = dict(verdict=None, exit_code=None, **side.identity(),
-                  check=dict(tensors=len(run.plan), phases=list(dict.fromkeys(p for p, _ in run.plan))),
-                  config=resolved, tolerance=dataclasses.asdict(TOLERANCES[cfg.dtype]),
-                  data=dict(name=ds.name, n_train=n_train, n_test=len(X_te)), version=version())
+    result = dict(
+        verdict=None,
+        exit_code=None,
+        **side.identity(),
+        check=dict(tensors=len(run.plan), phases=list(dict.fromkeys(p for p, _ in run.plan))),
+        config=resolved,
+        tolerance=dataclasses.asdict(TOLERANCES[cfg.dtype]),
+        data=dict(name=ds.name, n_train=n_train, n_test=len(X_te)),
+        version=version(),
+    )
     if on_start:
         on_start(report.header(result))
     checked = gradcheck.for_run(run) if cfg.gradcheck else None
     outcome = run.run(on_step)
     with np.errstate(all="ignore"):  # a model stopped by NaN predicts nonsense, quietly
-        acc = dict(handmade=float(np.mean(side.predict(X_te) == y_te)),
-                   reference=float(np.mean(run.twin.net.predict(X_te) == y_te)))
+        acc = dict(
+            handmade=float(np.mean(side.predict(X_te) == y_te)),
+            reference=float(np.mean(run.twin.net.predict(X_te) == y_te)),
+        )
     found = findings.collect(findings.Context(outcome, cfg, side, y_tr, ds.n_classes, checked))
     div = outcome.first_divergence
     if div:
-        div = dict(div, in_your_terms=side.describe(div["tensor"]) if div["phase"] != "loss" else None,
-                   worst=[dict(w, in_your_terms=side.describe(div["tensor"], w["index"])) for w in div["worst"]])
+        div = dict(
+            div,
+            in_your_terms=side.describe(div["tensor"]) if div["phase"] != "loss" else None,
+            worst=[dict(w, in_your_terms=side.describe(div["tensor"], w["index"])) for w in div["worst"]],
+        )
         div["source"] = side.locate(run, outcome)
-    result.update(verdict=outcome.verdict, exit_code=1 if outcome.verdict == "diverge" else 0,
-                  first_divergence=div, findings=found, steps=outcome.steps, drift=outcome.drift,
-                  detection_floor=outcome.floor, accuracy=acc, timing=outcome.timing)
+    result.update(
+        verdict=outcome.verdict,
+        exit_code=1 if outcome.verdict == "diverge" else 0,
+        first_divergence=div,
+        findings=found,
+        steps=outcome.steps,
+        drift=outcome.drift,
+        detection_floor=outcome.floor,
+        accuracy=acc,
+        timing=outcome.timing,
+    )
     if outcome.blew_up:
         result["blow_up"] = outcome.non_finite["first_divergence"]
     return Report(result)

@@ -72,6 +72,7 @@ blind to this element being 7225 times a derivative with 9 digits. Where a round
 1 - a*a is 0 while tanh'(z) is 4e-17 at z = 19 and 3e-35 at z = 40; the box gives E_g ~ 4|a| E_a ~ 1e-14
 there too, and any dz of such a layer is all rounding (issue 7's layers.0.dz of 8e-17, 1.2e-5 apart).
 """
+
 import inspect
 from functools import partial
 from itertools import product
@@ -329,7 +330,8 @@ def step_bounds(spec, pre, X, Y, ref, u):
             if Ex is not None:
                 EdW += (2 * T + np.abs(dz) + Edz).T @ Ex
                 fdW += (1 + 2 * g) * fdz * 2 * float(Ex.sum(axis=0).max()) + fx * float(
-                    (2 * T + np.abs(dz) + Edz).sum(axis=0).max())
+                    (2 * T + np.abs(dz) + Edz).sum(axis=0).max()
+                )
             if l2:
                 EdW += 3 * u * l2 / d * absW[i] + u * (np.abs(f64(ref[f"grad:layers.{i}.weight"])) + EdW)
             E["backward", f"layers.{i}.dz"], floor["backward", f"layers.{i}.dz"] = Edz, fdz

@@ -9,6 +9,7 @@
 
 handmade itself stays a plain, correct MLP: a bug reaches it only through its subclasses.
 """
+
 import inspect
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from handmade import layers
 from handmade.layers import sigmoid_forward
 from handmade.losses import OUTPUTS
 from handmade.mlp import MLP
+
 from .config import OPTIMIZERS, PRESETS
 from .signatures import fit, ratio_fit
 
@@ -50,11 +52,13 @@ CATALOGUE = []
 
 def _needs(**rules):
     """needs(cfg) from rules {field: (test, what it must be)}."""
+
     def needs(cfg):
         for field, (test, what) in rules.items():
             if not test(getattr(cfg, field)):
                 return f"--{field.replace('_', '-')} must be {what}"
         return None
+
     return needs
 
 
@@ -64,9 +68,11 @@ BATCH = dict(batch_size=(lambda b: b is None or b > 1, "above 1"))
 
 def _buggy_optimizer(cls):
     """(params, cfg) -> cls built with the configured optimizer's settings."""
+
     def build(params, cfg):
         wd = {} if cfg.weight_decay is None else dict(weight_decay=cfg.weight_decay)
         return cls(params, lr=cfg.lr, **OPTIMIZERS[cfg.optimizer][1](cfg, wd))
+
     return build
 
 
@@ -81,16 +87,24 @@ class SigmoidPrimeOfA(MLP):
 def predict_sigmoid_prime_of_a(s):
     if s.cfg.activation != "sigmoid":
         return None
-    return s.fit_hidden_dz(lambda da, z, a: da * sigmoid_forward(a) * (1 - sigmoid_forward(a)),
-                           "matches dL/da * sigma'(a): sigmoid's derivative taken at the activation a, not at z")
+    return s.fit_hidden_dz(
+        lambda da, z, a: da * sigmoid_forward(a) * (1 - sigmoid_forward(a)),
+        "matches dL/da * sigma'(a): sigmoid's derivative taken at the activation a, not at z",
+    )
 
 
-CATALOGUE.append(Bug(
-    "sigmoid-prime-of-a", "sigmoid's derivative applied to the activation, sigma'(a), instead of to z",
-    dict(sizes=[784, 64, 32, 10], activation="sigmoid", lr=0.5, steps=20),
-    _needs(activation=(lambda a: a == "sigmoid", "sigmoid"), **HIDDEN), ("backward", "layers.1.dz"),
-    (layers.sigmoid_backward, "return da * a * (1 - a)"), predict_sigmoid_prime_of_a,
-    net=lambda cfg: SigmoidPrimeOfA))
+CATALOGUE.append(
+    Bug(
+        "sigmoid-prime-of-a",
+        "sigmoid's derivative applied to the activation, sigma'(a), instead of to z",
+        dict(sizes=[784, 64, 32, 10], activation="sigmoid", lr=0.5, steps=20),
+        _needs(activation=(lambda a: a == "sigmoid", "sigmoid"), **HIDDEN),
+        ("backward", "layers.1.dz"),
+        (layers.sigmoid_backward, "return da * a * (1 - a)"),
+        predict_sigmoid_prime_of_a,
+        net=lambda cfg: SigmoidPrimeOfA,
+    )
+)
 
 
 # -- missing-mean -----------------------------------------------------------------------------------------------
@@ -112,10 +126,18 @@ def predict_missing_mean(s):
     return res, f"gradients are {r:.1f}x the reference = the batch size m: a missing 1/m"
 
 
-CATALOGUE.append(Bug(
-    "missing-mean", "the output gradient is summed over the batch, not averaged: a missing 1/m",
-    dict(steps=20), _needs(**BATCH), ("backward", "layers.2.dz"), (MLP._reduce, "total / m"),
-    predict_missing_mean, net=lambda cfg: MissingMean))
+CATALOGUE.append(
+    Bug(
+        "missing-mean",
+        "the output gradient is summed over the batch, not averaged: a missing 1/m",
+        dict(steps=20),
+        _needs(**BATCH),
+        ("backward", "layers.2.dz"),
+        (MLP._reduce, "total / m"),
+        predict_missing_mean,
+        net=lambda cfg: MissingMean,
+    )
+)
 
 
 # -- bias-grad-one-sample ---------------------------------------------------------------------------------------
@@ -134,10 +156,18 @@ def predict_bias_one_sample(s):
     return fit(ours, dz[k], f"equals row {k} of dL/dz (one sample) instead of the sum over the batch")
 
 
-CATALOGUE.append(Bug(
-    "bias-grad-one-sample", "the bias gradient is taken from one sample instead of summed over the batch",
-    dict(steps=20), _needs(**BATCH, bias=(bool, "on")), ("backward", "layers.2.bias"),
-    (layers.linear_backward, "db = dz.sum(axis=0)"), predict_bias_one_sample, net=lambda cfg: BiasGradOneSample))
+CATALOGUE.append(
+    Bug(
+        "bias-grad-one-sample",
+        "the bias gradient is taken from one sample instead of summed over the batch",
+        dict(steps=20),
+        _needs(**BATCH, bias=(bool, "on")),
+        ("backward", "layers.2.bias"),
+        (layers.linear_backward, "db = dz.sum(axis=0)"),
+        predict_bias_one_sample,
+        net=lambda cfg: BiasGradOneSample,
+    )
+)
 
 
 # -- regularised-bias -------------------------------------------------------------------------------------------
@@ -152,16 +182,25 @@ def predict_regularised_bias(s):
     if not s.cfg.l2 or not s.tensor.endswith(".bias") or s.phase != "backward":
         return None
     ours, ref = s.divergent()
-    return fit(ours - ref, s.cfg.l2 / s.l2_divisor * s.pre_param(s.tensor),
-               f"differs from the reference by exactly l2*b/d (l2 {s.cfg.l2:g}, d {s.l2_divisor}): the biases are "
-               "regularised")
+    return fit(
+        ours - ref,
+        s.cfg.l2 / s.l2_divisor * s.pre_param(s.tensor),
+        f"differs from the reference by exactly l2*b/d (l2 {s.cfg.l2:g}, d {s.l2_divisor}): the biases are regularised",
+    )
 
 
-CATALOGUE.append(Bug(
-    "regularised-bias", "the l2 penalty's gradient is applied to the biases as well as the weights",
-    dict(l2=5.0, steps=20), _needs(l2=(lambda v: v > 0, "above 0"), bias=(bool, "on")),
-    ("backward", "layers.2.bias"), (MLP.layer_grads, "dW += "), predict_regularised_bias,
-    net=lambda cfg: RegularisedBias))
+CATALOGUE.append(
+    Bug(
+        "regularised-bias",
+        "the l2 penalty's gradient is applied to the biases as well as the weights",
+        dict(l2=5.0, steps=20),
+        _needs(l2=(lambda v: v > 0, "above 0"), bias=(bool, "on")),
+        ("backward", "layers.2.bias"),
+        (MLP.layer_grads, "dW += "),
+        predict_regularised_bias,
+        net=lambda cfg: RegularisedBias,
+    )
+)
 
 
 # -- transposed-weight ------------------------------------------------------------------------------------------
@@ -170,7 +209,8 @@ class TransposedWeight(MLP):
         W = self.layers[i + 1][0].data
         da = dz_above @ (W.T if W.shape[0] == W.shape[1] else W)  # W^T where W belongs; only a square W runs
         return layers.activation(self.config["activation"], self.config["leaky_slope"])[1](
-            da, self.acts[f"layers.{i}.z"], self.acts[f"layers.{i}.a"])
+            da, self.acts[f"layers.{i}.z"], self.acts[f"layers.{i}.a"]
+        )
 
 
 def _square_hidden(cfg):
@@ -179,8 +219,11 @@ def _square_hidden(cfg):
 
 
 def predict_transposed_weight(s):
-    found = s.fit_hidden_dz(None, "matches backpropagation through W^T where W belongs (dz W^T for dz W)",
-                            W_used=lambda W, i: W.T if W.shape[0] == W.shape[1] else None)
+    found = s.fit_hidden_dz(
+        None,
+        "matches backpropagation through W^T where W belongs (dz W^T for dz W)",
+        W_used=lambda W, i: W.T if W.shape[0] == W.shape[1] else None,
+    )
     if found:
         return found
     ours, ref = s.divergent()
@@ -189,10 +232,18 @@ def predict_transposed_weight(s):
     return None
 
 
-CATALOGUE.append(Bug(
-    "transposed-weight", "backward multiplies by W^T where W belongs (dz W^T for dz W); only a square W lets it run",
-    dict(sizes=[784, 64, 64, 10], steps=20), _square_hidden, ("backward", "layers.0.dz"),
-    (MLP.hidden_delta, "da = dz_above @"), predict_transposed_weight, net=lambda cfg: TransposedWeight))
+CATALOGUE.append(
+    Bug(
+        "transposed-weight",
+        "backward multiplies by W^T where W belongs (dz W^T for dz W); only a square W lets it run",
+        dict(sizes=[784, 64, 64, 10], steps=20),
+        _square_hidden,
+        ("backward", "layers.0.dz"),
+        (MLP.hidden_delta, "da = dz_above @"),
+        predict_transposed_weight,
+        net=lambda cfg: TransposedWeight,
+    )
+)
 
 
 # -- softmax-no-max-shift ---------------------------------------------------------------------------------------
@@ -215,16 +266,25 @@ def predict_softmax_no_shift(s):
     limit = float(np.log(np.finfo(z.dtype).max))
     if z.max() <= limit:
         return None
-    return 0.0, (f"the output went non-finite in the side under test only, when the largest logit reached "
-                 f"{z.max():.1f} > ln(max {z.dtype}) = {limit:.1f}: exp(z) overflowed, softmax without subtracting "
-                 "the row max")
+    return 0.0, (
+        f"the output went non-finite in the side under test only, when the largest logit reached "
+        f"{z.max():.1f} > ln(max {z.dtype}) = {limit:.1f}: exp(z) overflowed, softmax without subtracting "
+        "the row max"
+    )
 
 
-CATALOGUE.append(Bug(
-    "softmax-no-max-shift", "softmax computes exp(z) without subtracting the row max, so it overflows",
-    dict(dtype="float32", lr=1.0, momentum=0.9, steps=200),
-    _needs(loss=(lambda v: v == "cross_entropy", "cross_entropy")), ("forward", "layers.2.a"),
-    (OUTPUTS["softmax"], "e = np.exp(z - z.max("), predict_softmax_no_shift, net=lambda cfg: SoftmaxNoMaxShift))
+CATALOGUE.append(
+    Bug(
+        "softmax-no-max-shift",
+        "softmax computes exp(z) without subtracting the row max, so it overflows",
+        dict(dtype="float32", lr=1.0, momentum=0.9, steps=200),
+        _needs(loss=(lambda v: v == "cross_entropy", "cross_entropy")),
+        ("forward", "layers.2.a"),
+        (OUTPUTS["softmax"], "e = np.exp(z - z.max("),
+        predict_softmax_no_shift,
+        net=lambda cfg: SoftmaxNoMaxShift,
+    )
+)
 
 
 # -- relu-grad-wrong-tensor -------------------------------------------------------------------------------------
@@ -234,14 +294,26 @@ class ReluGradWrongTensor(MLP):
         return da * (da > 0)  # masked by the incoming gradient, not by z > 0
 
 
-CATALOGUE.append(Bug(
-    "relu-grad-wrong-tensor", "relu's derivative is taken from the upstream gradient (da > 0), not from z",
-    dict(steps=20), _needs(activation=(lambda a: a in ("relu", "leaky_relu"), "relu or leaky_relu"), **HIDDEN),
-    ("backward", "layers.1.dz"), (layers.relu_backward, "return da * (z > 0)"),
-    lambda s: s.fit_hidden_dz(lambda da, z, a: da * (da > 0),
-                              "matches dL/da masked by (dL/da > 0): relu's derivative taken from the upstream "
-                              "gradient instead of from z") if s.cfg.activation in ("relu", "leaky_relu") else None,
-    net=lambda cfg: ReluGradWrongTensor))
+CATALOGUE.append(
+    Bug(
+        "relu-grad-wrong-tensor",
+        "relu's derivative is taken from the upstream gradient (da > 0), not from z",
+        dict(steps=20),
+        _needs(activation=(lambda a: a in ("relu", "leaky_relu"), "relu or leaky_relu"), **HIDDEN),
+        ("backward", "layers.1.dz"),
+        (layers.relu_backward, "return da * (z > 0)"),
+        lambda s: (
+            s.fit_hidden_dz(
+                lambda da, z, a: da * (da > 0),
+                "matches dL/da masked by (dL/da > 0): relu's derivative taken from the upstream "
+                "gradient instead of from z",
+            )
+            if s.cfg.activation in ("relu", "leaky_relu")
+            else None
+        ),
+        net=lambda cfg: ReluGradWrongTensor,
+    )
+)
 
 
 # -- momentum-dampened-first-step -------------------------------------------------------------------------------
@@ -262,17 +334,29 @@ def predict_dampened_first_step(s):
     d = s.hyper["dampening"]
     if r is None or abs(r - (1 - d)) > 1e-6:
         return None
-    return res, (f"only the optimizer state disagrees: momentum buffers are {r:.2f}x torch's on the first step "
-                 f"= 1 - dampening: dampening applied on the first step, which torch skips")
+    return res, (
+        f"only the optimizer state disagrees: momentum buffers are {r:.2f}x torch's on the first step "
+        f"= 1 - dampening: dampening applied on the first step, which torch skips"
+    )
 
 
-CATALOGUE.append(Bug(
-    "momentum-dampened-first-step", "SGD momentum starts from a zero buffer, so dampening scales the first step "
-    "(torch starts with buf = g)", dict(momentum=0.9, dampening=0.5, steps=20),
-    _needs(optimizer=(lambda o: o == "sgd", "sgd"), momentum=(lambda m: m > 0, "above 0"),
-           dampening=(lambda d: d > 0, "above 0"), nesterov=(lambda n: not n, "off")),
-    ("optimizer", "layers.0.weight.momentum_buffer"), (handmade.SGD.step, "momentum_buffer\"] = g.copy("),
-    predict_dampened_first_step, optimizer=_buggy_optimizer(DampenedFirstStepSGD)))
+CATALOGUE.append(
+    Bug(
+        "momentum-dampened-first-step",
+        "SGD momentum starts from a zero buffer, so dampening scales the first step (torch starts with buf = g)",
+        dict(momentum=0.9, dampening=0.5, steps=20),
+        _needs(
+            optimizer=(lambda o: o == "sgd", "sgd"),
+            momentum=(lambda m: m > 0, "above 0"),
+            dampening=(lambda d: d > 0, "above 0"),
+            nesterov=(lambda n: not n, "off"),
+        ),
+        ("optimizer", "layers.0.weight.momentum_buffer"),
+        (handmade.SGD.step, 'momentum_buffer"] = g.copy('),
+        predict_dampened_first_step,
+        optimizer=_buggy_optimizer(DampenedFirstStepSGD),
+    )
+)
 
 
 # -- adam-eps-inside-sqrt, adam-no-bias-correction: Adam as textbooks often write it --------------------------------
@@ -313,6 +397,7 @@ class NoBiasCorrectionAdam(TextbookAdam):
 
 def _adam_fit(direction, text):
     """Predict the updated parameter from torch's new moments and the state before the step."""
+
     def predict(s):
         if s.phase != "update" or s.cfg.optimizer not in ("adam", "adamw"):
             return None
@@ -326,22 +411,40 @@ def _adam_fit(direction, text):
             p = p * (1 - h["lr"] * h["weight_decay"])
         ours, _ = s.divergent()
         return fit(ours, p - h["lr"] * direction(m, v, s.ref[f"{s.tensor}.step"], b1, b2, eps), text)
+
     return predict
 
 
 ADAM = dict(optimizer=(lambda o: o in ("adam", "adamw"), "adam or adamw"))
-CATALOGUE.append(Bug(
-    "adam-eps-inside-sqrt", "Adam divides by sqrt(v_hat + eps) instead of sqrt(v_hat) + eps",
-    dict(optimizer="adam", lr=1e-3, steps=20), _needs(**ADAM), ("update", "layers.0.weight"),
-    (handmade.Adam.step, "denom = np.sqrt(v)"),
-    _adam_fit(EpsInsideSqrtAdam.direction, "only the update disagrees, and it matches Adam with eps inside the "
-                                           "square root"), optimizer=_buggy_optimizer(EpsInsideSqrtAdam)))
-CATALOGUE.append(Bug(
-    "adam-no-bias-correction", "Adam without bias correction of its moment estimates",
-    dict(optimizer="adam", lr=1e-3, steps=20), _needs(**ADAM), ("update", "layers.0.weight"),
-    (handmade.Adam.step, "step_size = self.lr / (1 - beta1**t)"),
-    _adam_fit(NoBiasCorrectionAdam.direction, "only the update disagrees, and it matches Adam without bias "
-                                              "correction"), optimizer=_buggy_optimizer(NoBiasCorrectionAdam)))
+CATALOGUE.append(
+    Bug(
+        "adam-eps-inside-sqrt",
+        "Adam divides by sqrt(v_hat + eps) instead of sqrt(v_hat) + eps",
+        dict(optimizer="adam", lr=1e-3, steps=20),
+        _needs(**ADAM),
+        ("update", "layers.0.weight"),
+        (handmade.Adam.step, "denom = np.sqrt(v)"),
+        _adam_fit(
+            EpsInsideSqrtAdam.direction,
+            "only the update disagrees, and it matches Adam with eps inside the square root",
+        ),
+        optimizer=_buggy_optimizer(EpsInsideSqrtAdam),
+    )
+)
+CATALOGUE.append(
+    Bug(
+        "adam-no-bias-correction",
+        "Adam without bias correction of its moment estimates",
+        dict(optimizer="adam", lr=1e-3, steps=20),
+        _needs(**ADAM),
+        ("update", "layers.0.weight"),
+        (handmade.Adam.step, "step_size = self.lr / (1 - beta1**t)"),
+        _adam_fit(
+            NoBiasCorrectionAdam.direction, "only the update disagrees, and it matches Adam without bias correction"
+        ),
+        optimizer=_buggy_optimizer(NoBiasCorrectionAdam),
+    )
+)
 
 
 # -- stale-weights ----------------------------------------------------------------------------------------------
@@ -357,7 +460,8 @@ class StaleWeights(MLP):
         stepped = W.data - self.lr * W.grad  # W already stepped by its full gradient: the update came first
         da = dz_above @ stepped
         return layers.activation(self.config["activation"], self.config["leaky_slope"])[1](
-            da, self.acts[f"layers.{i}.z"], self.acts[f"layers.{i}.a"])
+            da, self.acts[f"layers.{i}.z"], self.acts[f"layers.{i}.a"]
+        )
 
 
 def predict_stale_weights(s):
@@ -374,16 +478,27 @@ def predict_stale_weights(s):
             buf = s.pre_state(name, "momentum_buffer")
             g = g if buf is None else mu * buf + (1 - s.hyper["dampening"]) * g
         return W - lr * g
-    return s.fit_hidden_dz(None, "matches backpropagation through the already-updated weights of the layer above: "
-                                 "that layer was stepped before this gradient was computed", W_used=stepped)
+
+    return s.fit_hidden_dz(
+        None,
+        "matches backpropagation through the already-updated weights of the layer above: "
+        "that layer was stepped before this gradient was computed",
+        W_used=stepped,
+    )
 
 
-CATALOGUE.append(Bug(
-    "stale-weights", "a layer is updated before the gradient below it is computed, so backward uses the new weights",
-    dict(momentum=0.0, lr=0.1, steps=20),
-    _needs(optimizer=(lambda o: o == "sgd", "sgd"), momentum=(lambda m: m == 0, "0 (plain SGD)"), **HIDDEN),
-    ("backward", "layers.1.dz"), (MLP.hidden_delta, "da = dz_above @"), predict_stale_weights,
-    net=lambda cfg: lambda *a, **kw: StaleWeights(*a, lr=cfg.lr, **kw)))
+CATALOGUE.append(
+    Bug(
+        "stale-weights",
+        "a layer is updated before the gradient below it is computed, so backward uses the new weights",
+        dict(momentum=0.0, lr=0.1, steps=20),
+        _needs(optimizer=(lambda o: o == "sgd", "sgd"), momentum=(lambda m: m == 0, "0 (plain SGD)"), **HIDDEN),
+        ("backward", "layers.1.dz"),
+        (MLP.hidden_delta, "da = dz_above @"),
+        predict_stale_weights,
+        net=lambda cfg: lambda *a, **kw: StaleWeights(*a, lr=cfg.lr, **kw),
+    )
+)
 
 
 # -- bias-rows-only ---------------------------------------------------------------------------------------------
@@ -398,18 +513,28 @@ class BiasRowsOnly(MLP):
 def predict_bias_rows_only(s):
     if not s.tensor.endswith(".weight") or s.phase != "backward":
         return None
-    if not s.agrees("backward", s.tensor[:-len("weight")] + "bias"):
+    if not s.agrees("backward", s.tensor[: -len("weight")] + "bias"):
         return None
     ours, _ = s.divergent()
     res, _ = fit(ours, s.l2_grad(s.tensor) * np.ones_like(ours), "")
     what = "holds only the l2 term l2*W/d" if s.cfg.l2 else "is all zeros"
-    return res, (f"the weight gradient {what} while the bias gradient agrees: only row 0 (the biases) of each "
-                 "layer's gradient is filled")
+    return res, (
+        f"the weight gradient {what} while the bias gradient agrees: only row 0 (the biases) of each "
+        "layer's gradient is filled"
+    )
 
 
-CATALOGUE.append(Bug(
-    "bias-rows-only", "the gradient loop fills only row 0 (the biases) of each layer: the question's code",
-    dict(PRESETS["seed"]), _needs(bias=(bool, "on")), ("backward", "layers.2.weight"),
-    (layers.linear_backward, "dW = (x.T @ dz).T"), predict_bias_rows_only, net=lambda cfg: BiasRowsOnly))
+CATALOGUE.append(
+    Bug(
+        "bias-rows-only",
+        "the gradient loop fills only row 0 (the biases) of each layer: the question's code",
+        dict(PRESETS["seed"]),
+        _needs(bias=(bool, "on")),
+        ("backward", "layers.2.weight"),
+        (layers.linear_backward, "dW = (x.T @ dz).T"),
+        predict_bias_rows_only,
+        net=lambda cfg: BiasRowsOnly,
+    )
+)
 
 BUGS = {bug.name: bug for bug in CATALOGUE}

@@ -14,6 +14,7 @@ The layout (lockstep/layouts.py) says how the parameters are shaped; 'auto' infe
 Only code the user names is ever imported and run. Anything the user's code does wrong (raising, even through
 sys.exit; returning the wrong number, shapes or types of arrays) is a CandidateError: one line for the user.
 """
+
 import copy
 import importlib.util
 import inspect
@@ -25,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 import handmade
+
 from . import layouts
 from .check import TOLERANCES, compare
 from .config import SettingError, make_optimizer, make_schedule
@@ -60,10 +62,14 @@ def load(spec):
         sys.path.remove(folder)
     obj = getattr(module, name, None)
     if not callable(obj):
-        defined = sorted(k for k, v in vars(module).items() if callable(v) and not k.startswith("_")
-                         and getattr(v, "__module__", None) == module.__name__)
-        raise CandidateError(f"{path} has no function or class {name!r}" + (f"; it defines {', '.join(defined)}"
-                                                                              if defined else ""))
+        defined = sorted(
+            k
+            for k, v in vars(module).items()
+            if callable(v) and not k.startswith("_") and getattr(v, "__module__", None) == module.__name__
+        )
+        raise CandidateError(
+            f"{path} has no function or class {name!r}" + (f"; it defines {', '.join(defined)}" if defined else "")
+        )
     return obj, file.resolve()
 
 
@@ -98,9 +104,11 @@ def _loss_value(loss, who):
             raise TypeError
         value = np.asarray(loss).reshape(())
     except (TypeError, ValueError):
-        raise CandidateError(f"{who} returned a loss of type {type(loss).__name__}"
-                             f"{' and shape ' + str(np.shape(loss)) if hasattr(loss, 'shape') else ''}; "
-                             "expected one real number") from None
+        raise CandidateError(
+            f"{who} returned a loss of type {type(loss).__name__}"
+            f"{' and shape ' + str(np.shape(loss)) if hasattr(loss, 'shape') else ''}; "
+            "expected one real number"
+        ) from None
     return value[()] if value.dtype == np.longdouble else float(value)
 
 
@@ -133,26 +141,48 @@ class Candidate(Handmade):
 
     def identity(self):
         kind = "class" if inspect.isclass(self.obj) else "function"
-        return dict(side=self.kind, side_name=f"candidate {self.spec} ({self.layout} layout, {kind})",
-                    side_label=self.label, bug=None,
-                    candidate=dict(spec=self.spec, form=kind, layout=self.layout, params=str(self.form),
-                                   layout_note=getattr(self, "chosen", None)))
+        return dict(
+            side=self.kind,
+            side_name=f"candidate {self.spec} ({self.layout} layout, {kind})",
+            side_label=self.label,
+            bug=None,
+            candidate=dict(
+                spec=self.spec,
+                form=kind,
+                layout=self.layout,
+                params=str(self.form),
+                layout_note=getattr(self, "chosen", None),
+            ),
+        )
 
     def _user_params(self, state):
         return layouts.to_user(self.layout, state, self.cfg.sizes, self.cfg.bias, self.form)
 
     def _from_user(self, arrays, what):
-        state = layouts.from_user(self.layout, arrays, self.cfg.sizes, self.cfg.bias, self.dtype,
-                                  f"{self.who} {what}", self.form, CandidateError, self.cfg.dtype)
-        self.returned = max([self.returned] + [np.asarray(a).dtype for a in layouts.arrays_of(arrays)],
-                            key=lambda d: np.finfo(d).eps if np.issubdtype(d, np.floating) else 0)
+        state = layouts.from_user(
+            self.layout,
+            arrays,
+            self.cfg.sizes,
+            self.cfg.bias,
+            self.dtype,
+            f"{self.who} {what}",
+            self.form,
+            CandidateError,
+            self.cfg.dtype,
+        )
+        self.returned = max(
+            [self.returned] + [np.asarray(a).dtype for a in layouts.arrays_of(arrays)],
+            key=lambda d: np.finfo(d).eps if np.issubdtype(d, np.floating) else 0,
+        )
         return state
 
     def _fail(self, e, given):
         shapes = ", ".join(str(np.shape(p)) for p in layouts.arrays_of(given))
-        raise CandidateError(f"{self.who} raised {where(e, self.files)}; it was given params of shapes {shapes} "
-                             f"({self.layout} layout of {'-'.join(map(str, self.cfg.sizes))}): check --layout and "
-                             f"--sizes") from None
+        raise CandidateError(
+            f"{self.who} raised {where(e, self.files)}; it was given params of shapes {shapes} "
+            f"({self.layout} layout of {'-'.join(map(str, self.cfg.sizes))}): check --layout and "
+            f"--sizes"
+        ) from None
 
     def locate(self, run, outcome):
         """The line of the user's file where the values first depart (lockstep/trace.py): the divergence step is
@@ -160,6 +190,7 @@ class Candidate(Handmade):
         twin's tensors of that step. A batch larger than TRACE_BATCH is traced on its first TRACE_BATCH samples,
         with the twin re-run on the same slice. Returns the source record, or {'unmatched': why}."""
         from . import trace
+
         sc = outcome.scene
         if sc is None or outcome.first_divergence is None:
             return None
@@ -177,8 +208,16 @@ class Candidate(Handmade):
         result, events = trace.record(call, self.files)
         tol = TOLERANCES[sc["dtype"]]
         agree = lambda ours, theirs: compare("update", "", ours, theirs, tol).ok  # noqa: E731
-        source, why = trace.locate(events, ref, trace.default_order(ref, len(self.cfg.sizes) - 1), self.layout,
-                                   self.cfg.sizes, agree, returned(result), updates=isinstance(self, ClassCandidate))
+        source, why = trace.locate(
+            events,
+            ref,
+            trace.default_order(ref, len(self.cfg.sizes) - 1),
+            self.layout,
+            self.cfg.sizes,
+            agree,
+            returned(result),
+            updates=isinstance(self, ClassCandidate),
+        )
         return dict(source, kind="candidate") if source else {"unmatched": why}
 
 
@@ -219,6 +258,7 @@ class FunctionCandidate(Candidate):
             grads = result[1] if isinstance(result, tuple) and len(result) == 2 else None
             arrays = layouts.arrays_of(grads)
             return [(a, name) for a, group in zip(arrays, names) for name in group]
+
         return (lambda: self.obj(params, X.copy(), targets(Y, self.cfg))), returned
 
     def step(self, X, Y):
@@ -234,8 +274,9 @@ class FunctionCandidate(Candidate):
         return {k: v for k, v in out.items() if k[0] != "forward" and not k[1].endswith((".dz", ".da"))}
 
     def at(self, dtype):
-        return FunctionCandidate(self.obj, self.cfg, dtype, 0, self.n_train, self.layout, self.form, self.spec,
-                                 self.files)
+        return FunctionCandidate(
+            self.obj, self.cfg, dtype, 0, self.n_train, self.layout, self.form, self.spec, self.files
+        )
 
     def predict(self, X):
         """Predictions of the candidate-trained parameters, through handmade's forward."""
@@ -296,8 +337,13 @@ class ClassCandidate(Candidate):
         return None  # the network keeps its own; the twin keeps torch's
 
     def save(self, into=None):
-        return dict(params={k: v.copy() for k, v in self.state.items()}, state=None, net=copy.deepcopy(self.net),
-                    lr=self.lr.lr, schedule=self.lr.schedule and dict(vars(self.lr.schedule), optimizer=None))
+        return dict(
+            params={k: v.copy() for k, v in self.state.items()},
+            state=None,
+            net=copy.deepcopy(self.net),
+            lr=self.lr.lr,
+            schedule=self.lr.schedule and dict(vars(self.lr.schedule), optimizer=None),
+        )
 
     def restore(self, snap):
         self.net = cast(copy.deepcopy(snap["net"]), self.dtype)
@@ -305,8 +351,9 @@ class ClassCandidate(Candidate):
         self.lr.lr = snap["lr"]
 
     def at(self, dtype):
-        return ClassCandidate(self.obj, self.cfg, dtype, 0, self.n_train, self.layout, self.form, self.spec,
-                              self.files, build=False)._phases_of(self)
+        return ClassCandidate(
+            self.obj, self.cfg, dtype, 0, self.n_train, self.layout, self.form, self.spec, self.files, build=False
+        )._phases_of(self)
 
     def _phases_of(self, other):
         self.phases = other.phases
@@ -332,8 +379,16 @@ def grad_names(layout, sizes, bias):
 def hyper(cls, cfg, n_train):
     """The settings a class's __init__ accepts, by name (all of them if it takes **kwargs)."""
     wd = cfg.weight_decay if cfg.weight_decay is not None else 0.01 if cfg.optimizer == "adamw" else 0.0
-    values = dict(lr=cfg.lr, momentum=cfg.momentum, dampening=cfg.dampening, nesterov=cfg.nesterov,
-                  betas=tuple(cfg.betas), eps=cfg.eps, weight_decay=wd, n_train=n_train)
+    values = dict(
+        lr=cfg.lr,
+        momentum=cfg.momentum,
+        dampening=cfg.dampening,
+        nesterov=cfg.nesterov,
+        betas=tuple(cfg.betas),
+        eps=cfg.eps,
+        weight_decay=wd,
+        n_train=n_train,
+    )
     params = inspect.signature(cls).parameters
     if any(p.kind == p.VAR_KEYWORD for p in params.values()):
         return values
@@ -356,8 +411,9 @@ def cast(obj, dtype, seen=None):
     elif isinstance(obj, dict):
         for k in list(obj):
             obj[k] = cast(obj[k], dtype, seen)
-    elif hasattr(obj, "__dict__") and not isinstance(obj, (type, types.ModuleType, types.FunctionType,
-                                                           types.MethodType, types.BuiltinFunctionType)):
+    elif hasattr(obj, "__dict__") and not isinstance(
+        obj, (type, types.ModuleType, types.FunctionType, types.MethodType, types.BuiltinFunctionType)
+    ):
         for k, v in list(vars(obj).items()):
             setattr(obj, k, cast(v, dtype, seen))
     return obj
@@ -383,8 +439,10 @@ def build(candidate, cfg, rng, n_train, first_batch):
         side = side_class(obj, cfg, cfg.dtype, rng, n_train, name, trial_form, spec, files)
         side.step(*first_batch)
         return side
-    layout, form, chosen = layouts.infer(cfg.sizes, cfg.bias, try_call, CandidateError,
-                                         None if cfg.layout == "auto" else cfg.layout)
+
+    layout, form, chosen = layouts.infer(
+        cfg.sizes, cfg.bias, try_call, CandidateError, None if cfg.layout == "auto" else cfg.layout
+    )
     rng.bit_generator.state = state
     side = side_class(obj, cfg, cfg.dtype, rng, n_train, layout, form, spec, files)
     side.chosen = chosen if cfg.layout == "auto" else None

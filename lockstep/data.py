@@ -5,6 +5,7 @@ Every loader returns a Dataset of raw features (uint8 pixels for images) and int
 one-hot encodes the labels and casts to the run's dtype once, so batches are plain row slices afterwards.
 Any problem with the data raises DataError with one line that names the problem and the fix.
 """
+
 import contextlib
 import gzip
 import hashlib
@@ -128,17 +129,26 @@ def mnist():
     try:
         from torchvision.datasets import MNIST
     except ImportError as e:
-        raise DataError(f"--data mnist needs torchvision ({e}); pip install torchvision, or use --data-dir DIR")
+        raise DataError(
+            f"--data mnist needs torchvision ({e}); pip install torchvision, or use --data-dir DIR"
+        ) from None
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # torchvision prints each mirror it tries
             train, test = MNIST(root, train=True, download=True), MNIST(root, train=False, download=True)
     except Exception as e:  # torchvision raises RuntimeError or URLError when offline
         reason = (str(e).splitlines()[0].rstrip(": ") if str(e) else "") or type(e).__name__
-        raise DataError(f"MNIST is not in {raw} and could not be downloaded ({reason}); put the four IDX files "
-                        f"({', '.join(n + '.gz' for n in IDX_NAMES.values())}) there, or use --data-dir DIR")
+        raise DataError(
+            f"MNIST is not in {raw} and could not be downloaded ({reason}); put the four IDX files "
+            f"({', '.join(n + '.gz' for n in IDX_NAMES.values())}) there, or use --data-dir DIR"
+        ) from None
     flat = lambda ds: ds.data.numpy().reshape(len(ds.data), -1)
-    return Dataset("MNIST (torchvision)", flat(train), train.targets.numpy().astype(np.int64),
-                   flat(test), test.targets.numpy().astype(np.int64))
+    return Dataset(
+        "MNIST (torchvision)",
+        flat(train),
+        train.targets.numpy().astype(np.int64),
+        flat(test),
+        test.targets.numpy().astype(np.int64),
+    )
 
 
 # -- any folder of IDX files ----------------------------------------------------------------------------------
@@ -146,8 +156,9 @@ def idx_folder(folder):
     folder = Path(folder)
     if not folder.is_dir():
         what = "is a file, not a folder" if folder.exists() else "does not exist"
-        raise DataError(f"data directory {folder} {what}; give --data-dir a folder holding the four MNIST-format "
-                        "IDX files")
+        raise DataError(
+            f"data directory {folder} {what}; give --data-dir a folder holding the four MNIST-format IDX files"
+        )
     parts = {}
     for role, stem in IDX_NAMES.items():
         names = [stem, stem + ".gz", stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"]
@@ -160,14 +171,22 @@ def idx_folder(folder):
         if n_img == 0 or parts[f"{split} images"][0].size == 0:
             raise DataError(f"{folder}: the {split} images file holds no images; fetch it again")
         if n_img != n_lab:
-            raise DataError(f"{folder}: {n_img} {split} images but {n_lab} {split} labels; the files do not "
-                            "belong together")
+            raise DataError(
+                f"{folder}: {n_img} {split} images but {n_lab} {split} labels; the files do not belong together"
+            )
     if parts["train images"].shape[1:] != parts["test images"].shape[1:]:
-        raise DataError(f"{folder}: train images are {parts['train images'].shape[1:]} but test images are "
-                        f"{parts['test images'].shape[1:]}")
+        raise DataError(
+            f"{folder}: train images are {parts['train images'].shape[1:]} but test images are "
+            f"{parts['test images'].shape[1:]}"
+        )
     flat = lambda a: a.reshape(len(a), -1)
-    return Dataset(f"IDX files in {folder}", flat(parts["train images"]), parts["train labels"].astype(np.int64),
-                   flat(parts["test images"]), parts["test labels"].astype(np.int64))
+    return Dataset(
+        f"IDX files in {folder}",
+        flat(parts["train images"]),
+        parts["train labels"].astype(np.int64),
+        flat(parts["test images"]),
+        parts["test labels"].astype(np.int64),
+    )
 
 
 def read_idx(path, ndim):
@@ -179,20 +198,26 @@ def read_idx(path, ndim):
         else:
             data = path.read_bytes()
     except (OSError, EOFError, zlib.error) as e:
-        raise DataError(f"{path}: cannot be read as {'gzip' if path.suffix == '.gz' else 'a file'} ({e}); "
-                        "the file is truncated or corrupt, fetch it again")
+        raise DataError(
+            f"{path}: cannot be read as {'gzip' if path.suffix == '.gz' else 'a file'} ({e}); "
+            "the file is truncated or corrupt, fetch it again"
+        ) from None
     magic = 0x0800 | ndim
     if len(data) < 4 or struct.unpack(">I", data[:4])[0] != magic:
         got = f"0x{struct.unpack('>I', data[:4])[0]:08x}" if len(data) >= 4 else "nothing"
-        raise DataError(f"{path}: magic number {got}, expected 0x{magic:08x} (unsigned bytes in {ndim} "
-                        f"dimension{'s' if ndim > 1 else ''}); is this the right file?")
+        raise DataError(
+            f"{path}: magic number {got}, expected 0x{magic:08x} (unsigned bytes in {ndim} "
+            f"dimension{'s' if ndim > 1 else ''}); is this the right file?"
+        )
     header = 4 + 4 * ndim
     if len(data) < header:
         raise DataError(f"{path}: header is cut short; the file is truncated, fetch it again")
     dims = struct.unpack(f">{ndim}I", data[4:header])
     if len(data) - header != int(np.prod(dims)):
-        raise DataError(f"{path}: holds {len(data) - header} bytes of data but its header promises "
-                        f"{int(np.prod(dims))} ({' x '.join(map(str, dims))}); the file is truncated or corrupt")
+        raise DataError(
+            f"{path}: holds {len(data) - header} bytes of data but its header promises "
+            f"{int(np.prod(dims))} ({' x '.join(map(str, dims))}); the file is truncated or corrupt"
+        )
     return np.frombuffer(data, np.uint8, offset=header).reshape(dims)
 
 
@@ -210,8 +235,9 @@ def prepare(ds, n_train, scale, dtype, outputs=None):
     else:
         X_train, y_train = ds.X_train, ds.y_train
     if not ds.images and scale in ("unit", "symmetric"):
-        raise DataError(f"--scale {scale} rescales pixels 0..255, and {ds.name} are not images; use --scale none "
-                        "or standard")
+        raise DataError(
+            f"--scale {scale} rescales pixels 0..255, and {ds.name} are not images; use --scale none or standard"
+        )
     if scale == "unit":
         shift, div = 0.0, 255.0
     elif scale == "symmetric":

@@ -21,6 +21,7 @@ of a correct run. Only a step with an excess is judged, by the rule of lockstep/
 A NaN or inf that appears at the same tensor in both sides is a blow-up of training itself, not a
 difference: the run stops with the verdict blew_up. One on one side only is divergence.
 """
+
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -31,7 +32,7 @@ from threadpoolctl import threadpool_limits
 from . import judge
 from .check import TOLERANCES, cancellation, compare_all
 from .config import batch_order
-from .sides import PHASES, Twin, plan, timed
+from .sides import Twin, plan, timed
 
 
 @dataclass
@@ -61,8 +62,11 @@ class Lockstep:
         self.cfg, self.X, self.Y, self.side, self.rng = cfg, X, Y, side, rng
         self.n_train = len(X)
         self.twin = Twin(cfg, cfg.dtype, side.params(), self.n_train)
-        self.plan = [(phase, name) for phase, name in plan(cfg) if phase in side.phases
-                     and (side.records or not name.endswith((".dz", ".da")))]
+        self.plan = [
+            (phase, name)
+            for phase, name in plan(cfg)
+            if phase in side.phases and (side.records or not name.endswith((".dz", ".da")))
+        ]
         self.n_steps = cfg.total_steps(len(X))
         self.batch_size = cfg.batch_size or len(X)  # None: full batch
         self.last = f"layers.{len(cfg.sizes) - 2}"  # the output layer
@@ -105,8 +109,11 @@ class Lockstep:
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:  # NaN and inf are findings of the run, not warnings: numpy is told to stay quiet about them
-            with threadpool_limits(1, user_api="blas"), np.errstate(all="ignore"), \
-                    ThreadPoolExecutor(1, thread_name_prefix="twin") as self._pool:
+            with (
+                threadpool_limits(1, user_api="blas"),
+                np.errstate(all="ignore"),
+                ThreadPoolExecutor(1, thread_name_prefix="twin") as self._pool,
+            ):
                 return self._run(on_step)
         finally:
             torch.set_num_threads(threads)
@@ -116,8 +123,8 @@ class Lockstep:
         dtype, side, twin = self.cfg.dtype, self.side, self.twin
         own_state = side.optimizer_state() is None  # a candidate that keeps its own optimizer state
         tol = TOLERANCES[dtype]
-        for self.step, (idx, epoch_end) in enumerate(batch_order(len(self.X), self.batch_size, self.n_steps,
-                                                                 self.rng)):
+        for step, (idx, epoch_end) in enumerate(batch_order(len(self.X), self.batch_size, self.n_steps, self.rng)):
+            self.step = step
             X, Y = self.X[idx], self.Y[idx]  # (m, d), (m, k)
             synced, sync = sync or self.cfg.resync, False
             pre = side.save(pre)  # the state this step starts from, kept for a re-run
@@ -159,9 +166,13 @@ class Lockstep:
         phase_rel = {}
         for c in checks:
             phase_rel[c.phase] = max(phase_rel.get(c.phase, 0.0), c.max_rel)
-        return dict(step=step, loss=dict(handmade=loss_o, reference=loss_t),
-                    max_abs_err=max((c.max_abs for c in checks), default=0.0),
-                    max_rel_err=max((c.max_rel for c in checks), default=0.0),
-                    phase_rel_err=phase_rel, tensors=len(checks), ok=all(c.ok for c in checks), drift=False)
-
-
+        return dict(
+            step=step,
+            loss=dict(handmade=loss_o, reference=loss_t),
+            max_abs_err=max((c.max_abs for c in checks), default=0.0),
+            max_rel_err=max((c.max_rel for c in checks), default=0.0),
+            phase_rel_err=phase_rel,
+            tensors=len(checks),
+            ok=all(c.ok for c in checks),
+            drift=False,
+        )

@@ -15,6 +15,7 @@ reported; adding a finding is a function and a row there.
   gradcheck       finite differences on the first batch, a third opinion independent of torch
   bug_not_exposed a planted bug that changed nothing measurable under the settings given
 """
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,20 +52,33 @@ def local_error(ctx):
     dtype = out.scene["dtype"] if out.scene else ctx.cfg.dtype
     times = d["max_rel_err"] / TOLERANCES[dtype].for_phase(d["phase"])
     if d["float32_only"]:
-        return dict(code="float32_only", step=d["step"], rel_err=d["max_rel_err"], times_tolerance=times,
-                    message=f"A float32 problem, not a maths error: from one shared state the side under test and "
-                            f"the twin agree in float64, but in float32 {what(d['phase'], d['tensor'])} is off by "
-                            f"{d['max_rel_err']:.2g}, beyond what float32 rounding of the same maths allows, "
-                            f"{_when(d['step'])} and at the next steps (or as a NaN or inf). The code loses precision "
-                            f"in float32 (cancellation, log of 0, a poor summation order, an epsilon too small for "
-                            f"float32, a lower-precision copy).")
-    ladder = (f" Re-run in extended precision (np.longdouble) it still differs, so this is not the side's own "
-              f"rounding." if d.get("note") is None else f" ({d['note']}.)")
-    return dict(code="local_error", step=d["step"], rel_err=d["max_rel_err"], times_tolerance=times,
-                message=f"A real bug, not rounding: {what(d['phase'], d['tensor'])} is off by {d['max_rel_err']:.2g} "
-                        f"relative {_when(d['step'])}, beyond the rounding that this step's own terms allow, with "
-                        f"both sides starting the step from one state ({d['checked']}).{ladder} This step makes "
-                        f"the error; --resync finds it at the same step.")
+        return dict(
+            code="float32_only",
+            step=d["step"],
+            rel_err=d["max_rel_err"],
+            times_tolerance=times,
+            message=f"A float32 problem, not a maths error: from one shared state the side under test and "
+            f"the twin agree in float64, but in float32 {what(d['phase'], d['tensor'])} is off by "
+            f"{d['max_rel_err']:.2g}, beyond what float32 rounding of the same maths allows, "
+            f"{_when(d['step'])} and at the next steps (or as a NaN or inf). The code loses precision "
+            f"in float32 (cancellation, log of 0, a poor summation order, an epsilon too small for "
+            f"float32, a lower-precision copy).",
+        )
+    ladder = (
+        " Re-run in extended precision (np.longdouble) it still differs, so this is not the side's own rounding."
+        if d.get("note") is None
+        else f" ({d['note']}.)"
+    )
+    return dict(
+        code="local_error",
+        step=d["step"],
+        rel_err=d["max_rel_err"],
+        times_tolerance=times,
+        message=f"A real bug, not rounding: {what(d['phase'], d['tensor'])} is off by {d['max_rel_err']:.2g} "
+        f"relative {_when(d['step'])}, beyond the rounding that this step's own terms allow, with "
+        f"both sides starting the step from one state ({d['checked']}).{ladder} This step makes "
+        f"the error; --resync finds it at the same step.",
+    )
 
 
 def loss_only(ctx):
@@ -75,10 +89,13 @@ def loss_only(ctx):
     if not others or any(v != "agree" for v in others.values()):
         return None
     grads = "every gradient agrees" if "backward" in others else "every updated parameter agrees"
-    return dict(code="loss_only", step=d["step"],
-                message=f"Only the loss value differs; {grads} ({', '.join(others)} all agree at step {d['step']}). "
-                        f"The backprop is right: the loss you return is computed differently from the one your "
-                        f"gradients belong to.")
+    return dict(
+        code="loss_only",
+        step=d["step"],
+        message=f"Only the loss value differs; {grads} ({', '.join(others)} all agree at step {d['step']}). "
+        f"The backprop is right: the loss you return is computed differently from the one your "
+        f"gradients belong to.",
+    )
 
 
 def convention(ctx):
@@ -105,12 +122,20 @@ def convention(ctx):
         fix = "--reduction mean" if ctx.cfg.reduction == "sum" else None
     else:
         fix = f"--loss-scale {r_loss * ctx.cfg.loss_scale:.6g}"
-    tail = (f"with the gradients {r_loss:.4g}x too: rerun with {fix}" if same and fix else
-            f"with the gradients {r_loss:.4g}x too" if same else
-            "while every gradient agrees: the value you return uses another convention than your gradients")
-    return dict(code="convention", factor=r_loss, fix=fix if same else None,
-                message=f"Your loss is {r_loss:.4g}x the reference's at step {d['step']}, {tail}. A convention, "
-                        f"not a backprop bug.")
+    tail = (
+        f"with the gradients {r_loss:.4g}x too: rerun with {fix}"
+        if same and fix
+        else f"with the gradients {r_loss:.4g}x too"
+        if same
+        else "while every gradient agrees: the value you return uses another convention than your gradients"
+    )
+    return dict(
+        code="convention",
+        factor=r_loss,
+        fix=fix if same else None,
+        message=f"Your loss is {r_loss:.4g}x the reference's at step {d['step']}, {tail}. A convention, "
+        f"not a backprop bug.",
+    )
 
 
 def own_rounding(ctx):
@@ -118,12 +143,16 @@ def own_rounding(ctx):
     if not notes:
         return None
     worst = max(notes, key=lambda n: n["rel_err"])
-    return dict(code="own_rounding", steps=[n["step"] for n in notes], rel_err=worst["rel_err"],
-                message=f"At {len(notes)} step(s) the side under test differed from torch beyond float64 rounding "
-                        f"of torch's formulas (largest: {what(worst['phase'], worst['tensor'])}, {worst['rel_err']:.2g} "
-                        f"relative, step {worst['step']}), but re-run in extended precision it agrees with torch "
-                        f"within torch's own rounding: the side's float64 arithmetic rounds more than torch's (for "
-                        f"example a textbook loss formula that loses digits where a sigmoid saturates). Not a bug.")
+    return dict(
+        code="own_rounding",
+        steps=[n["step"] for n in notes],
+        rel_err=worst["rel_err"],
+        message=f"At {len(notes)} step(s) the side under test differed from torch beyond float64 rounding "
+        f"of torch's formulas (largest: {what(worst['phase'], worst['tensor'])}, {worst['rel_err']:.2g} "
+        f"relative, step {worst['step']}), but re-run in extended precision it agrees with torch "
+        f"within torch's own rounding: the side's float64 arithmetic rounds more than torch's (for "
+        f"example a textbook loss formula that loses digits where a sigmoid saturates). Not a bug.",
+    )
 
 
 def rounding_drift(ctx):
@@ -131,46 +160,73 @@ def rounding_drift(ctx):
     if not drift:
         return None
     kinds = {k: sum(d["kind"] == k for d in drift) for k in ("accumulated", "rounding", "float32_only")}
-    why = [f"{kinds['accumulated']}x accumulated rounding that vanished when the step was re-run from one state"
-           if kinds["accumulated"] else "",
-           f"{kinds['rounding']}x a difference within the rounding that the step's own terms allow (saturated "
-           "units, relu inputs next to 0, tiny derivatives)" if kinds["rounding"] else "",
-           f"{kinds['float32_only']}x an isolated float32 difference" if kinds["float32_only"] else ""]
-    return dict(code="rounding_drift", count=len(drift), kinds=kinds, steps=[d["step"] for d in drift],
-                max_local_rel_err=max(d["local_rel_err"] for d in drift),
-                message=f"Rounding drift, not divergence: the twins' difference crossed the {ctx.cfg.dtype} tolerance "
-                        f"at {len(drift)} step(s): " + "; ".join(w for w in why if w)
-                        + ". The twin was re-anchored to the state of the side under test there.")
+    why = [
+        f"{kinds['accumulated']}x accumulated rounding that vanished when the step was re-run from one state"
+        if kinds["accumulated"]
+        else "",
+        f"{kinds['rounding']}x a difference within the rounding that the step's own terms allow (saturated "
+        "units, relu inputs next to 0, tiny derivatives)"
+        if kinds["rounding"]
+        else "",
+        f"{kinds['float32_only']}x an isolated float32 difference" if kinds["float32_only"] else "",
+    ]
+    return dict(
+        code="rounding_drift",
+        count=len(drift),
+        kinds=kinds,
+        steps=[d["step"] for d in drift],
+        max_local_rel_err=max(d["local_rel_err"] for d in drift),
+        message=f"Rounding drift, not divergence: the twins' difference crossed the {ctx.cfg.dtype} tolerance "
+        f"at {len(drift)} step(s): "
+        + "; ".join(w for w in why if w)
+        + ". The twin was re-anchored to the state of the side under test there.",
+    )
 
 
 def non_finite(ctx):
     nf = ctx.outcome.non_finite
     if not nf:
         return None
-    who = ("both backends, at the same place" if nf["same_place"] else
-           "the side under test only" if not nf["reference"] else "the reference only" if not nf["handmade"] else
-           f"both backends, but at different places (reference: {nf['reference']['phase']} "
-           f"{nf['reference']['tensor']})")
+    who = (
+        "both backends, at the same place"
+        if nf["same_place"]
+        else "the side under test only"
+        if not nf["reference"]
+        else "the reference only"
+        if not nf["handmade"]
+        else f"both backends, but at different places (reference: {nf['reference']['phase']} "
+        f"{nf['reference']['tensor']})"
+    )
     first = nf["handmade"] or nf["reference"]
     big = first.get("largest_before")
     fed = "from finite inputs" if nf["inputs_finite"] else "from non-finite inputs (the batch itself)"
     big_text = f"; the largest value before it in that step was |{big['tensor']}| = {big['value']:.3g}" if big else ""
     if nf["same_place"]:
-        advice = ("Training itself blew up, in the reference too, from a state where both agreed: the verdict is "
-                  "blew_up, because the two implementations do not differ. Lower --lr, or check the data's scale.")
+        advice = (
+            "Training itself blew up, in the reference too, from a state where both agreed: the verdict is "
+            "blew_up, because the two implementations do not differ. Lower --lr, or check the data's scale."
+        )
     elif nf["handmade"] and not nf["reference"] and (nf.get("extended") or {}).get("finite"):
-        advice = (f"In extended precision the same code stays finite there ({nf['extended']['value']:.6g}), so the "
-                  "maths is finite and float64 rounding takes it to log(0), an overflow or 0/0: a less stable "
-                  "formula than torch's, such as log(1 - a) where a sigmoid saturates. It matters (your values "
-                  "are NaN or inf), but it is not a backprop error: use a stable form.")
+        advice = (
+            f"In extended precision the same code stays finite there ({nf['extended']['value']:.6g}), so the "
+            "maths is finite and float64 rounding takes it to log(0), an overflow or 0/0: a less stable "
+            "formula than torch's, such as log(1 - a) where a sigmoid saturates. It matters (your values "
+            "are NaN or inf), but it is not a backprop error: use a stable form."
+        )
     elif nf["handmade"] and not nf["reference"]:
-        advice = ("The reference stays finite on the same numbers, so the side under test computes this "
-                  "differently: look for exp without the max shift, log of 0, or a division by 0.")
+        advice = (
+            "The reference stays finite on the same numbers, so the side under test computes this "
+            "differently: look for exp without the max shift, log of 0, or a division by 0."
+        )
     else:
         advice = "The two backends went non-finite differently: a real difference."
-    return dict(nf, code="non_finite", message=f"The first non-finite value appeared at step {nf['step']} in "
-                                               f"{nf['phase']} {nf['tensor']}, in {who}, {fed}{big_text}. The run "
-                                               f"stops there. {advice}")
+    return dict(
+        nf,
+        code="non_finite",
+        message=f"The first non-finite value appeared at step {nf['step']} in "
+        f"{nf['phase']} {nf['tensor']}, in {who}, {fed}{big_text}. The run "
+        f"stops there. {advice}",
+    )
 
 
 def suspects(ctx):
@@ -190,18 +246,27 @@ def suspects(ctx):
             fits.append((got[0], bug.name, got[1]))
     if fits:
         residual, name, evidence = min(fits)
-        tail = (" This is offered from the measured prediction, not as a certainty."
-                if ctx.side.kind == "candidate" else "")
-        return dict(code="suspect", bug=name, evidence=evidence, fit=residual,
-                    message=f"Likely cause: {name}: {evidence} (the prediction fits to {residual:.1e}).{tail}")
+        tail = (
+            " This is offered from the measured prediction, not as a certainty." if ctx.side.kind == "candidate" else ""
+        )
+        return dict(
+            code="suspect",
+            bug=name,
+            evidence=evidence,
+            fit=residual,
+            message=f"Likely cause: {name}: {evidence} (the prediction fits to {residual:.1e}).{tail}",
+        )
     if nf or d["phase"] == "loss":
         return None  # the non_finite, loss_only or convention finding says what is known
     ours, ref = scene.divergent()
     r, res = ratio_fit(ours, ref)
     seen = f"side under test / reference = {r:.4g} (fit {res:.1e})" if r is not None else "the reference is all zeros"
-    hint = ("The loss already differs before any gradient: check that the settings (--sizes, --activation, --loss, "
-            "--output, --l2, --scale, --reduction, --loss-scale) describe your network."
-            if not scene.agrees("loss", "loss") else "Compare that tensor's formula with the reference's.")
+    hint = (
+        "The loss already differs before any gradient: check that the settings (--sizes, --activation, --loss, "
+        "--output, --l2, --scale, --reduction, --loss-scale) describe your network."
+        if not scene.agrees("loss", "loss")
+        else "Compare that tensor's formula with the reference's."
+    )
     return dict(code="unmatched", message=f"No catalogue bug explains {d['phase']} {d['tensor']}: {seen}. {hint}")
 
 
@@ -232,14 +297,23 @@ def prior_plateau(ctx):
         return None
     if abs(first["reference"] - prior) <= 0.05 * prior and len(out.steps) < 200:
         return None  # it started at the prior and has not trained long enough to call it stuck
-    formula = {"bce": "-sum_k [p_k ln p_k + (1-p_k) ln(1-p_k)]", "cross_entropy": "-sum_k p_k ln p_k",
-               "mse": "1/2 sum_k p_k (1-p_k)"}[cfg.loss]
+    formula = {
+        "bce": "-sum_k [p_k ln p_k + (1-p_k) ln(1-p_k)]",
+        "cross_entropy": "-sum_k p_k ln p_k",
+        "mse": "1/2 sum_k p_k (1-p_k)",
+    }[cfg.loss]
     found = culprits(cfg)
-    return dict(code="prior_plateau", prior_cost=prior, achieved=last, formula=formula, culprits=found,
-                message=f"Both backends sit at {last['handmade']:.4f}, within 1% of {prior:.4f} = {formula} over "
-                        f"the training labels' frequencies p_k: the cost of ignoring the input and predicting each "
-                        f"class's frequency. The twins agree, so the backprop is right and the setup is at fault. "
-                        f"Likely culprits: " + "; ".join(found) + ".")
+    return dict(
+        code="prior_plateau",
+        prior_cost=prior,
+        achieved=last,
+        formula=formula,
+        culprits=found,
+        message=f"Both backends sit at {last['handmade']:.4f}, within 1% of {prior:.4f} = {formula} over "
+        f"the training labels' frequencies p_k: the cost of ignoring the input and predicting each "
+        f"class's frequency. The twins agree, so the backprop is right and the setup is at fault. "
+        f"Likely culprits: " + "; ".join(found) + ".",
+    )
 
 
 def culprits(cfg):
@@ -247,17 +321,23 @@ def culprits(cfg):
     found = []
     hidden = cfg.sizes[1:-1]
     if cfg.init == "uniform":
-        found.append("init uniform: every weight starts in [0, 0.01), all positive and tiny, so the hidden units "
-                     "start nearly identical and barely pass a gradient down (use --init xavier)")
+        found.append(
+            "init uniform: every weight starts in [0, 0.01), all positive and tiny, so the hidden units "
+            "start nearly identical and barely pass a gradient down (use --init xavier)"
+        )
     if hidden and min(hidden) < 16:
-        found.append(f"hidden layers of {min(hidden)} units are too narrow for {cfg.sizes[-1]} classes (use 100 or more)")
+        found.append(
+            f"hidden layers of {min(hidden)} units are too narrow for {cfg.sizes[-1]} classes (use 100 or more)"
+        )
     if cfg.batch_size is None:
         found.append("full-batch gradient descent makes one update per pass over the data (use mini-batches)")
     if cfg.steps is not None and cfg.steps < 100:
         found.append(f"only {cfg.steps} updates: far too few to leave the plateau (train for epochs)")
     if cfg.lr >= 1 and cfg.activation == "sigmoid":
-        found.append(f"lr {cfg.lr:g} is large for sigmoid units: the first steps push the output biases straight "
-                     "to the class frequencies and saturate (use about 0.1 with mini-batches)")
+        found.append(
+            f"lr {cfg.lr:g} is large for sigmoid units: the first steps push the output biases straight "
+            "to the class frequencies and saturate (use about 0.1 with mini-batches)"
+        )
     if cfg.l2 >= 1:
         found.append(f"l2 {cfg.l2:g} pulls the already small weights toward zero (use 1e-4 or so)")
     if cfg.activation == "sigmoid":
@@ -274,17 +354,24 @@ def gradcheck(ctx):
         return dict(result, code="gradcheck", message=f"Finite differences: not run, {result['skipped']}.")
     w = result["worst"]
     if result.get("non_finite"):
-        return dict(result, code="gradcheck", message="Finite differences on the first batch: FAIL, the loss or a "
-                                                      "gradient is not finite there, so nothing can be checked.")
+        return dict(
+            result,
+            code="gradcheck",
+            message="Finite differences on the first batch: FAIL, the loss or a "
+            "gradient is not finite there, so nothing can be checked.",
+        )
     where = f"{w['tensor']}{tuple(w['index'])}"
     described = ctx.side.describe(w["tensor"], w["index"])
     if described:
         where += f" [{described}]"
     verdict = "pass" if result["passed"] else "FAIL"
-    return dict(result, code="gradcheck",
-                message=f"Finite differences on the first batch ({result['checked']} sampled elements, float64): "
-                        f"{verdict}. Worst: {where}, analytic {w['analytic']:.6g}, numeric {w['numeric']:.6g}, "
-                        f"|difference| {w['abs_err']:.1e} = {w['excess']:.2g}x what rounding allows.")
+    return dict(
+        result,
+        code="gradcheck",
+        message=f"Finite differences on the first batch ({result['checked']} sampled elements, float64): "
+        f"{verdict}. Worst: {where}, analytic {w['analytic']:.6g}, numeric {w['numeric']:.6g}, "
+        f"|difference| {w['abs_err']:.1e} = {w['excess']:.2g}x what rounding allows.",
+    )
 
 
 def bug_not_exposed(ctx):
@@ -292,13 +379,26 @@ def bug_not_exposed(ctx):
     bug = getattr(ctx.side, "bug", None)
     if bug is None or ctx.outcome.verdict == "diverge":
         return None
-    return dict(code="bug_not_exposed", bug=bug.name,
-                message=f"The planted bug {bug.name} changed no tensor beyond rounding under these settings, so the "
-                        f"twins agree. Its own setup exposes it: python compare.py --inject-bug {bug.name}")
+    return dict(
+        code="bug_not_exposed",
+        bug=bug.name,
+        message=f"The planted bug {bug.name} changed no tensor beyond rounding under these settings, so the "
+        f"twins agree. Its own setup exposes it: python compare.py --inject-bug {bug.name}",
+    )
 
 
-FINDINGS = [gradcheck, local_error, loss_only, convention, own_rounding, rounding_drift, non_finite, suspects,
-            prior_plateau, bug_not_exposed]
+FINDINGS = [
+    gradcheck,
+    local_error,
+    loss_only,
+    convention,
+    own_rounding,
+    rounding_drift,
+    non_finite,
+    suspects,
+    prior_plateau,
+    bug_not_exposed,
+]
 
 
 def collect(ctx):

@@ -11,6 +11,7 @@ is measured to about 1e-9 and no better. A relu whose input sits within h of 0 f
 inside the +-h step; so an element that disagrees is measured again with h / 10 and h / 100. A kink falls out
 of the smaller step; a wrong gradient stays wrong at every h.
 """
+
 import copy
 
 import numpy as np
@@ -41,8 +42,15 @@ def check(loss_at, params, grads, names, rng, per_tensor=8, precision="float64")
                     break
             checked += 1
             if worst is None or excess > worst["excess"]:
-                worst = dict(tensor=name, index=[int(i) for i in idx], analytic=analytic, numeric=numeric,
-                             abs_err=diff, excess=excess, h=h)
+                worst = dict(
+                    tensor=name,
+                    index=[int(i) for i in idx],
+                    analytic=analytic,
+                    numeric=numeric,
+                    abs_err=diff,
+                    excess=excess,
+                    h=h,
+                )
     return dict(passed=worst["excess"] <= 1, max_excess=worst["excess"], checked=checked, worst=worst)
 
 
@@ -60,8 +68,10 @@ def _central(loss_at, p, idx, h):
 def for_run(run):
     """Gradcheck the side under test of a Lockstep run at its current parameters, on the run's first batch."""
     if not hasattr(run.side, "loss_and_grads"):
-        return dict(skipped="a class candidate updates its own parameters inside step(), so it has no loss "
-                            "function to differentiate; give a function candidate for --gradcheck")
+        return dict(
+            skipped="a class candidate updates its own parameters inside step(), so it has no loss "
+            "function to differentiate; give a function candidate for --gradcheck"
+        )
     idx, _ = next(batch_order(len(run.X), run.batch_size, 1, copy.deepcopy(run.rng)))  # the rng is not touched
     X, Y = run.X[idx].astype(np.float64), run.Y[idx].astype(np.float64)
     side = run.side.at("float64")
@@ -71,9 +81,19 @@ def for_run(run):
         grads = {name: np.array(g, dtype=np.float64) for name, g in grads.items()}
         names = [name for name, _ in side.named]
         if not np.isfinite(loss) or not all(np.isfinite(g).all() for g in grads.values()):
-            return dict(passed=False, max_excess=np.inf, checked=0, non_finite=True,
-                        worst=dict(tensor="loss", index=[], analytic=loss, numeric=np.nan, abs_err=np.nan,
-                                   excess=np.inf))
+            return dict(
+                passed=False,
+                max_excess=np.inf,
+                checked=0,
+                non_finite=True,
+                worst=dict(tensor="loss", index=[], analytic=loss, numeric=np.nan, abs_err=np.nan, excess=np.inf),
+            )
         precision = np.dtype(side.computes_in).name  # a candidate may compute in float32 inside
-        return check(lambda: side.loss_value(X, Y), [p.data for _, p in side.named],
-                     [grads[n] for n in names], names, np.random.default_rng(run.cfg.seed), precision=precision)
+        return check(
+            lambda: side.loss_value(X, Y),
+            [p.data for _, p in side.named],
+            [grads[n] for n in names],
+            names,
+            np.random.default_rng(run.cfg.seed),
+            precision=precision,
+        )

@@ -18,6 +18,7 @@ A float32 run is judged first with float32's bound; beyond it, both sides are re
 above. When float64 agrees, the float32 difference is the side's float32 arithmetic: it counts as divergence
 (float32_only) only where it matters at float32's own scale: at 3 steps in a row, or as a NaN or inf.
 """
+
 import copy
 from dataclasses import dataclass
 
@@ -29,6 +30,7 @@ from .check import TOLERANCES, worst
 LONG = np.dtype(np.longdouble)
 RAISES = np.finfo(LONG).eps < np.finfo(np.float64).eps  # longdouble is wider than float64 on this platform
 STREAK = 3  # float32-only excesses in a row that make divergence
+OWN = 1e-6  # the bound's own float64 arithmetic: a relative error of a few hundred ulps at most, far below this
 SURVIVES = 1 / 8  # a difference that keeps more than this share of its size with 11 more bits is not rounding
 
 
@@ -65,10 +67,20 @@ def unit(dtype):
 def spec(run, twin, m):
     cfg = run.cfg
     d = {"batch": m, "dataset": run.n_train, "none": 1}[cfg.l2_norm]
-    return dict(sizes=cfg.sizes, activation=cfg.activation, output=twin.net.config["output"], loss=cfg.loss,
-                l2=cfg.l2, l2_divisor=d, reduction=cfg.reduction,
-                loss_scale=cfg.loss_scale, bias=cfg.bias, leaky_slope=cfg.leaky_slope, optimizer=cfg.optimizer,
-                hyper=twin.hyper())
+    return dict(
+        sizes=cfg.sizes,
+        activation=cfg.activation,
+        output=twin.net.config["output"],
+        loss=cfg.loss,
+        l2=cfg.l2,
+        l2_divisor=d,
+        reduction=cfg.reduction,
+        loss_scale=cfg.loss_scale,
+        bias=cfg.bias,
+        leaky_slope=cfg.leaky_slope,
+        optimizer=cfg.optimizer,
+        hyper=twin.hyper(),
+    )
 
 
 def exact_state(pre, twin_pre):
@@ -76,15 +88,23 @@ def exact_state(pre, twin_pre):
     state for a side that keeps its own."""
     state = pre["state"]
     if state is None:
-        state = {name: {k: (v.numpy() if hasattr(v, "numpy") else v) for k, v in s.items()}
-                 for name, s in twin_pre["state"].items()}
+        state = {
+            name: {k: (v.numpy() if hasattr(v, "numpy") else v) for k, v in s.items()}
+            for name, s in twin_pre["state"].items()
+        }
     return dict(params=pre["params"], state=state)
 
 
 def within_bounds(run, local, pre, twin_pre, X, Y):
     """Judge every tensor of `local` against the rounding bound; returns [Verdict] in plan order."""
-    E = local.E = bounds.step_bounds(spec(run, local.twin, len(X)), exact_state(pre, twin_pre), X, Y,
-                                     local.twin.reference_tensors(), unit(local.dtype))
+    E = local.E = bounds.step_bounds(
+        spec(run, local.twin, len(X)),
+        exact_state(pre, twin_pre),
+        X,
+        Y,
+        local.twin.reference_tensors(),
+        unit(local.dtype),
+    )
     u_side = unit(local.side.computes_in)
     verdicts = []
     tol = TOLERANCES[local.dtype]
@@ -94,7 +114,7 @@ def within_bounds(run, local, pre, twin_pre, X, Y):
             continue
         E_ref = E[phase, name]
         x = bounds.excess(ours, ref, E_ref * (u_side / unit(local.dtype)), E_ref)
-        verdicts.append(Verdict(phase, name, c.max_rel, c.max_rel / x if x else np.inf, x <= 1, "rounding bound"))
+        verdicts.append(Verdict(phase, name, c.max_rel, c.max_rel / x if x else np.inf, x <= 1 + OWN, "rounding bound"))
     return verdicts
 
 
@@ -124,7 +144,7 @@ def extended(run, local, verdicts, pre, X, Y):
         if phase == "loss":  # a loss returned as a Python float was rounded to float64 on the way out
             allowed = allowed + unit(np.float64) * abs(float(hi))
         x = bounds.excess(hi, ref, allowed, E[phase, name])
-        out.append(Verdict(phase, name, v.rel_err, v.threshold, x <= 1, "extended precision"))
+        out.append(Verdict(phase, name, v.rel_err, v.threshold, x <= 1 + OWN, "extended precision"))
     return out, None
 
 
@@ -138,22 +158,45 @@ def located(step, local, verdicts, how, float32_only=False, note=None):
     phases = {}
     for x in verdicts:
         phases[x.phase] = "diverge" if not x.ok or phases.get(x.phase) == "diverge" else "agree"
-    return dict(step=step, phase=v.phase, tensor=v.name, index=head["index"], handmade=head["handmade"],
-                reference=head["reference"], abs_err=head["abs_err"], rel_err=head["rel_err"],
-                max_abs_err=c.max_abs, max_rel_err=c.max_rel, worst=rows,
-                agreeing_before=[x.name if x.phase == "loss" else f"{x.phase} {x.name}" for x in verdicts[:k]],
-                checked=how, float32_only=float32_only, phases=phases, note=note,
-                tensors=[dict(phase=x.phase, tensor=x.name, rel_err=x.rel_err, threshold=x.threshold, ok=x.ok,
-                              judged_by=x.how) for x in verdicts])
+    return dict(
+        step=step,
+        phase=v.phase,
+        tensor=v.name,
+        index=head["index"],
+        handmade=head["handmade"],
+        reference=head["reference"],
+        abs_err=head["abs_err"],
+        rel_err=head["rel_err"],
+        max_abs_err=c.max_abs,
+        max_rel_err=c.max_rel,
+        worst=rows,
+        agreeing_before=[x.name if x.phase == "loss" else f"{x.phase} {x.name}" for x in verdicts[:k]],
+        checked=how,
+        float32_only=float32_only,
+        phases=phases,
+        note=note,
+        tensors=[
+            dict(phase=x.phase, tensor=x.name, rel_err=x.rel_err, threshold=x.threshold, ok=x.ok, judged_by=x.how)
+            for x in verdicts
+        ],
+    )
 
 
 def scene(local, pre, twin_pre, X, Y):
     """Copies of what the suspect finder and the tracer need at the divergence step: its tensor pairs, the twin's
     tensors, the state before it (by torch's names, and as the side saved it), the batch and the settings."""
-    return dict(pairs=[(ph, n, np.array(a), np.array(b)) for ph, n, a, b in local.pairs], checks=local.checks,
-                ref=local.twin.reference_tensors(), pre=copy.deepcopy(exact_state(pre, twin_pre)), X=np.array(X),
-                Y=np.array(Y), side_pre=copy.deepcopy(pre), twin_pre=twin_pre, dtype=local.dtype,
-                hyper=local.twin.hyper())
+    return dict(
+        pairs=[(ph, n, np.array(a), np.array(b)) for ph, n, a, b in local.pairs],
+        checks=local.checks,
+        ref=local.twin.reference_tensors(),
+        pre=copy.deepcopy(exact_state(pre, twin_pre)),
+        X=np.array(X),
+        Y=np.array(Y),
+        side_pre=copy.deepcopy(pre),
+        twin_pre=twin_pre,
+        dtype=local.dtype,
+        hyper=local.twin.hyper(),
+    )
 
 
 def first_non_finite(local, side):
@@ -164,8 +207,11 @@ def first_non_finite(local, side):
         if not getattr(c, attr):
             before = [float(np.max(np.abs(p[side]))) for p in local.pairs[:k]]
             big = max(range(len(before)), key=before.__getitem__, default=None)
-            return dict(phase=c.phase, tensor=c.name,
-                        largest_before=None if big is None else dict(tensor=local.pairs[big][1], value=before[big]))
+            return dict(
+                phase=c.phase,
+                tensor=c.name,
+                largest_before=None if big is None else dict(tensor=local.pairs[big][1], value=before[big]),
+            )
     return None
 
 
@@ -196,13 +242,25 @@ def judge(run, local, synced, pre, twin_pre, X, Y, streak, out):
         return non_finite(run, exact, how64, pre, twin_pre, X, Y, streak, out)
     verdicts64 = within_bounds(run, exact, pre, twin_pre, X.astype(np.float64), Y.astype(np.float64))
     if not all(v.ok for v in verdicts64):
-        decided = float64_verdict(run, exact, verdicts64, how64, pre, twin_pre, X.astype(np.float64),
-                                  Y.astype(np.float64), streak, out, quiet=True)
+        decided = float64_verdict(
+            run,
+            exact,
+            verdicts64,
+            how64,
+            pre,
+            twin_pre,
+            X.astype(np.float64),
+            Y.astype(np.float64),
+            streak,
+            out,
+            quiet=True,
+        )
         if decided == "stop":
             return decided
     # float64 agrees: the maths is right, and float32 arithmetic differs beyond float32's own rounding
-    streak.append((located(step, local, verdicts, how + "; float64 agrees", float32_only=True),
-                   scene(local, pre, twin_pre, X, Y)))
+    streak.append(
+        (located(step, local, verdicts, how + "; float64 agrees", float32_only=True), scene(local, pre, twin_pre, X, Y))
+    )
     if len(streak) < STREAK:
         out.drift.append(dict(step=step, kind="float32_only", local_rel_err=max(v.rel_err for v in verdicts)))
         return "re-anchor"
@@ -222,8 +280,15 @@ def float64_verdict(run, local, verdicts, how, pre, twin_pre, X, Y, streak, out,
         if not quiet:
             streak.clear()
             worst_v = max((v for v in verdicts if not v.ok), key=lambda v: v.rel_err / v.threshold)
-            out.notes.append(dict(step=run.step, phase=worst_v.phase, tensor=worst_v.name, rel_err=worst_v.rel_err,
-                                  tensors=[f"{v.phase} {v.name}" for v in verdicts if not v.ok]))
+            out.notes.append(
+                dict(
+                    step=run.step,
+                    phase=worst_v.phase,
+                    tensor=worst_v.name,
+                    rel_err=worst_v.rel_err,
+                    tensors=[f"{v.phase} {v.name}" for v in verdicts if not v.ok],
+                )
+            )
             out.drift.append(dict(step=run.step, kind="own_rounding", local_rel_err=worst_v.rel_err))
             return "re-anchor"
         return "go on"
@@ -240,10 +305,19 @@ def non_finite(run, local, how, pre, twin_pre, X, Y, streak, out):
     ours, ref = first_non_finite(local, 2), first_non_finite(local, 3)
     same = ours is not None and ref is not None and (ours["phase"], ours["tensor"]) == (ref["phase"], ref["tensor"])
     where = ours or ref
-    out.non_finite = dict(step=run.step, phase=where["phase"], tensor=where["tensor"], handmade=ours, reference=ref,
-                          inputs_finite=bool(np.isfinite(X).all()), same_place=same)
-    verdicts = [Verdict(c.phase, c.name, c.max_rel, TOLERANCES[local.dtype].for_phase(c.phase),
-                        c.ok, "tolerance") for c in local.checks]
+    out.non_finite = dict(
+        step=run.step,
+        phase=where["phase"],
+        tensor=where["tensor"],
+        handmade=ours,
+        reference=ref,
+        inputs_finite=bool(np.isfinite(X).all()),
+        same_place=same,
+    )
+    verdicts = [
+        Verdict(c.phase, c.name, c.max_rel, TOLERANCES[local.dtype].for_phase(c.phase), c.ok, "tolerance")
+        for c in local.checks
+    ]
     if same:
         out.blew_up = True
         out.first_divergence = None
@@ -254,16 +328,31 @@ def non_finite(run, local, how, pre, twin_pre, X, Y, streak, out):
         exact = run.replay("float64", pre, twin_pre, X, Y)
         if all(c.ours_finite and c.ref_finite for c in exact.checks):
             v64 = within_bounds(run, exact, pre, twin_pre, X.astype(np.float64), Y.astype(np.float64))
-            float32_only = all(v.ok for v in v64) or float64_verdict(
-                run, exact, v64, how, pre, twin_pre, X.astype(np.float64), Y.astype(np.float64), streak, out,
-                quiet=True) == "go on"
+            float32_only = (
+                all(v.ok for v in v64)
+                or float64_verdict(
+                    run,
+                    exact,
+                    v64,
+                    how,
+                    pre,
+                    twin_pre,
+                    X.astype(np.float64),
+                    Y.astype(np.float64),
+                    streak,
+                    out,
+                    quiet=True,
+                )
+                == "go on"
+            )
             if not float32_only:
                 out.non_finite = None  # float64 disagrees too: a real bug, located there
                 return "stop"
     elif ours is not None and ref is None:
         out.non_finite["extended"] = finite_when_raised(run, where, pre, X, Y)
-    out.first_divergence = located(run.step, local, verdicts, how + ("; float64 agrees" if float32_only else ""),
-                                   float32_only=float32_only)
+    out.first_divergence = located(
+        run.step, local, verdicts, how + ("; float64 agrees" if float32_only else ""), float32_only=float32_only
+    )
     out.scene = scene(local, pre, twin_pre, X, Y)
     return "stop"
 

@@ -14,6 +14,7 @@ counted from 1), and whether biases are flat (out,), columns (out, 1) or rows (1
 and in-out apply, as [W0, W1, ...]. Adding a layout is a row in LAYOUTS: its two conversions of one layer and
 its description of an element.
 """
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,34 +50,61 @@ class Layout:
     whole: object  # kind -> what of the array the tensor is, e.g. 'rows 1.. (the weights, transposed)'
 
 
-LAYOUTS = {layout.name: layout for layout in [
-    Layout("torch", "[W0, b0, ...] with W (out, in)", True,
-           lambda W, b: (W, b), lambda arrays, n_in, n_out: arrays,
-           lambda n_in, n_out, bias: ((n_out, n_in), (n_out,)) if bias else ((n_out, n_in),),
-           lambda kind, idx, n_in: (0, idx) if kind == "weight" else (1, idx),
-           lambda kind: ""),
-    Layout("in-out", "[W0, b0, ...] with W (in, out), used as x @ W + b", True,
-           lambda W, b: (W.T, b), lambda arrays, n_in, n_out: (arrays[0].T, *arrays[1:]),
-           lambda n_in, n_out, bias: ((n_in, n_out), (n_out,)) if bias else ((n_in, n_out),),
-           lambda kind, idx, n_in: (0, idx[::-1]) if kind == "weight" else (1, idx),
-           lambda kind: " (transposed)" if kind == "weight" else ""),
-    Layout("bias-row", "one (in+1, out) matrix per layer, row 0 the biases", False,
-           lambda W, b: (np.vstack([b[None, :], W.T]),), lambda arrays, n_in, n_out: (arrays[0][1:].T, arrays[0][0]),
-           lambda n_in, n_out, bias: ((n_in + 1, n_out),),
-           lambda kind, idx, n_in: (0, (idx[1] + 1, idx[0])) if kind == "weight" else (0, (0, idx[0])),
-           lambda kind: " rows 1.. (the weights, transposed)" if kind == "weight" else " row 0 (the biases)"),
-    Layout("bias-first-col", "one (out, in+1) matrix per layer, column 0 the biases", False,
-           lambda W, b: (np.hstack([b[:, None], W]),), lambda arrays, n_in, n_out: (arrays[0][:, 1:], arrays[0][:, 0]),
-           lambda n_in, n_out, bias: ((n_out, n_in + 1),),
-           lambda kind, idx, n_in: (0, (idx[0], idx[1] + 1)) if kind == "weight" else (0, (idx[0], 0)),
-           lambda kind: "[:, 1:] (the weights)" if kind == "weight" else "[:, 0] (the biases)"),
-    Layout("bias-last-col", "one (out, in+1) matrix per layer, the last column the biases", False,
-           lambda W, b: (np.hstack([W, b[:, None]]),),
-           lambda arrays, n_in, n_out: (arrays[0][:, :-1], arrays[0][:, -1]),
-           lambda n_in, n_out, bias: ((n_out, n_in + 1),),
-           lambda kind, idx, n_in: (0, idx) if kind == "weight" else (0, (idx[0], n_in)),
-           lambda kind: "[:, :-1] (the weights)" if kind == "weight" else "[:, -1] (the biases)"),
-]}
+LAYOUTS = {
+    layout.name: layout
+    for layout in [
+        Layout(
+            "torch",
+            "[W0, b0, ...] with W (out, in)",
+            True,
+            lambda W, b: (W, b),
+            lambda arrays, n_in, n_out: arrays,
+            lambda n_in, n_out, bias: ((n_out, n_in), (n_out,)) if bias else ((n_out, n_in),),
+            lambda kind, idx, n_in: (0, idx) if kind == "weight" else (1, idx),
+            lambda kind: "",
+        ),
+        Layout(
+            "in-out",
+            "[W0, b0, ...] with W (in, out), used as x @ W + b",
+            True,
+            lambda W, b: (W.T, b),
+            lambda arrays, n_in, n_out: (arrays[0].T, *arrays[1:]),
+            lambda n_in, n_out, bias: ((n_in, n_out), (n_out,)) if bias else ((n_in, n_out),),
+            lambda kind, idx, n_in: (0, idx[::-1]) if kind == "weight" else (1, idx),
+            lambda kind: " (transposed)" if kind == "weight" else "",
+        ),
+        Layout(
+            "bias-row",
+            "one (in+1, out) matrix per layer, row 0 the biases",
+            False,
+            lambda W, b: (np.vstack([b[None, :], W.T]),),
+            lambda arrays, n_in, n_out: (arrays[0][1:].T, arrays[0][0]),
+            lambda n_in, n_out, bias: ((n_in + 1, n_out),),
+            lambda kind, idx, n_in: (0, (idx[1] + 1, idx[0])) if kind == "weight" else (0, (0, idx[0])),
+            lambda kind: " rows 1.. (the weights, transposed)" if kind == "weight" else " row 0 (the biases)",
+        ),
+        Layout(
+            "bias-first-col",
+            "one (out, in+1) matrix per layer, column 0 the biases",
+            False,
+            lambda W, b: (np.hstack([b[:, None], W]),),
+            lambda arrays, n_in, n_out: (arrays[0][:, 1:], arrays[0][:, 0]),
+            lambda n_in, n_out, bias: ((n_out, n_in + 1),),
+            lambda kind, idx, n_in: (0, (idx[0], idx[1] + 1)) if kind == "weight" else (0, (idx[0], 0)),
+            lambda kind: "[:, 1:] (the weights)" if kind == "weight" else "[:, 0] (the biases)",
+        ),
+        Layout(
+            "bias-last-col",
+            "one (out, in+1) matrix per layer, the last column the biases",
+            False,
+            lambda W, b: (np.hstack([W, b[:, None]]),),
+            lambda arrays, n_in, n_out: (arrays[0][:, :-1], arrays[0][:, -1]),
+            lambda n_in, n_out, bias: ((n_out, n_in + 1),),
+            lambda kind, idx, n_in: (0, idx) if kind == "weight" else (0, (idx[0], n_in)),
+            lambda kind: "[:, :-1] (the weights)" if kind == "weight" else "[:, -1] (the biases)",
+        ),
+    ]
+}
 
 
 def fits(layout, bias):
@@ -153,20 +181,27 @@ def from_user(layout, arrays, sizes, bias, dtype, who, form, error, run_dtype=No
         got = [np.shape(a) for a in arrays.values()]
         missing, extra = [k for k in names if k not in arrays], [k for k in arrays if k not in names]
         if missing or extra:
-            raise fail(f"{who} with keys {', '.join(map(str, arrays))}; expected {', '.join(names)} (the {layout} "
-                       f"layout of {'-'.join(map(str, sizes))})", got)
+            raise fail(
+                f"{who} with keys {', '.join(map(str, arrays))}; expected {', '.join(names)} (the {layout} "
+                f"layout of {'-'.join(map(str, sizes))})",
+                got,
+            )
         arrays = [arrays[k] for k in names]
     elif not isinstance(arrays, (list, tuple)):
         raise fail(f"{who} as {type(arrays).__name__}; expected a list of {len(expected)} NumPy arrays")
     got = [np.shape(a) for a in arrays]
     if len(arrays) != len(expected):
-        raise fail(f"{who} {len(arrays)} arrays; the {layout} layout of {'-'.join(map(str, sizes))} needs "
-                   f"{len(expected)}", got)
+        raise fail(
+            f"{who} {len(arrays)} arrays; the {layout} layout of {'-'.join(map(str, sizes))} needs {len(expected)}", got
+        )
     for k, (a, shape) in enumerate(zip(arrays, expected)):
         label = f"{who}['{names[k]}']" if form.container == "dict" else f"{who}[{k}]"
         if not isinstance(a, np.ndarray) or not np.issubdtype(a.dtype, np.floating):
-            raise fail(f"{label} as {type(a).__name__}{' of ' + str(a.dtype) if isinstance(a, np.ndarray) else ''}"
-                       f"; expected a NumPy array of floats, shape {shape}", got)
+            raise fail(
+                f"{label} as {type(a).__name__}{' of ' + str(a.dtype) if isinstance(a, np.ndarray) else ''}"
+                f"; expected a NumPy array of floats, shape {shape}",
+                got,
+            )
         if np.finfo(a.dtype).eps > np.finfo(run_dtype).eps:
             fix = " or run with --dtype float32" if a.dtype == np.float32 else ""
             raise fail(f"{label} as {a.dtype} in a {run_dtype.name} run; return {run_dtype.name} arrays{fix}", got)
@@ -176,7 +211,7 @@ def from_user(layout, arrays, sizes, bias, dtype, who, form, error, run_dtype=No
     state, k = {}, 0
     per_layer = 2 if LAYOUTS[layout].separate_bias and bias else 1
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        W, *rest = LAYOUTS[layout].from_user(arrays[k:k + per_layer], n_in, n_out)
+        W, *rest = LAYOUTS[layout].from_user(arrays[k : k + per_layer], n_in, n_out)
         k += per_layer
         state[f"layers.{i}.weight"] = np.array(W, dtype=dtype, order="F")  # a copy, column-major as handmade keeps
         if bias:
@@ -194,10 +229,9 @@ def describe(layout, name, index, sizes, form=Form(), bias=True):
     row = LAYOUTS[layout]
     per_layer = 2 if row.separate_bias and bias else 1
     k = per_layer * i
-    which, where = row.element(kind, tuple(index) if index is not None else (0, 0)[:1 + (kind == "weight")],
-                               sizes[i])
+    which, where = row.element(kind, tuple(index) if index is not None else (0, 0)[: 1 + (kind == "weight")], sizes[i])
     k += which
-    label = (f"params['{keys(layout, len(sizes) - 1, bias)[k]}']" if form.container == "dict" else f"params[{k}]")
+    label = f"params['{keys(layout, len(sizes) - 1, bias)[k]}']" if form.container == "dict" else f"params[{k}]"
     suffix = f" ({extra})" if extra else ""
     if index is None:
         return f"{label}{row.whole(kind)}{suffix}"
@@ -214,7 +248,7 @@ def candidates(bias, only=None):
         if not fits(name, bias) or only not in (None, name):
             continue
         for container in ("list", "dict"):
-            for b in (BIAS_SHAPES if row.separate_bias and bias else ["flat"]):
+            for b in BIAS_SHAPES if row.separate_bias and bias else ["flat"]:
                 out.append((name, Form(container, b)))
     return out
 
@@ -251,16 +285,23 @@ def infer(sizes, bias, try_call, error, only=None, prefer=None):
         fit.append((layout, form, result))
     if len(fit) == 1:
         layout, form, _ = fit[0]
-        return layout, form, (f"layout auto: {layout} ({form}), the only layout whose shapes the first call returned: "
-                              f"{_shapes_text(shapes(layout, sizes, bias, form))}")
+        return (
+            layout,
+            form,
+            (
+                f"layout auto: {layout} ({form}), the only layout whose shapes the first call returned: "
+                f"{_shapes_text(shapes(layout, sizes, bias, form))}"
+            ),
+        )
     if fit:
         choice = prefer(fit) if prefer is not None else None
         if choice is not None:
             layout, form, why = choice
             return layout, form, f"layout auto: {layout} ({form}), {why}"
         names = sorted(layout for layout, _, _ in fit)
-        raise error(f"--layout {only or 'auto'} cannot tell {' from '.join(names)}: the shapes fit each of them; give "
-                    "--layout")
+        raise error(
+            f"--layout {only or 'auto'} cannot tell {' from '.join(names)}: the shapes fit each of them; give --layout"
+        )
     raise error(_none_fits(sizes, bias, failures, only))
 
 
@@ -279,7 +320,8 @@ def _none_fits(sizes, bias, failures, only):
     for name in LAYOUTS:
         if fits(name, bias) and only in (None, name):
             expected.setdefault(_shapes_text(shapes(name, sizes, bias)), []).append(name)
-    wants = "; ".join(f"{' and '.join(names)} {'expects' if len(names) == 1 else 'expect'} {text}"
-                      for text, names in expected.items())
+    wants = "; ".join(
+        f"{' and '.join(names)} {'expects' if len(names) == 1 else 'expect'} {text}" for text, names in expected.items()
+    )
     head = f"--layout {only}:" if only else "--layout auto: no layout fits:"
     return f"{head} given {layout} ({form}) params, {e.who} of shapes {_shapes_text(e.returned)}; {wants}"

@@ -3,6 +3,7 @@
 The analysis (engine, judge, findings) returns data; nothing here measures or decides anything. The JSON keeps
 the keys handmade/reference for the two sides whatever the side under test is ('side' says which it was).
 """
+
 import json
 import math
 import os
@@ -12,8 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-PHASE_COLORS = dict(forward="tab:blue", loss="tab:purple", backward="tab:red", optimizer="tab:green",
-                    update="tab:gray")
+PHASE_COLORS = dict(forward="tab:blue", loss="tab:purple", backward="tab:red", optimizer="tab:green", update="tab:gray")
 
 
 def fmt(x, digits=3):
@@ -48,40 +48,51 @@ def header(r):
     loss += "" if c["reduction"] == "mean" else " summed over the batch"
     if c["l2"]:
         loss += f" + l2 {c['l2']:g}" + ("" if c["l2_norm"] == "batch" else f" (divided by {c['l2_norm']})")
-    extra = ("" if c["bias"] else ", no biases") + (f", leaky slope {c['leaky_slope']:g}"
-                                                    if c["activation"] == "leaky_relu" and c["leaky_slope"] != 0.01
-                                                    else "")
+    extra = ("" if c["bias"] else ", no biases") + (
+        f", leaky slope {c['leaky_slope']:g}" if c["activation"] == "leaky_relu" and c["leaky_slope"] != 0.01 else ""
+    )
     d = r["data"]
     note = (r.get("candidate") or {}).get("layout_note")
-    return "\n".join([
-        f"{r['side_name']} vs reference (PyTorch twin), trained in lockstep" + (f"\n{note}" if note else ""),
-        f"data    {d['name']}: {d['n_train']} train, {d['n_test']} test samples, scaled {c['scale']}",
-        f"model   {'-'.join(map(str, c['sizes']))} {c['activation']}, output {c['output']}, loss {loss}, "
-        f"init {c['init']}, {c['dtype']}{extra}",
-        f"train   {opt}, {batch}, {plural(c['steps'], 'step')}, seed {c['seed']}"
-        f"{', resync every step' if c['resync'] else ''}",
-        f"check   {r['check']['tensors']} tensors a step ({', '.join(r['check']['phases'])}) against the "
-        f"{c['dtype']} tolerance: loss {tol['loss']:.1e},",
-        f"        tensors {tol['tensor']:.1e}, each relative to the reference tensor's largest magnitude; an excess is "
-        "judged against the step's own rounding",
-        "",
-    ])
+    return "\n".join(
+        [
+            f"{r['side_name']} vs reference (PyTorch twin), trained in lockstep" + (f"\n{note}" if note else ""),
+            f"data    {d['name']}: {d['n_train']} train, {d['n_test']} test samples, scaled {c['scale']}",
+            f"model   {'-'.join(map(str, c['sizes']))} {c['activation']}, output {c['output']}, loss {loss}, "
+            f"init {c['init']}, {c['dtype']}{extra}",
+            f"train   {opt}, {batch}, {plural(c['steps'], 'step')}, seed {c['seed']}"
+            f"{', resync every step' if c['resync'] else ''}",
+            f"check   {r['check']['tensors']} tensors a step ({', '.join(r['check']['phases'])}) against the "
+            f"{c['dtype']} tolerance: loss {tol['loss']:.1e},",
+            f"        tensors {tol['tensor']:.1e}, each relative to the reference tensor's largest magnitude; "
+            "an excess is judged against the step's own rounding",
+            "",
+        ]
+    )
 
 
 def table_rows(steps, label, stop=None, limit=24, stop_note="DIVERGE"):
     """Every step when there are few; else a sample: the first and last few, an even spread, every re-anchored
     step and the step where the run stopped."""
     n = len(steps)
-    keep = set(range(n)) if n <= limit else (set(range(3)) | set(range(n - 3, n))
-                                               | set(np.linspace(0, n - 1, limit - 6).astype(int).tolist())
-                                               | {s["step"] for s in steps if s["drift"]})
+    keep = (
+        set(range(n))
+        if n <= limit
+        else (
+            set(range(3))
+            | set(range(n - 3, n))
+            | set(np.linspace(0, n - 1, limit - 6).astype(int).tolist())
+            | {s["step"] for s in steps if s["drift"]}
+        )
+    )
     keep = sorted(keep | ({stop} if stop is not None else set()))
     lines = [f"{'step':>6}  {'loss ' + label:>20}  {'loss reference':>20}  {'max abs err':>11}  {'max rel err':>11}"]
     for k in keep:
         s = steps[k]
         note = "ok" if s["ok"] else "rounding, re-anchored" if s["drift"] else stop_note
-        lines.append(f"{k:>6}  {s['loss']['handmade']:>20.15g}  {s['loss']['reference']:>20.15g}  "
-                     f"{s['max_abs_err']:>11.2e}  {s['max_rel_err']:>11.2e}  {note}")
+        lines.append(
+            f"{k:>6}  {s['loss']['handmade']:>20.15g}  {s['loss']['reference']:>20.15g}  "
+            f"{s['max_abs_err']:>11.2e}  {s['max_rel_err']:>11.2e}  {note}"
+        )
     if len(keep) < n:
         lines.append(f"({len(keep)} of {n} steps shown; --json PATH keeps every step)")
     return "\n".join(lines)
@@ -94,35 +105,52 @@ def divergence_lines(div, label):
     if src:
         lines.append(source_sentence(src))
     in_terms = div.get("in_your_terms")
-    lines.append(f"first divergence: step {div['step']}, {what(div['phase'], div['tensor'])}"
-                 + (f"  [{in_terms}]" if in_terms else ""))
-    lines.append(f"  max abs err {fmt(div['max_abs_err'])}, max rel err {fmt(div['max_rel_err'])} (relative to the "
-                 f"reference's largest magnitude; checked: {div['checked']})")
+    lines.append(
+        f"first divergence: step {div['step']}, {what(div['phase'], div['tensor'])}"
+        + (f"  [{in_terms}]" if in_terms else "")
+    )
+    lines.append(
+        f"  max abs err {fmt(div['max_abs_err'])}, max rel err {fmt(div['max_rel_err'])} (relative to the "
+        f"reference's largest magnitude; checked: {div['checked']})"
+    )
     phases = div.get("phases") or {}
     if phases:
         lines.append("  phases at this step: " + ", ".join(f"{p} {v}" for p, v in phases.items()))
     before = div["agreeing_before"]
     if before:
-        lines += textwrap.wrap(f"still agreeing before it in step {div['step']} ({len(before)}): " + ", ".join(before),
-                               width=110, initial_indent="  ", subsequent_indent="    ")
+        lines += textwrap.wrap(
+            f"still agreeing before it in step {div['step']} ({len(before)}): " + ", ".join(before),
+            width=110,
+            initial_indent="  ",
+            subsequent_indent="    ",
+        )
     else:
         lines.append(f"  it is the first tensor compared in step {div['step']}")
     if div["worst"]:
-        lines.append(f"  {'index':<14} {label:>14} {'reference':>14} {'abs err':>10} {'elem rel':>10}"
-                     + ("  in your layout" if in_terms else ""))
+        lines.append(
+            f"  {'index':<14} {label:>14} {'reference':>14} {'abs err':>10} {'elem rel':>10}"
+            + ("  in your layout" if in_terms else "")
+        )
         for row in div["worst"]:
             where = f"  {row.get('in_your_terms') or ''}" if in_terms else ""
-            lines.append(f"  {str(tuple(row['index'])):<14} {fmt(row['handmade'], 6):>14} "
-                         f"{fmt(row['reference'], 6):>14} {fmt(row['abs_err'], 2):>10} {fmt(row['rel_err'], 2):>10}"
-                         + where)
+            lines.append(
+                f"  {str(tuple(row['index'])):<14} {fmt(row['handmade'], 6):>14} "
+                f"{fmt(row['reference'], 6):>14} {fmt(row['abs_err'], 2):>10} {fmt(row['rel_err'], 2):>10}" + where
+            )
         lines.append("  (elem rel = |difference| / the larger of the two values, element by element)")
     if div.get("note"):
         lines.append(f"  note: {div['note']}")
     return "\n".join(lines)
 
 
-MEANING = {"z": "z of layer {i}", "a": "the activation of layer {i}", "dz": "dL/dz of layer {i}",
-           "da": "dL/da of layer {i}", "weight": "layer {i}'s weight", "bias": "layer {i}'s bias"}
+MEANING = {
+    "z": "z of layer {i}",
+    "a": "the activation of layer {i}",
+    "dz": "dL/dz of layer {i}",
+    "da": "dL/da of layer {i}",
+    "weight": "layer {i}'s weight",
+    "bias": "layer {i}'s bias",
+}
 
 
 def meaning(tensor):
@@ -132,8 +160,11 @@ def meaning(tensor):
     if name == "loss" or len(parts) < 3 or parts[2] not in MEANING:
         return name
     text = MEANING[parts[2]].format(i=parts[1]) + (f" ({parts[3]})" if len(parts) > 3 else "")
-    return f"the gradient of {text}" if grad == "" and tensor.startswith("grad:") else \
-        ("the new value of " + text if parts[2] in ("weight", "bias") and not tensor.startswith("grad:") else text)
+    return (
+        f"the gradient of {text}"
+        if grad == "" and tensor.startswith("grad:")
+        else ("the new value of " + text if parts[2] in ("weight", "bias") and not tensor.startswith("grad:") else text)
+    )
 
 
 def source_sentence(src):
@@ -142,8 +173,10 @@ def source_sentence(src):
     if src.get("unmatched"):
         return f"source: {src['unmatched']}"
     if src.get("kind") == "bug":
-        return (f"the planted bug replaces {src['file']}:{src['line']}  {src['variable']}\n"
-                f"  (it shows first in {src['tensor']})")
+        return (
+            f"the planted bug replaces {src['file']}:{src['line']}  {src['variable']}\n"
+            f"  (it shows first in {src['tensor']})"
+        )
     before = src.get("matched_before") or []
     still = ""
     if before:
@@ -157,8 +190,10 @@ def source_sentence(src):
         first = lambda v: v[0] if isinstance(v, (list, tuple)) and v else v  # noqa: E731
         values = f": {fmt(first(ours), 4)} where torch has {fmt(first(theirs), 4)}"
     tensor = src["tensor"].removeprefix("grad:")
-    return (f"your code departs at {Path(src['file']).name}:{src['line']}, {src['variable']} (should be "
-            f"{tensor} = {meaning(src['tensor'])}){values}{still}")
+    return (
+        f"your code departs at {Path(src['file']).name}:{src['line']}, {src['variable']} (should be "
+        f"{tensor} = {meaning(src['tensor'])}){values}{still}"
+    )
 
 
 def summary_line(r):
@@ -168,14 +203,20 @@ def summary_line(r):
         judged = [d for d in r["drift"]]
         if not judged:
             worst = max(r["steps"], key=lambda s: s["max_rel_err"])
-            return (f"verdict: agree. {n}, every tensor within the {dtype} tolerance at every step (worst rel "
-                    f"err {worst['max_rel_err']:.1e}, step {worst['step']})")
-        return (f"verdict: agree. {n}; at {plural(len(judged), 'step')} a difference crossed the {dtype} "
-                f"tolerance and was judged to be rounding (see the findings)")
+            return (
+                f"verdict: agree. {n}, every tensor within the {dtype} tolerance at every step (worst rel "
+                f"err {worst['max_rel_err']:.1e}, step {worst['step']})"
+            )
+        return (
+            f"verdict: agree. {n}; at {plural(len(judged), 'step')} a difference crossed the {dtype} "
+            f"tolerance and was judged to be rounding (see the findings)"
+        )
     if r["verdict"] == "blew_up":
         nf = next(f for f in r["findings"] if f["code"] == "non_finite")
-        return (f"verdict: blew_up at step {nf['step']}: NaN or inf in {what(nf['phase'], nf['tensor'])} in both "
-                f"backends alike; they agreed until then, so nothing differs")
+        return (
+            f"verdict: blew_up at step {nf['step']}: NaN or inf in {what(nf['phase'], nf['tensor'])} in both "
+            f"backends alike; they agreed until then, so nothing differs"
+        )
     d = r["first_divergence"]
     if d is None:  # a non-finite value on one side only, found before any tensor was judged
         nf = next(f for f in r["findings"] if f["code"] == "non_finite")
@@ -188,8 +229,9 @@ def floor_line(r):
     if not floor:
         return ""
     order = [p for p in PHASE_COLORS if p in floor]
-    return ("detection floor (smallest relative difference this run could detect): "
-            + ", ".join(f"{p} {floor[p]:.1e}" for p in order))
+    return "detection floor (smallest relative difference this run could detect): " + ", ".join(
+        f"{p} {floor[p]:.1e}" for p in order
+    )
 
 
 def text(r, with_header=True):
@@ -203,12 +245,16 @@ def text(r, with_header=True):
     if d:
         parts += [divergence_lines(d, label), ""]
     acc = r["accuracy"]
-    parts.append(f"test accuracy   {label} {acc['handmade']:.2%}   reference {acc['reference']:.2%}   "
-                 f"({r['data']['n_test']} test samples{', after the stop' if stop is not None else ''})")
+    parts.append(
+        f"test accuracy   {label} {acc['handmade']:.2%}   reference {acc['reference']:.2%}   "
+        f"({r['data']['n_test']} test samples{', after the stop' if stop is not None else ''})"
+    )
     t = r["timing"]
-    parts.append(f"time            {label} {t['handmade_s']:.3f} s   reference {t['reference_s']:.3f} s   "
-                 f"(ratio {t['handmade_s'] / max(t['reference_s'], 1e-9):.2f}; CPU seconds of each backend's own "
-                 "thread, side by side, comparison excluded)")
+    parts.append(
+        f"time            {label} {t['handmade_s']:.3f} s   reference {t['reference_s']:.3f} s   "
+        f"(ratio {t['handmade_s'] / max(t['reference_s'], 1e-9):.2f}; CPU seconds of each backend's own "
+        "thread, side by side, comparison excluded)"
+    )
     if floor_line(r):
         parts.append(floor_line(r))
     for f in r["findings"]:
@@ -220,9 +266,12 @@ def text(r, with_header=True):
 def html(r):
     """For notebooks: the verdict in colour, then the text report."""
     from html import escape
+
     color = {"agree": "#1a7f37", "blew_up": "#9a6700", "diverge": "#cf222e"}[r["verdict"]]
-    return (f"<div><b style='color:{color}'>{escape(summary_line(r))}</b>"
-            f"<pre style='font-size:11px'>{escape(text(r))}</pre></div>")
+    return (
+        f"<div><b style='color:{color}'>{escape(summary_line(r))}</b>"
+        f"<pre style='font-size:11px'>{escape(text(r))}</pre></div>"
+    )
 
 
 # -- JSON -----------------------------------------------------------------------------------------------------
@@ -275,6 +324,7 @@ def plot(path, r):
     the matched source variables beneath). For a run of several steps: both loss curves and the per-step error
     of each phase, with the tolerances and the re-anchored steps."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -283,9 +333,11 @@ def plot(path, r):
     heights = [4.2 if p == "step" else 6.5 for p in panels]
     fig = plt.figure(figsize=(10, sum(heights)), constrained_layout=True)
     grid = fig.add_gridspec(len(panels), 1, height_ratios=heights)
-    title = (f"{r['side_name']} vs torch twin: {'-'.join(map(str, r['config']['sizes']))} "
-             f"{r['config']['activation']}, {r['config']['loss']}, {r['config']['optimizer']}, {r['config']['dtype']}"
-             f" - {summary_line(r).removeprefix('verdict: ')}")
+    title = (
+        f"{r['side_name']} vs torch twin: {'-'.join(map(str, r['config']['sizes']))} "
+        f"{r['config']['activation']}, {r['config']['loss']}, {r['config']['optimizer']}, {r['config']['dtype']}"
+        f" - {summary_line(r).removeprefix('verdict: ')}"
+    )
     fig.suptitle("\n".join(textwrap.wrap(title, 110)), fontsize=9)
     for k, panel in enumerate(panels):
         if panel == "step":
@@ -305,22 +357,31 @@ def step_data(div):
 
 
 def step_panel(ax, div, r):
-    from matplotlib.patches import Patch
     from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
     rows, first = step_data(div)
     tiny = 1e-18
     x = np.arange(len(rows))
     rel = np.array([row[2] if math.isfinite(row[2]) else 1e3 for row in rows], dtype=float)
     ax.axvspan(first - 0.5, first + 0.5, color="red", alpha=0.12, zorder=0)
-    ax.bar(x, np.maximum(rel, tiny), color=[PHASE_COLORS[row[0]] for row in rows], alpha=0.85,
-           edgecolor="red", linewidth=[2.5 if i == first else 0 for i in x], zorder=2)
+    ax.bar(
+        x,
+        np.maximum(rel, tiny),
+        color=[PHASE_COLORS[row[0]] for row in rows],
+        alpha=0.85,
+        edgecolor="red",
+        linewidth=[2.5 if i == first else 0 for i in x],
+        zorder=2,
+    )
     thresholds = np.array([row[3] if math.isfinite(row[3]) else np.nan for row in rows], dtype=float)
     ax.scatter(x, thresholds, marker="_", s=260, linewidths=2, color="black", zorder=3)
     ax.set_yscale("log")
     ax.set_ylim(tiny / 2, max(10.0, np.nanmax(np.concatenate([rel, thresholds]))) * 1e4)  # room for the legend
-    names = [row[1].replace("layers.", "") + ("" if row[0] != "backward" or row[1].endswith(("dz", "da"))
-                                              else " grad") for row in rows]
+    names = [
+        row[1].replace("layers.", "") + ("" if row[0] != "backward" or row[1].endswith(("dz", "da")) else " grad")
+        for row in rows
+    ]
     matched = {m["tensor"]: m["variable"] for m in ((div.get("source") or {}).get("matched") or [])}
     labels = [f"{n}\n{matched[row[1]]}" if row[1] in matched else n for n, row in zip(names, rows)]
     src = div.get("source") or {}
@@ -330,8 +391,18 @@ def step_panel(ax, div, r):
     ax.set_xticklabels(labels, rotation=90, fontsize=7)
     ax.get_xticklabels()[first].set_color("red")
     handles = [Patch(color=c, label=p) for p, c in PHASE_COLORS.items() if any(row[0] == p for row in rows)]
-    handles.append(Line2D([], [], color="black", marker="_", ls="", markersize=14, mew=2,
-                          label="threshold: the tolerance, or the rounding bound where the step was judged"))
+    handles.append(
+        Line2D(
+            [],
+            [],
+            color="black",
+            marker="_",
+            ls="",
+            markersize=14,
+            mew=2,
+            label="threshold: the tolerance, or the rounding bound where the step was judged",
+        )
+    )
     handles.append(Patch(facecolor="white", edgecolor="red", lw=2, label="first tensor that departs"))
     ax.legend(handles=handles, fontsize=7, ncol=4, loc="upper left")
     where = f"{what(div['phase'], div['tensor'])}"
@@ -339,8 +410,11 @@ def step_panel(ax, div, r):
         where += f", from {src['file']}:{src['line']}"
     elif src.get("line"):
         where += f", from {Path(src['file']).name}:{src['line']} ({src['variable']})"
-    ax.set_title(f"step {div['step']}, every tensor in computation order: the first to depart is {where}",
-                 fontsize=9, color="black")
+    ax.set_title(
+        f"step {div['step']}, every tensor in computation order: the first to depart is {where}",
+        fontsize=9,
+        color="black",
+    )
     ax.set_ylabel("max relative error\n(log; bars at the bottom: exact)")
     ax.grid(alpha=0.3, axis="y")
 
@@ -351,8 +425,15 @@ def curve_panels(fig, cell, r):
     x = [s["step"] for s in steps]
     marker = "o" if len(x) < 60 else None
     top.plot(x, [s["loss"]["handmade"] for s in steps], label=label, lw=2.2, color="tab:blue", marker=marker)
-    top.plot(x, [s["loss"]["reference"] for s in steps], label="reference (torch)", lw=1.2, ls="--",
-             color="tab:orange", marker="x" if marker else None)
+    top.plot(
+        x,
+        [s["loss"]["reference"] for s in steps],
+        label="reference (torch)",
+        lw=1.2,
+        ls="--",
+        color="tab:orange",
+        marker="x" if marker else None,
+    )
     top.set_ylabel("training loss (batch)")
     top.legend()
     top.grid(alpha=0.3)

@@ -14,6 +14,7 @@ Every step computes, in this order, the tensors that plan() names (a side compar
     optimizer  layers.{i}.weight.momentum_buffer, .exp_avg, .exp_avg_sq              in parameter order
     update     layers.{i}.weight, layers.{i}.bias (the new values)
 """
+
 import copy
 import time
 
@@ -22,6 +23,7 @@ import torch
 
 import handmade
 import reference
+
 from .config import make_optimizer, make_schedule, state_keys
 
 PHASES = ("forward", "loss", "backward", "optimizer", "update")
@@ -114,8 +116,9 @@ class Handmade:
         for name, p in self.named:
             snap["params"][name] = _copy_into(snap["params"].get(name), p.data)
             old = snap["state"].get(name, {})
-            snap["state"][name] = {k: (_copy_into(old.get(k), v) if isinstance(v, np.ndarray) else v)
-                                   for k, v in self.opt.state[p].items()}
+            snap["state"][name] = {
+                k: (_copy_into(old.get(k), v) if isinstance(v, np.ndarray) else v) for k, v in self.opt.state[p].items()
+            }
         snap["lr"] = self.opt.lr
         snap["schedule"] = self.schedule and dict(vars(self.schedule), optimizer=None)
         return snap
@@ -123,8 +126,9 @@ class Handmade:
     def restore(self, snap):
         for name, p in self.named:
             p.data[...] = snap["params"][name]
-            self.opt.state[p] = {k: (v.astype(self.dtype) if isinstance(v, np.ndarray) else v)
-                                 for k, v in snap["state"][name].items()}
+            self.opt.state[p] = {
+                k: (v.astype(self.dtype) if isinstance(v, np.ndarray) else v) for k, v in snap["state"][name].items()
+            }
         self.opt.lr = snap["lr"]
         if self.schedule:
             vars(self.schedule).update({k: v for k, v in snap["schedule"].items() if k != "optimizer"})
@@ -140,8 +144,13 @@ class Handmade:
         """How the report names this side: side ('handmade', 'handmade+bug' or 'candidate'), side_name, side_label
         (its column in the text report), bug and candidate."""
         bug = self.bug and self.bug.name
-        return dict(side=self.kind, side_name=f"handmade with bug {bug}" if bug else "handmade (NumPy)",
-                    side_label=self.label, bug=bug, candidate=None)
+        return dict(
+            side=self.kind,
+            side_name=f"handmade with bug {bug}" if bug else "handmade (NumPy)",
+            side_label=self.label,
+            bug=bug,
+            candidate=None,
+        )
 
     def predict(self, X):
         return self.net.predict(X)
@@ -151,8 +160,14 @@ class Handmade:
         if self.bug is None:
             return None
         file, line, text = self.bug.source()
-        return dict(kind="bug", file=file, line=line, variable=text, tensor=outcome.first_divergence["tensor"],
-                    matched_before=[])
+        return dict(
+            kind="bug",
+            file=file,
+            line=line,
+            variable=text,
+            tensor=outcome.first_divergence["tensor"],
+            matched_before=[],
+        )
 
     @property
     def computes_in(self):
@@ -202,9 +217,14 @@ class Twin:
 
     def save(self):
         """The optimizer state and lr (the parameters come from the side under test when the twin is loaded)."""
-        return dict(state={name: {k: (v.clone() if torch.is_tensor(v) else v) for k, v in self.opt.state[p].items()}
-                           for name, p in self.named}, lr=self.opt.param_groups[0]["lr"],
-                    schedule=self.schedule and copy.deepcopy(self.schedule.state_dict()))
+        return dict(
+            state={
+                name: {k: (v.clone() if torch.is_tensor(v) else v) for k, v in self.opt.state[p].items()}
+                for name, p in self.named
+            },
+            lr=self.opt.param_groups[0]["lr"],
+            schedule=self.schedule and copy.deepcopy(self.schedule.state_dict()),
+        )
 
     def load(self, params, state=None, saved=None, lr=None):
         """Take the side under test's parameters; the optimizer state from `state` ({name: {key: array}}, torch's
@@ -212,11 +232,18 @@ class Twin:
         self.net.copy_from(params)
         for name, p in self.named:
             if state is not None:
-                self.opt.state[p] = {k: (torch.tensor(float(v), dtype=torch.float32) if k == "step" else
-                                         torch.from_numpy(np.array(v, dtype=self.dtype)))
-                                     for k, v in state[name].items()}
+                self.opt.state[p] = {
+                    k: (
+                        torch.tensor(float(v), dtype=torch.float32)
+                        if k == "step"
+                        else torch.from_numpy(np.array(v, dtype=self.dtype))
+                    )
+                    for k, v in state[name].items()
+                }
             elif saved is not None:
-                self.opt.state[p] = {k: (v.clone() if torch.is_tensor(v) else v) for k, v in saved["state"][name].items()}
+                self.opt.state[p] = {
+                    k: (v.clone() if torch.is_tensor(v) else v) for k, v in saved["state"][name].items()
+                }
         if saved is not None:
             lr = saved["lr"]
             if self.schedule:

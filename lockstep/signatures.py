@@ -5,6 +5,7 @@ the state the step started from, and computes the divergent tensor the way that 
 of that prediction against what the side under test computed says how well the bug explains it. Each
 prediction returns (residual, evidence) or None when the bug cannot apply here.
 """
+
 import numpy as np
 
 from handmade.layers import activation
@@ -38,8 +39,9 @@ class Scene:
     def __init__(self, cfg, div, scene, non_finite=None, n_train=None):
         self.cfg, self.div, self.non_finite = cfg, div, non_finite
         self.pairs = {(ph, name): (a, b) for ph, name, a, b in scene["pairs"]}
-        self.checks = {(t["phase"], t["tensor"]): t["ok"] for t in div.get("tensors", [])} or \
-            {(c.phase, c.name): c.ok for c in scene["checks"]}
+        self.checks = {(t["phase"], t["tensor"]): t["ok"] for t in div.get("tensors", [])} or {
+            (c.phase, c.name): c.ok for c in scene["checks"]
+        }
         self.ref, self.pre, self.X, self.hyper = scene["ref"], scene["pre"], scene["X"], scene["hyper"]
         self.m, self.step = len(self.X), div["step"]
         self.n_layers = len(cfg.sizes) - 1
@@ -104,7 +106,9 @@ class Scene:
             if W is None:
                 return None
         transform = transform or activation(self.cfg.activation, self.cfg.leaky_slope)[1]
-        dz = transform(self.ref[f"layers.{i + 1}.dz"] @ W, self.ref[f"layers.{i}.z"], self.ref[f"layers.{i}.a"])  # (m, out_i)
+        dz = transform(
+            self.ref[f"layers.{i + 1}.dz"] @ W, self.ref[f"layers.{i}.z"], self.ref[f"layers.{i}.a"]
+        )  # (m, out_i)
         kind = self.tensor.rsplit(".", 1)[1]
         if kind == "dz":
             predicted = dz

@@ -11,6 +11,7 @@ than classes: XOR's 4 points) is not split: it trains on every sample and its te
 name says. Fewer than two samples, or a single class, is refused.
 Every problem gives a DataError: one line that names it and the fix.
 """
+
 import csv
 import zipfile
 from pathlib import Path
@@ -30,8 +31,10 @@ def label_values(y, what):
     if y.ndim == 2 and y.shape[1] > 1:  # one-hot rows
         if not (np.isin(y, (0, 1)).all() and (y.sum(axis=1) == 1).all()):
             bad = int(np.flatnonzero(~(np.isin(y, (0, 1)).all(axis=1) & (y.sum(axis=1) == 1)))[0])
-            raise DataError(f"{what} is 2-D but its row {bad} is not one-hot (one 1 and zeros); give one-hot rows or "
-                            "integer labels (n,)")
+            raise DataError(
+                f"{what} is 2-D but its row {bad} is not one-hot (one 1 and zeros); give one-hot rows or "
+                "integer labels (n,)"
+            )
         return y.argmax(axis=1).astype(np.int64), y.shape[1]
     y = y.reshape(-1) if y.ndim == 2 else y
     if y.ndim != 1:
@@ -41,16 +44,19 @@ def label_values(y, what):
         if kinds <= {int, np.int64, np.int32} or kinds <= {str}:
             y = y.astype(np.int64 if str not in kinds else str)
         else:
-            raise DataError(f"{what} mixes kinds of labels ({', '.join(sorted(k.__name__ for k in kinds))}); give "
-                            "integers or text")
+            raise DataError(
+                f"{what} mixes kinds of labels ({', '.join(sorted(k.__name__ for k in kinds))}); give integers or text"
+            )
     if y.dtype == bool or np.issubdtype(y.dtype, np.integer):
         return y.astype(np.int64), None
     if np.issubdtype(y.dtype, np.floating):
         whole = np.isfinite(y) & (y == np.round(y))
         if not whole.all():
             i = int(np.flatnonzero(~whole)[0])
-            raise DataError(f"{what}[{i}] is {y[i]}, not a whole number; the labels of a classification are classes "
-                            "(integers or text), not real numbers")
+            raise DataError(
+                f"{what}[{i}] is {y[i]}, not a whole number; the labels of a classification are classes "
+                "(integers or text), not real numbers"
+            )
         return y.astype(np.int64), None
     if y.dtype.kind in "US":
         return y.astype(str), None
@@ -64,8 +70,9 @@ def labels(y, y_test=None, what="y"):
         test, k_test = label_values(y_test, what + "_test")
         if (raw.dtype.kind == "U") != (test.dtype.kind == "U"):
             kinds = ["text" if a.dtype.kind == "U" else "integers" for a in (raw, test)]
-            raise DataError(f"{what} holds {kinds[0]} but {what}_test holds {kinds[1]}; give both the same kind of "
-                            "labels")
+            raise DataError(
+                f"{what} holds {kinds[0]} but {what}_test holds {kinds[1]}; give both the same kind of labels"
+            )
         k = max(k or 0, k_test or 0) or None
     classes = np.unique(raw if test is None else np.concatenate([raw, test]))
     if k is not None:  # one-hot: every column is a class, seen or not
@@ -88,8 +95,7 @@ def features(X, what):
     X = X.astype(np.float64)
     if not np.isfinite(X).all():
         row, col = (int(i) for i in np.argwhere(~np.isfinite(X))[0])
-        raise DataError(f"{what} holds NaN or inf ({what}[{row}, {col}] is {X[row, col]}); remove or fill those "
-                        "values")
+        raise DataError(f"{what} holds NaN or inf ({what}[{row}, {col}] is {X[row, col]}); remove or fill those values")
     return X
 
 
@@ -170,12 +176,15 @@ def read_npz(file):
     except (OSError, zipfile.BadZipFile, EOFError) as e:
         raise DataError(f"{file}: cannot be read as .npz ({e}); save it with numpy.savez") from None
     except ValueError:
-        raise DataError(f"{file}: holds Python objects, which are not loaded (allow_pickle=False); save numeric "
-                        "arrays") from None
+        raise DataError(
+            f"{file}: holds Python objects, which are not loaded (allow_pickle=False); save numeric arrays"
+        ) from None
     missing = [k for k in ("X", "y") if k not in arrays]
     if missing:
-        raise DataError(f"{file}: has arrays {', '.join(arrays) or 'none'} but no {' or '.join(missing)}; save it "
-                        "with numpy.savez(path, X=..., y=...)")
+        raise DataError(
+            f"{file}: has arrays {', '.join(arrays) or 'none'} but no {' or '.join(missing)}; save it "
+            "with numpy.savez(path, X=..., y=...)"
+        )
     return arrays
 
 
@@ -267,8 +276,10 @@ def _cells(file, width, label, has_header):
             if not cell:
                 raise DataError(f"{file}: row {line} has no label (column {label + 1} is empty)")
             if _number(cell) and not _integer(cell):
-                raise DataError(f"{file}: row {line}, column {label + 1} (the label) is {cell}, not a whole number; "
-                                "the labels of a classification are classes (integers or text), not real numbers")
+                raise DataError(
+                    f"{file}: row {line}, column {label + 1} (the label) is {cell}, not a whole number; "
+                    "the labels of a classification are classes (integers or text), not real numbers"
+                )
             X.append(values)
             y.append(cell)
     return X, y

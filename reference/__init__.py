@@ -6,6 +6,7 @@
 
 The weights come from handmade's init (one numpy Generator), never from torch's RNG.
 """
+
 from torch.optim import SGD, Adam, AdamW
 from torch.optim.lr_scheduler import ExponentialLR, LambdaLR, StepLR
 

@@ -5,6 +5,7 @@ and 'layers.{i}.bias'. The weights never come from torch's RNG: they are drawn b
 numpy Generator (MLP(...)), or copied from a handmade model (MLP.from_handmade). Forward records z and a of each
 layer, and retains their gradients, so dL/dz and dL/da can be read after backward under handmade's names.
 """
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -36,28 +37,61 @@ class MLP(nn.Module):
     """MLP(sizes, activation, loss, output, init, l2, dtype, seed, ...): see handmade.MLP; the arguments are the
     same."""
 
-    def __init__(self, sizes, activation="relu", loss="cross_entropy", output=None, init="torch", l2=0.0,
-                 dtype="float64", seed=0, *, l2_norm="batch", n_train=None, reduction="mean", loss_scale=1.0,
-                 bias=True, leaky_slope=LEAKY_SLOPE):
+    def __init__(
+        self,
+        sizes,
+        activation="relu",
+        loss="cross_entropy",
+        output=None,
+        init="torch",
+        l2=0.0,
+        dtype="float64",
+        seed=0,
+        *,
+        l2_norm="batch",
+        n_train=None,
+        reduction="mean",
+        loss_scale=1.0,
+        bias=True,
+        leaky_slope=LEAKY_SLOPE,
+    ):
         super().__init__()
-        output = check_config(sizes, activation, loss, output, init, dtype, l2, l2_norm, n_train, reduction,
-                              loss_scale, leaky_slope)
-        self.config = dict(sizes=[int(n) for n in sizes], activation=activation, loss=loss, output=output,
-                           init=init, l2=float(l2), dtype=np.dtype(dtype).name, l2_norm=l2_norm, n_train=n_train,
-                           reduction=reduction, loss_scale=float(loss_scale), bias=bool(bias),
-                           leaky_slope=float(leaky_slope))
+        output = check_config(
+            sizes, activation, loss, output, init, dtype, l2, l2_norm, n_train, reduction, loss_scale, leaky_slope
+        )
+        self.config = dict(
+            sizes=[int(n) for n in sizes],
+            activation=activation,
+            loss=loss,
+            output=output,
+            init=init,
+            l2=float(l2),
+            dtype=np.dtype(dtype).name,
+            l2_norm=l2_norm,
+            n_train=n_train,
+            reduction=reduction,
+            loss_scale=float(loss_scale),
+            bias=bool(bias),
+            leaky_slope=float(leaky_slope),
+        )
         self.dtype = getattr(torch, self.config["dtype"])
         sizes = self.config["sizes"]
-        self.layers = nn.ModuleList(nn.Linear(n_in, n_out, bias=bias, dtype=self.dtype)
-                                    for n_in, n_out in zip(sizes, sizes[1:]))
+        self.layers = nn.ModuleList(
+            nn.Linear(n_in, n_out, bias=bias, dtype=self.dtype) for n_in, n_out in zip(sizes, sizes[1:])
+        )
         for layer in self.layers:  # column-major (out, in) weights, as handmade stores them: same shapes, same
             # maths, and torch keeps each gradient and momentum buffer in its parameter's layout, so the
             # lockstep comparison reads both sides contiguously
             layer.weight = nn.Parameter(torch.empty(layer.in_features, layer.out_features, dtype=self.dtype).t())
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         params = init_params(sizes, init, rng, np.dtype(dtype))
-        self.copy_from({name: p for i, (W, b) in enumerate(params)
-                        for name, p in ((f"layers.{i}.weight", W), (f"layers.{i}.bias", b))})
+        self.copy_from(
+            {
+                name: p
+                for i, (W, b) in enumerate(params)
+                for name, p in ((f"layers.{i}.weight", W), (f"layers.{i}.bias", b))
+            }
+        )
         self._acts = {}
 
     @classmethod

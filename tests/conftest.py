@@ -1,4 +1,5 @@
 """Shared fixtures: the embedded digits (parsed once per session) and a one-call lockstep runner."""
+
 import dataclasses
 
 import numpy as np

@@ -1,4 +1,5 @@
 """The Python API: lockstep.check() and its Report, assert_agrees(), and the two backends' shared API."""
+
 import json
 import re
 import subprocess
@@ -33,6 +34,7 @@ def test_readme_example_runs_with_either_backend():
 def test_twin_draws_the_same_weights_from_the_same_seed(init):
     """Both constructors draw from handmade's init with the same Generator; torch's RNG decides nothing."""
     import torch
+
     torch.manual_seed(123)  # would change torch's own init, which must not be used
     ours = handmade.MLP([6, 5, 3], activation="tanh", init=init, seed=7)
     theirs = reference.MLP([6, 5, 3], activation="tanh", init=init, seed=7)
@@ -54,13 +56,14 @@ def test_keys_and_shapes_mirror_torch():
 def test_inits_have_their_documented_ranges():
     rng = np.random.default_rng(0)
     from handmade.init import init_params
-    (W, b), = init_params([400, 300], "torch", rng, np.float64)
+
+    ((W, b),) = init_params([400, 300], "torch", rng, np.float64)
     assert np.abs(W).max() <= 1 / 20 and np.abs(b).max() <= 1 / 20 and np.abs(W).max() > 0.049
-    (W, b), = init_params([400, 300], "uniform", rng, np.float64)
+    ((W, b),) = init_params([400, 300], "uniform", rng, np.float64)
     assert W.min() >= 0 and W.max() < 0.01 and b.min() >= 0
-    (W, b), = init_params([400, 300], "xavier", rng, np.float64)
+    ((W, b),) = init_params([400, 300], "xavier", rng, np.float64)
     assert np.abs(W).max() <= np.sqrt(6 / 700) and not b.any()
-    (W, b), = init_params([400, 300], "kaiming", rng, np.float64)
+    ((W, b),) = init_params([400, 300], "kaiming", rng, np.float64)
     assert abs(W.std() - np.sqrt(2 / 400)) < 0.002
 
 
@@ -97,24 +100,26 @@ def test_check_a_planted_bug():
     assert r.verdict == "diverge" and r.exit_code == 1
     d = r.first_divergence
     assert (d["step"], d["phase"], d["tensor"]) == (0, "backward", "layers.2.dz")
-    assert d["phases"] == dict(forward="agree", loss="agree", backward="diverge", optimizer="diverge",
-                               update="diverge")
+    assert d["phases"] == dict(forward="agree", loss="agree", backward="diverge", optimizer="diverge", update="diverge")
     assert d["source"]["file"] == "handmade/mlp.py" and d["source"]["kind"] == "bug"
     assert [f["bug"] for f in r.findings if f["code"] == "suspect"] == ["missing-mean"]
     with pytest.raises(AssertionError, match="verdict: diverge at step 0: backward layers.2.dz"):
         lockstep.assert_agrees(inject_bug="missing-mean", steps=3)
 
 
-@pytest.mark.parametrize("settings,message", [
-    (dict(lr=-1), "--lr must be a positive number"),
-    (dict(activation="swish"), "unknown activation 'swish'"),
-    (dict(bogus=1), "unknown setting 'bogus'"),
-    (dict(optimizer="adam", momentum=0.5), "--momentum belongs to --optimizer sgd, not adam; drop it"),
-    (dict(steps=3, epochs=2), "give one of them"),
-    (dict(inject_bug="typo"), "unknown bug 'typo'"),
-    (dict(lr_schedule="cosine"), "--lr-schedule 'cosine' is not understood"),
-    (dict(sizes=[100, 10]), "start --sizes with 784"),
-])
+@pytest.mark.parametrize(
+    "settings,message",
+    [
+        (dict(lr=-1), "--lr must be a positive number"),
+        (dict(activation="swish"), "unknown activation 'swish'"),
+        (dict(bogus=1), "unknown setting 'bogus'"),
+        (dict(optimizer="adam", momentum=0.5), "--momentum belongs to --optimizer sgd, not adam; drop it"),
+        (dict(steps=3, epochs=2), "give one of them"),
+        (dict(inject_bug="typo"), "unknown bug 'typo'"),
+        (dict(lr_schedule="cosine"), "--lr-schedule 'cosine' is not understood"),
+        (dict(sizes=[100, 10]), "start --sizes with 784"),
+    ],
+)
 def test_bad_settings_raise_value_error_with_one_line(settings, message):
     with pytest.raises(ValueError) as e:
         lockstep.check(**settings)

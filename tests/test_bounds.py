@@ -8,6 +8,7 @@ saturated (inputs x40: tanh and sigmoid at +-1, relu masks and logits far apart)
 of a random case multiplied by (1 + 1e-6) must exceed its bound. Last, issue 7's two false alarms of handmade
 against the twin (benchmarks/bounds_run.py) are within the bound.
 """
+
 import dataclasses
 import inspect
 import itertools
@@ -30,9 +31,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from bounds_run import run  # noqa: E402
 
 U = {"float32": float(np.finfo(np.float32).eps) / 2, "float64": float(np.finfo(np.float64).eps) / 2}
-TORCH_ACT = {"identity": lambda z, s: z, "sigmoid": lambda z, s: torch.sigmoid(z), "tanh": lambda z, s: torch.tanh(z),
-             "relu": lambda z, s: F.relu(z), "leaky_relu": lambda z, s: F.leaky_relu(z, s),
-             "softmax": lambda z, s: torch.softmax(z, dim=1)}
+TORCH_ACT = {
+    "identity": lambda z, s: z,
+    "sigmoid": lambda z, s: torch.sigmoid(z),
+    "tanh": lambda z, s: torch.tanh(z),
+    "relu": lambda z, s: F.relu(z),
+    "leaky_relu": lambda z, s: F.leaky_relu(z, s),
+    "softmax": lambda z, s: torch.softmax(z, dim=1),
+}
 SGD = dict(optimizer="sgd", hyper=dict(lr=0.1, momentum=0.9, dampening=0.0, nesterov=False, weight_decay=0.0))
 ADAM = dict(optimizer="adam", hyper=dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0))
 ADAMW = dict(optimizer="adamw", hyper=dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2))
@@ -40,8 +46,19 @@ ADAMW = dict(optimizer="adamw", hyper=dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8
 
 def make_spec(activation="tanh", loss="cross_entropy", output=None, opt=SGD, **conv):
     output = output or LOSSES[loss][2][0]
-    spec = dict(sizes=[12, 9, 7, 5], activation=activation, output=output, loss=loss, l2=0.0, l2_divisor=None,
-                reduction="mean", loss_scale=1.0, bias=True, leaky_slope=layers.LEAKY_SLOPE, **opt)
+    spec = dict(
+        sizes=[12, 9, 7, 5],
+        activation=activation,
+        output=output,
+        loss=loss,
+        l2=0.0,
+        l2_divisor=None,
+        reduction="mean",
+        loss_scale=1.0,
+        bias=True,
+        leaky_slope=layers.LEAKY_SLOPE,
+        **opt,
+    )
     spec.update({k: v for k, v in conv.items() if k != "hyper"})
     spec["hyper"] = dict(spec["hyper"], **conv.get("hyper", {}))
     return spec
@@ -63,8 +80,11 @@ def draw(spec, inputs, state_step, seed=0):
         elif spec["optimizer"] == "sgd":
             state[name] = {"momentum_buffer": f32(rng.normal(0, 0.1, p.shape))}
         else:
-            state[name] = {"step": float(state_step), "exp_avg": f32(rng.normal(0, 0.01, p.shape)),
-                           "exp_avg_sq": f32(rng.uniform(0, 1e-4, p.shape))}
+            state[name] = {
+                "step": float(state_step),
+                "exp_avg": f32(rng.normal(0, 0.01, p.shape)),
+                "exp_avg_sq": f32(rng.uniform(0, 1e-4, p.shape)),
+            }
     X = f32(rng.normal(0, 1, (m, sizes[0])) * (40 if inputs == "saturated" else 1))
     Y = np.eye(sizes[-1])[rng.integers(0, sizes[-1], m)]
     return dict(params=params, state=state), X, Y
@@ -97,8 +117,9 @@ def torch_step(spec, pre, X, Y, dtype):
     cls = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[spec["optimizer"]]
     opt = cls([P[n] for n in names], **spec["hyper"], foreach=False)
     for n in names:
-        opt.state[P[n]] = {k: torch.tensor(v, dtype=torch.float32 if k == "step" else dt)
-                           for k, v in pre["state"][n].items()}
+        opt.state[P[n]] = {
+            k: torch.tensor(v, dtype=torch.float32 if k == "step" else dt) for k, v in pre["state"][n].items()
+        }
     ref = {k: t.detach().numpy().copy() for k, t in acts.items()}
     ref.update({k[:-1] + "dz": t.grad.numpy().copy() for k, t in acts.items() if k.endswith(".z")})
     ref.update({f"grad:{n}": P[n].grad.numpy().copy() for n in names})
@@ -131,8 +152,12 @@ def slope_aware(monkeypatch):
 
 
 PAIRS = [(loss, output) for loss, (_, _, outputs) in LOSSES.items() for output in outputs]
-MATRIX = [(act, loss, out, inputs, opt) for (act, (loss, out), inputs), opt in
-          zip(itertools.product(ACTIVATIONS, PAIRS, ("random", "saturated")), itertools.cycle((SGD, ADAM, ADAMW)))]
+MATRIX = [
+    (act, loss, out, inputs, opt)
+    for (act, (loss, out), inputs), opt in zip(
+        itertools.product(ACTIVATIONS, PAIRS, ("random", "saturated")), itertools.cycle((SGD, ADAM, ADAMW))
+    )
+]
 CONVENTIONS = [  # (name, make_spec arguments, state_step)
     ("sum reduction", dict(reduction="sum"), 3),
     ("loss scale 1024", dict(loss_scale=1024.0, loss="bce"), 3),
@@ -168,8 +193,9 @@ def check_covered(spec, inputs, state_step):
     assert not bad, bad
 
 
-@pytest.mark.parametrize("activation,loss,output,inputs,opt", MATRIX,
-                         ids=[f"{a}-{lo}-{o}-{i}-{p['optimizer']}" for a, lo, o, i, p in MATRIX])
+@pytest.mark.parametrize(
+    "activation,loss,output,inputs,opt", MATRIX, ids=[f"{a}-{lo}-{o}-{i}-{p['optimizer']}" for a, lo, o, i, p in MATRIX]
+)
 def test_covers_float32_against_float64(activation, loss, output, inputs, opt):
     check_covered(make_spec(activation, loss, output, opt), inputs, 3)
 
@@ -180,8 +206,11 @@ def test_covers_conventions(name, args, state_step, inputs):
     check_covered(make_spec(**args), inputs, state_step)
 
 
-@pytest.mark.parametrize("activation,loss,output,inputs,opt", [c for c in MATRIX if c[3] == "random"],
-                         ids=[f"{a}-{lo}-{o}-{p['optimizer']}" for a, lo, o, i, p in MATRIX if i == "random"])
+@pytest.mark.parametrize(
+    "activation,loss,output,inputs,opt",
+    [c for c in MATRIX if c[3] == "random"],
+    ids=[f"{a}-{lo}-{o}-{p['optimizer']}" for a, lo, o, i, p in MATRIX if i == "random"],
+)
 def test_flags_a_1e6_change_in_float64(activation, loss, output, inputs, opt):
     spec = make_spec(activation, loss, output, opt)
     refs, E = both(spec, inputs)
@@ -203,21 +232,31 @@ def test_non_finite_gives_inf():
     assert np.isinf(E[("forward", "layers.1.z")][0, 0]) and np.isfinite(E[("forward", "layers.1.z")][1:]).all()
 
 
-@pytest.mark.parametrize("ours,ref,E,expected", [
-    ([1.0, 2.0], [1.0, 2.0], [0.0, 0.0], 0.0),  # 0/0 = 0
-    ([1.0, 2.5], [1.0, 2.0], [0.0, 0.0], np.inf),  # x/0 = inf
-    ([1.0, 2.5], [1.0, 2.0], [0.1, 0.25], 1.0),
-    ([np.inf, 1.0], [np.inf, 1.0], [0.0, 0.0], 0.0),  # the same inf differs by nothing
-    ([np.nan, 1.0], [1.0, 1.0], [1.0, 1.0], np.inf),
-])
+@pytest.mark.parametrize(
+    "ours,ref,E,expected",
+    [
+        ([1.0, 2.0], [1.0, 2.0], [0.0, 0.0], 0.0),  # 0/0 = 0
+        ([1.0, 2.5], [1.0, 2.0], [0.0, 0.0], np.inf),  # x/0 = inf
+        ([1.0, 2.5], [1.0, 2.0], [0.1, 0.25], 1.0),
+        ([np.inf, 1.0], [np.inf, 1.0], [0.0, 0.0], 0.0),  # the same inf differs by nothing
+        ([np.nan, 1.0], [1.0, 1.0], [1.0, 1.0], np.inf),
+    ],
+)
 def test_excess(ours, ref, E, expected):
     assert excess(np.array(ours), np.array(ref), np.array(E), np.array(E)) == expected
 
 
-@pytest.mark.parametrize("flags,steps", [
-    (dict(activation="tanh", loss="mse", lr=10.0, scale="symmetric"), 5),  # the fixed tolerance fails at step 2
-    (dict(sizes=[784, 16, 16, 16, 10], activation="tanh", loss="bce", lr=0.5, scale="symmetric"), 100),  # dz0 ~ 1e-17
-], ids=["tanh-mse-lr10", "784-16-16-16-10-tanh"])
+@pytest.mark.parametrize(
+    "flags,steps",
+    [
+        (dict(activation="tanh", loss="mse", lr=10.0, scale="symmetric"), 5),  # the fixed tolerance fails at step 2
+        (
+            dict(sizes=[784, 16, 16, 16, 10], activation="tanh", loss="bce", lr=0.5, scale="symmetric"),
+            100,
+        ),  # dz0 ~ 1e-17
+    ],
+    ids=["tanh-mse-lr10", "784-16-16-16-10-tanh"],
+)
 def test_handmade_against_twin_issue_cases(digits, flags, steps):
     """Issue 7's false alarms: handmade against the twin from one state every step, judged by the bound."""
     cfg = dataclasses.replace(Config(), **flags)

@@ -1,6 +1,7 @@
 """One test per catalogue bug: planted in handmade under its own settings, the locator must find it at the
 expected step, phase and tensor, the suspect finder must name it, and the report must point at the handmade line
 it replaces; with and without --resync. handmade itself carries no trace of the catalogue."""
+
 import dataclasses
 import re
 from pathlib import Path
@@ -19,15 +20,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def arrays(digits):
-    return {(dt, scale): data.prepare(digits, None, scale, dt) for dt in ("float32", "float64")
-            for scale in ("unit", "symmetric")}
+    return {
+        (dt, scale): data.prepare(digits, None, scale, dt)
+        for dt in ("float32", "float64")
+        for scale in ("unit", "symmetric")
+    }
 
 
 def planted(arrays, bug, **extra):
     cfg = dataclasses.replace(Config(), **{**bug.setup, **extra})
     X, Y, y = arrays[(cfg.dtype, cfg.scale or "unit")][:3]
     if cfg.train_cap:
-        X, Y, y = X[:cfg.train_cap], Y[:cfg.train_cap], y[:cfg.train_cap]
+        X, Y, y = X[: cfg.train_cap], Y[: cfg.train_cap], y[: cfg.train_cap]
     rng = np.random.default_rng(cfg.seed)
     side = Handmade(cfg, cfg.dtype, rng, len(X), bug)
     run = Lockstep(cfg, X, Y, side, rng)
@@ -63,17 +67,20 @@ def test_correct_run_names_no_suspect(arrays):
     assert findings.suspects(findings.Context(out, cfg, side, y, 10)) is None
 
 
-@pytest.mark.parametrize("name,flags", [
-    ("transposed-weight", dict(sizes=[784, 128, 64, 10])),
-    ("regularised-bias", dict(l2=0.0)),
-    ("regularised-bias", dict(bias=False)),
-    ("momentum-dampened-first-step", dict(dampening=0.0)),
-    ("missing-mean", dict(batch_size=1)),
-    ("adam-eps-inside-sqrt", dict(optimizer="sgd")),
-    ("sigmoid-prime-of-a", dict(activation="relu")),
-    ("relu-grad-wrong-tensor", dict(activation="tanh")),
-    ("stale-weights", dict(momentum=0.5)),
-])
+@pytest.mark.parametrize(
+    "name,flags",
+    [
+        ("transposed-weight", dict(sizes=[784, 128, 64, 10])),
+        ("regularised-bias", dict(l2=0.0)),
+        ("regularised-bias", dict(bias=False)),
+        ("momentum-dampened-first-step", dict(dampening=0.0)),
+        ("missing-mean", dict(batch_size=1)),
+        ("adam-eps-inside-sqrt", dict(optimizer="sgd")),
+        ("sigmoid-prime-of-a", dict(activation="relu")),
+        ("relu-grad-wrong-tensor", dict(activation="tanh")),
+        ("stale-weights", dict(momentum=0.5)),
+    ],
+)
 def test_settings_that_hide_a_bug_are_refused(name, flags):
     cfg = dataclasses.replace(Config(), **{**BUGS[name].setup, **flags})
     assert BUGS[name].needs(cfg)
@@ -91,6 +98,7 @@ def test_handmade_has_no_trace_of_the_catalogue():
 def test_each_bug_overrides_only_what_it_says():
     """A bug's subclass or optimizer replaces methods that handmade itself defines and uses."""
     import handmade
+
     for bug in CATALOGUE:
         cls = bug.net(Config()) if bug.net else None
         if cls is not None and isinstance(cls, type):

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 import lockstep
-from candidates.conventions_net import net
 from lockstep.candidate import CandidateError
+
+from candidates.conventions_net import net
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SMALL = dict(n_train=512)

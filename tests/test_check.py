@@ -1,4 +1,5 @@
 """The comparison rule itself: relative to the tensor's scale, never NaN, non-finite never agrees."""
+
 import numpy as np
 import pytest
 
@@ -7,15 +8,18 @@ from lockstep.check import TOLERANCES, compare, worst
 T64, T32 = TOLERANCES["float64"], TOLERANCES["float32"]
 
 
-@pytest.mark.parametrize("ours,ref,ok", [
-    (np.zeros(5), np.zeros(5), True),  # a dead relu's gradient: error 0, not 0/0
-    (np.array([1.0, 2.0]), np.array([1.0, 2.0 + 1e-12]), True),
-    (np.array([1.0, 2.0]), np.array([1.0, 2.0 + 1e-9]), False),
-    (np.array([1e-30, 0.0]), np.array([0.0, 0.0]), False),  # any difference from all-zeros is 100%
-    (np.array([np.nan]), np.array([1.0]), False),
-    (np.array([np.inf]), np.array([np.inf]), False),  # inf agrees with nothing, not even inf
-    (np.zeros((2, 3)), np.zeros((3, 2)), False),
-])
+@pytest.mark.parametrize(
+    "ours,ref,ok",
+    [
+        (np.zeros(5), np.zeros(5), True),  # a dead relu's gradient: error 0, not 0/0
+        (np.array([1.0, 2.0]), np.array([1.0, 2.0 + 1e-12]), True),
+        (np.array([1.0, 2.0]), np.array([1.0, 2.0 + 1e-9]), False),
+        (np.array([1e-30, 0.0]), np.array([0.0, 0.0]), False),  # any difference from all-zeros is 100%
+        (np.array([np.nan]), np.array([1.0]), False),
+        (np.array([np.inf]), np.array([np.inf]), False),  # inf agrees with nothing, not even inf
+        (np.zeros((2, 3)), np.zeros((3, 2)), False),
+    ],
+)
 def test_compare(ours, ref, ok):
     with np.errstate(all="ignore"):  # inf - inf warns; the engine runs under the same errstate
         c = compare("backward", "t", ours, ref, T64)

@@ -1,5 +1,6 @@
 """The command line as a user meets it: exit codes like diff(1), one-line errors, the JSON and PNG reports, and the
 bad-input table of docs/bad-input.md checked against what the program prints."""
+
 import json
 import os
 import re
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 
 from lockstep import cli
+
 from test_data import make_folder, write_idx
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,8 +41,9 @@ def test_default_run_agrees(tmp_path, capsys):
 
 
 def test_every_flag_documents_its_default():
-    help_text = subprocess.run([sys.executable, "compare.py", "--help"], cwd=ROOT, capture_output=True,
-                               text=True).stdout
+    help_text = subprocess.run(
+        [sys.executable, "compare.py", "--help"], cwd=ROOT, capture_output=True, text=True
+    ).stdout
     blocks = help_text.split("\n  --")[1:]
     assert len(blocks) >= 38
     for block in blocks:
@@ -56,6 +59,7 @@ def test_version_and_console_name():
 
 def test_list_bugs_is_one_line_each(capsys):
     from lockstep.bugs import CATALOGUE
+
     code, out, _ = run(["--list-bugs"], capsys)
     lines = out.strip().splitlines()
     assert code == 0 and [line.split()[0] for line in lines] == [b.name for b in CATALOGUE]
@@ -96,8 +100,25 @@ def test_preset_fixed_learns(capsys):
 def test_blow_up_in_both_is_its_own_verdict(tmp_path, capsys):
     """The issue's case: training blows up in both backends alike: verdict blew_up, exit 0, the finding says where."""
     report = tmp_path / "r.json"
-    code, out, _ = run(["--activation", "leaky_relu", "--loss", "mse", "--lr", "0.5", "--momentum", "0", "--scale",
-                        "symmetric", "--sizes", "784,300,10", "--json", str(report)], capsys)
+    code, out, _ = run(
+        [
+            "--activation",
+            "leaky_relu",
+            "--loss",
+            "mse",
+            "--lr",
+            "0.5",
+            "--momentum",
+            "0",
+            "--scale",
+            "symmetric",
+            "--sizes",
+            "784,300,10",
+            "--json",
+            str(report),
+        ],
+        capsys,
+    )
     r = json.loads(report.read_text())
     nf = [f for f in r["findings"] if f["code"] == "non_finite"]
     assert code == 0 and r["verdict"] == "blew_up" and r["exit_code"] == 0, out
@@ -130,21 +151,25 @@ def test_same_seed_same_report_other_seed_other_run(tmp_path, capsys):
 
 
 def test_json_to_stdout_and_text_to_stderr():
-    out = subprocess.run([sys.executable, "compare.py", "--steps", "3", "--json", "-"], cwd=ROOT,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "compare.py", "--steps", "3", "--json", "-"], cwd=ROOT, capture_output=True, text=True
+    )
     assert out.returncode == 0 and json.loads(out.stdout)["verdict"] == "agree"
     assert out.stderr.splitlines()[-1].startswith("verdict: agree")
     assert not (ROOT / "-").exists()
 
 
-@pytest.mark.parametrize("argv,passes", [
-    (["--steps", "2"], True),
-    (["--preset", "seed"], True),
-    (["--preset", "modern", "--steps", "2"], True),
-    (["--batch-size", "full", "--steps", "1"], True),
-    (["--inject-bug", "stale-weights", "--resync"], False),
-    (["--inject-bug", "bias-rows-only"], False),
-])
+@pytest.mark.parametrize(
+    "argv,passes",
+    [
+        (["--steps", "2"], True),
+        (["--preset", "seed"], True),
+        (["--preset", "modern", "--steps", "2"], True),
+        (["--batch-size", "full", "--steps", "1"], True),
+        (["--inject-bug", "stale-weights", "--resync"], False),
+        (["--inject-bug", "bias-rows-only"], False),
+    ],
+)
 def test_gradcheck(argv, passes, capsys):
     code, out, _ = run(argv + ["--gradcheck"], capsys)
     line = next(l for l in out.splitlines() if l.startswith("finding [gradcheck]"))
@@ -181,16 +206,21 @@ def test_json_config_holds_the_values_used(tmp_path, capsys):
 
 
 def test_piped_into_head_is_not_an_error():
-    piped = subprocess.run(f"{sys.executable} compare.py --list-bugs | head -1; "
-                           f"{sys.executable} compare.py --steps 40 | head -2", shell=True, cwd=ROOT,
-                           capture_output=True, text=True)
+    piped = subprocess.run(
+        f"{sys.executable} compare.py --list-bugs | head -1; {sys.executable} compare.py --steps 40 | head -2",
+        shell=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert "Error" not in piped.stderr and "Traceback" not in piped.stderr, piped.stderr
     assert len(piped.stdout.splitlines()) == 3
 
 
 def test_candidate_in_bias_row_layout_speaks_its_terms(capsys):
-    code, out, _ = run(["--preset", "seed", "--candidate", "examples/bias_row_net.py:cost_and_grads_bias_rows_only"],
-                       capsys)
+    code, out, _ = run(
+        ["--preset", "seed", "--candidate", "examples/bias_row_net.py:cost_and_grads_bias_rows_only"], capsys
+    )
     assert code == 1
     assert "params[2] rows 1.. (the weights, transposed)" in out
     assert "suspect: bias-rows-only" in out
@@ -199,10 +229,24 @@ def test_candidate_in_bias_row_layout_speaks_its_terms(capsys):
 
 def test_your_own_data_file(tmp_path, capsys):
     from sklearn.datasets import load_iris
+
     X, y = load_iris(return_X_y=True)
     np.savez(tmp_path / "iris.npz", X=X, y=y)
-    code, out, err = run(["--data", str(tmp_path / "iris.npz"), "--sizes", "4,8,3", "--scale", "standard",
-                          "--epochs", "3", "--batch-size", "16"], capsys)
+    code, out, err = run(
+        [
+            "--data",
+            str(tmp_path / "iris.npz"),
+            "--sizes",
+            "4,8,3",
+            "--scale",
+            "standard",
+            "--epochs",
+            "3",
+            "--batch-size",
+            "16",
+        ],
+        capsys,
+    )
     assert code == 0 and "iris.npz: 120 train, 30 test samples, scaled standard" in out, err
 
 
@@ -210,8 +254,14 @@ def test_your_own_data_file(tmp_path, capsys):
 def bad_folders(tmp_path):
     """The IDX folders and candidate files the table's rows name, under tmp_path/bad."""
     bad = tmp_path / "bad"
-    for name, spoil in [("truncated", {"train images": dict(cut=100)}), ("magic", {"test labels": dict(magic=0x803)}),
-                        ("missing", {}), ("count", {}), ("labels", {}), ("gz", {})]:
+    for name, spoil in [
+        ("truncated", {"train images": dict(cut=100)}),
+        ("magic", {"test labels": dict(magic=0x803)}),
+        ("missing", {}),
+        ("count", {}),
+        ("labels", {}),
+        ("gz", {}),
+    ]:
         (bad / name).mkdir(parents=True)
         make_folder(bad / name, gz=name == "gz", **spoil)
     (bad / "missing" / "t10k-labels-idx1-ubyte").unlink()
@@ -219,11 +269,13 @@ def bad_folders(tmp_path):
     write_idx(bad / "labels" / "train-labels-idx1-ubyte", np.full(20, 12))
     gz = bad / "gz" / "t10k-images-idx3-ubyte.gz"
     gz.write_bytes(gz.read_bytes()[:-30])
-    files = {"raises": "def f(params, X, Y):\n    raise ValueError('boom')\n",
-             "shapes": "def f(params, X, Y):\n    return 1.0, [p.T for p in params]\n",
-             "types": "def f(params, X, Y):\n    return 1.0, [p.tolist() for p in params]\n",
-             "loss": "def f(params, X, Y):\n    return None, params\n",
-             "syntax": "def f(params, X, Y)\n"}
+    files = {
+        "raises": "def f(params, X, Y):\n    raise ValueError('boom')\n",
+        "shapes": "def f(params, X, Y):\n    return 1.0, [p.T for p in params]\n",
+        "types": "def f(params, X, Y):\n    return 1.0, [p.tolist() for p in params]\n",
+        "loss": "def f(params, X, Y):\n    return None, params\n",
+        "syntax": "def f(params, X, Y)\n",
+    }
     for name, body in files.items():
         (bad / f"{name}.py").write_text(body)
     return bad
@@ -262,8 +314,9 @@ def test_subprocess_exit_codes_and_no_traceback():
     """The real process: exit 2 with one stderr line for bad input, 0 for a short agreeing run."""
     bad = subprocess.run([sys.executable, "compare.py", "--lr", "-1"], cwd=ROOT, capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and bad.stderr.startswith("compare.py: error: ")
-    good = subprocess.run([sys.executable, "compare.py", "--steps", "3", "--quiet"], cwd=ROOT, capture_output=True,
-                          text=True)
+    good = subprocess.run(
+        [sys.executable, "compare.py", "--steps", "3", "--quiet"], cwd=ROOT, capture_output=True, text=True
+    )
     assert good.returncode == 0 and good.stdout.startswith("verdict: agree") and good.stderr == ""
 
 
@@ -283,8 +336,9 @@ def test_candidate_failures_are_one_line(tmp_path, capsys):
 
 def test_candidate_returning_nan_is_a_finding(tmp_path, capsys):
     path = tmp_path / "cand.py"
-    path.write_text("import numpy as np\ndef f(params, X, Y):\n    return float('nan'), "
-                    "[np.full_like(p, np.nan) for p in params]\n")
+    path.write_text(
+        "import numpy as np\ndef f(params, X, Y):\n    return float('nan'), [np.full_like(p, np.nan) for p in params]\n"
+    )
     code, out, err = run(["--candidate", f"{path}:f", "--steps", "2", "--layout", "torch"], capsys)
     assert code == 1 and "finding [non_finite]" in out
 
@@ -292,9 +346,14 @@ def test_candidate_returning_nan_is_a_finding(tmp_path, capsys):
 def test_ctrl_c_stops_cleanly_with_130(tmp_path):
     """SIGINT mid-run: one line naming the step, exit 130, and no report left behind."""
     report = tmp_path / "r.json"
-    proc = subprocess.Popen([sys.executable, "compare.py", "--steps", "100000", "--json", str(report)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    proc = subprocess.Popen(
+        [sys.executable, "compare.py", "--steps", "100000", "--json", str(report)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+    )
     for line in proc.stdout:  # the header is printed just before training starts
         if line.startswith("        tensors"):
             break
@@ -306,15 +365,29 @@ def test_ctrl_c_stops_cleanly_with_130(tmp_path):
     assert not report.exists() and not list(tmp_path.iterdir())
 
 
-@pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist").is_dir(),
-                    reason="apt-get install dataset-fashion-mnist for the full-size run")
+@pytest.mark.skipif(
+    not Path("/usr/share/datasets/fashion-mnist").is_dir(),
+    reason="apt-get install dataset-fashion-mnist for the full-size run",
+)
 def test_full_size_fashion_mnist(capsys, tmp_path):
     report = tmp_path / "r.json"
-    code, out, _ = run(["--data-dir", "/usr/share/datasets/fashion-mnist", "--dtype", "float32", "--steps", "40",
-                        "--json", str(report)], capsys)
+    code, out, _ = run(
+        [
+            "--data-dir",
+            "/usr/share/datasets/fashion-mnist",
+            "--dtype",
+            "float32",
+            "--steps",
+            "40",
+            "--json",
+            str(report),
+        ],
+        capsys,
+    )
     r = json.loads(report.read_text())
-    assert code == 0 and r["data"] == dict(name="IDX files in /usr/share/datasets/fashion-mnist", n_train=60000,
-                                           n_test=10000)
+    assert code == 0 and r["data"] == dict(
+        name="IDX files in /usr/share/datasets/fashion-mnist", n_train=60000, n_test=10000
+    )
 
 
 def test_outputs_follow_symlinks_and_write_to_devices(tmp_path, capsys):

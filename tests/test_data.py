@@ -1,4 +1,5 @@
 """Data loading: the embedded digits, IDX folders (gzipped or not), and every way an IDX folder can be bad."""
+
 import gzip
 import os
 import shutil
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from lockstep import data
-from lockstep.data import DataError, IDX_NAMES
+from lockstep.data import IDX_NAMES, DataError
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 
@@ -18,14 +19,18 @@ def write_idx(path, array, magic=None, gz=False, cut=0):
     array = np.asarray(array, dtype=np.uint8)
     header = struct.pack(">I", magic if magic is not None else 0x0800 | array.ndim)
     header += struct.pack(f">{array.ndim}I", *array.shape)
-    body = (header + array.tobytes())[:len(header) + array.size - cut]
+    body = (header + array.tobytes())[: len(header) + array.size - cut]
     (gzip.open if gz else open)(path, "wb").write(body)
 
 
 def make_folder(tmp_path, n_train=20, n_test=5, gz=False, **spoil):
     rng = np.random.default_rng(0)
-    arrays = {"train images": rng.integers(0, 256, (n_train, 28, 28)), "train labels": rng.integers(0, 10, n_train),
-              "test images": rng.integers(0, 256, (n_test, 28, 28)), "test labels": rng.integers(0, 10, n_test)}
+    arrays = {
+        "train images": rng.integers(0, 256, (n_train, 28, 28)),
+        "train labels": rng.integers(0, 10, n_train),
+        "test images": rng.integers(0, 256, (n_test, 28, 28)),
+        "test labels": rng.integers(0, 10, n_test),
+    }
     for role, stem in IDX_NAMES.items():
         write_idx(tmp_path / (stem + (".gz" if gz else "")), arrays[role], gz=gz, **spoil.get(role, {}))
     return tmp_path
@@ -48,11 +53,14 @@ def test_idx_folder(tmp_path, gz):
     assert ds.X_train.shape == (20, 784) and ds.X_test.shape == (5, 784) and ds.y_train.dtype == np.int64
 
 
-@pytest.mark.parametrize("spoil,message", [
-    ({"train images": dict(cut=10)}, "truncated or corrupt"),
-    ({"test labels": dict(magic=0x0803)}, "magic number 0x00000803, expected 0x00000801"),
-    ({"train labels": dict(magic=0x12345678)}, "magic number"),
-])
+@pytest.mark.parametrize(
+    "spoil,message",
+    [
+        ({"train images": dict(cut=10)}, "truncated or corrupt"),
+        ({"test labels": dict(magic=0x0803)}, "magic number 0x00000803, expected 0x00000801"),
+        ({"train labels": dict(magic=0x12345678)}, "magic number"),
+    ],
+)
 def test_bad_idx_files(tmp_path, spoil, message):
     with pytest.raises(DataError, match=message.replace("(", r"\(")):
         data.load(data_dir=make_folder(tmp_path, **spoil))
@@ -102,6 +110,7 @@ def test_mnist_offline_is_one_line(tmp_path, monkeypatch):
 
     def offline(*args, **kwargs):
         raise OSError("network is unreachable")
+
     monkeypatch.setattr(urllib.request, "urlopen", offline)
     with pytest.raises(DataError) as e:
         data.load("mnist")

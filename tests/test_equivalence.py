@@ -5,15 +5,17 @@ optimizers of lockstep/config.py), so a new entry is covered without editing thi
 every z and a, every dL/dz and gradient, the optimizer state and the updated parameters after every step
 (lockstep/engine.py). The planted-bug tests (test_bugs.py) show that the same comparison does fail.
 """
+
 import itertools
 
 import numpy as np
 import pytest
 
-from conftest import lockstep, synthetic
 from handmade import ACTIVATIONS, LOSSES
 from lockstep import data
-from lockstep.config import OPTIMIZERS, SCHEDULES, state_keys, Config
+from lockstep.config import OPTIMIZERS, SCHEDULES, Config, state_keys
+
+from conftest import lockstep, synthetic
 
 LOSS_CASES = [(loss, output) for loss, (_, _, outputs) in LOSSES.items() for output in outputs]
 OPTIMIZER_ROWS = {name: dict(optimizer=name, lr=0.1 if name == "sgd" else 1e-3) for name in OPTIMIZERS}
@@ -26,13 +28,24 @@ def expected_tensors(cfg, n_layers):
     return 2 * n_layers + 1 + n_layers * (1 + per_param) + n_layers * per_param * (len(state_keys(cfg)) + 1)
 
 
-@pytest.mark.parametrize("activation,loss,opt,dtype", MATRIX,
-                         ids=[f"{a}-{l}-{o}-{opt}-{d}" for a, (l, o), opt, d in MATRIX])
+@pytest.mark.parametrize(
+    "activation,loss,opt,dtype", MATRIX, ids=[f"{a}-{l}-{o}-{opt}-{d}" for a, (l, o), opt, d in MATRIX]
+)
 def test_matrix(prepared, activation, loss, opt, dtype):
     X, Y = prepared[dtype]  # 200 digits, batch 32: six full batches and a partial one of 8, two epochs
     loss, output = loss
-    out = lockstep(X, Y, sizes=[784, 24, 16, 10], activation=activation, loss=loss, output=output, dtype=dtype,
-                   batch_size=32, epochs=2, **OPTIMIZER_ROWS[opt])
+    out = lockstep(
+        X,
+        Y,
+        sizes=[784, 24, 16, 10],
+        activation=activation,
+        loss=loss,
+        output=output,
+        dtype=dtype,
+        batch_size=32,
+        epochs=2,
+        **OPTIMIZER_ROWS[opt],
+    )
     assert out.verdict == "agree", out.first_divergence
     assert dtype == "float32" or not out.drift, out.drift
     assert len(out.steps) == 14
@@ -86,6 +99,7 @@ def test_odd_shapes(case, dtype):
 def test_partial_batch_sizes_follow_dataloader():
     """Batches of an epoch cover every sample once, the last one partial, as DataLoader(drop_last=False)."""
     from lockstep.config import batch_order
+
     order = list(batch_order(10, 4, 6, np.random.default_rng(0)))
     assert [len(b) for b, _ in order] == [4, 4, 2, 4, 4, 2]
     assert [end for _, end in order] == [False, False, True] * 2

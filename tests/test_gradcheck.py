@@ -1,15 +1,21 @@
 """handmade's gradients against central finite differences in float64, for every activation and loss."""
+
 import itertools
 
 import numpy as np
 import pytest
 
 import handmade
-from conftest import synthetic
 from lockstep.gradcheck import check
 
-CASES = list(itertools.product(handmade.ACTIVATIONS, [(loss, output) for loss, (_, _, outputs) in
-                                                     handmade.LOSSES.items() for output in outputs]))
+from conftest import synthetic
+
+CASES = list(
+    itertools.product(
+        handmade.ACTIVATIONS,
+        [(loss, output) for loss, (_, _, outputs) in handmade.LOSSES.items() for output in outputs],
+    )
+)
 
 
 @pytest.mark.parametrize("activation,loss", CASES, ids=[f"{a}-{l[0]}-{l[1]}" for a, l in CASES])
@@ -19,8 +25,9 @@ def test_handmade_matches_finite_differences(activation, loss):
     net.loss(X, Y)
     grads = [g.copy() for g in net.backward().values()]
     params = [p.data for p in net.parameters()]
-    result = check(lambda: net.loss(X, Y), params, grads, list(net.state_dict()), np.random.default_rng(0),
-                   per_tensor=20)
+    result = check(
+        lambda: net.loss(X, Y), params, grads, list(net.state_dict()), np.random.default_rng(0), per_tensor=20
+    )
     assert result["passed"], result["worst"]
 
 
@@ -30,6 +37,11 @@ def test_gradcheck_catches_a_wrong_gradient():
     net.loss(X, Y)
     grads = [g.copy() for g in net.backward().values()]
     grads[0] *= 1.01
-    result = check(lambda: net.loss(X, Y), [p.data for p in net.parameters()], grads,
-                   list(net.state_dict()), np.random.default_rng(0))
+    result = check(
+        lambda: net.loss(X, Y),
+        [p.data for p in net.parameters()],
+        grads,
+        list(net.state_dict()),
+        np.random.default_rng(0),
+    )
     assert not result["passed"] and result["worst"]["tensor"] == "layers.0.weight"

@@ -1,9 +1,11 @@
 """Trust: correct code is never called buggy, and a real difference is still found. Each case is one the fixed
 tolerance got wrong, or one the judge must keep finding (docs/judging.md)."""
+
 import numpy as np
 import pytest
 
 import lockstep
+
 from candidates.conventions_net import net
 
 SMALL = dict(n_train=512)
@@ -11,10 +13,12 @@ SMALL = dict(n_train=512)
 
 def test_a_gradient_off_by_one_millionth_is_found_in_float64():
     """A real maths difference of 1e-6 relative in one gradient of a well-conditioned tensor."""
+
     def off(params, X, Y):
         loss, grads = net(params, X, Y)
         grads["W2"] = grads["W2"] * (1 + 1e-6)
         return loss, grads
+
     r = lockstep.check(off, sizes=[784, 24, 10], steps=3, **SMALL)
     d = r.first_divergence
     assert r.verdict == "diverge" and (d["step"], d["phase"], d["tensor"]) == (0, "backward", "layers.1.weight")
@@ -39,8 +43,16 @@ def test_saturated_tanh_run_to_its_end_blows_up_in_both():
 @pytest.mark.parametrize("scale", ["symmetric", "standard"])
 def test_deep_saturated_tanh_agrees(dtype, scale):
     """The issue's second case: 784-16-16-16-10 tanh, where tanh' underflows and layers.0.dz is at most 1e-16."""
-    r = lockstep.check(sizes=[784, 16, 16, 16, 10], activation="tanh", loss="mse", scale=scale, lr=3, momentum=0.9,
-                       steps=150, dtype=dtype)
+    r = lockstep.check(
+        sizes=[784, 16, 16, 16, 10],
+        activation="tanh",
+        loss="mse",
+        scale=scale,
+        lr=3,
+        momentum=0.9,
+        steps=150,
+        dtype=dtype,
+    )
     assert r.verdict in ("agree", "blew_up"), str(r)
 
 
@@ -59,8 +71,17 @@ def textbook_bce(params, X, Y):
 
 def test_a_textbook_loss_formula_is_its_own_rounding():
     """The loss differs from torch's stable formula beyond float64 rounding, but not in extended precision."""
-    r = lockstep.check(textbook_bce, sizes=[784, 30, 10], activation="sigmoid", loss="bce", lr=3, momentum=0,
-                       batch_size=1, steps=400, n_train=1000)
+    r = lockstep.check(
+        textbook_bce,
+        sizes=[784, 30, 10],
+        activation="sigmoid",
+        loss="bce",
+        lr=3,
+        momentum=0,
+        batch_size=1,
+        steps=400,
+        n_train=1000,
+    )
     assert r.verdict == "agree", str(r)
     notes = [f for f in r.findings if f["code"] == "own_rounding"]
     assert notes and "extended precision" in notes[0]["message"]
@@ -69,8 +90,17 @@ def test_a_textbook_loss_formula_is_its_own_rounding():
 def test_a_textbook_loss_that_reaches_log_of_zero_in_float64_is_said_so():
     """Pushed harder, the same formula takes log(1 - a) with a = 1 in float64: its loss is inf where torch's is
     finite. That matters (divergence), and the report says the maths is finite in extended precision."""
-    r = lockstep.check(textbook_bce, sizes=[784, 30, 10], activation="sigmoid", loss="bce", lr=15, momentum=0,
-                       batch_size=10, steps=600, n_train=1000)
+    r = lockstep.check(
+        textbook_bce,
+        sizes=[784, 30, 10],
+        activation="sigmoid",
+        loss="bce",
+        lr=15,
+        momentum=0,
+        batch_size=10,
+        steps=600,
+        n_train=1000,
+    )
     nf = next(f for f in r.findings if f["code"] == "non_finite")
     assert r.verdict == "diverge" and nf["phase"] == "loss" and nf["extended"]["finite"]
     assert "not a backprop error" in nf["message"] and "loss_only" in [f["code"] for f in r.findings]
@@ -78,8 +108,18 @@ def test_a_textbook_loss_that_reaches_log_of_zero_in_float64_is_said_so():
 
 def test_a_log_of_zero_in_float32_only_is_a_float32_problem():
     """log(1 - a) with a = 1 in float32 is -inf, where float64 still has digits: float32_only, not a maths bug."""
-    r = lockstep.check(textbook_bce, sizes=[784, 30, 10], activation="sigmoid", loss="bce", lr=20, momentum=0,
-                       batch_size=10, steps=400, dtype="float32", n_train=1000)
+    r = lockstep.check(
+        textbook_bce,
+        sizes=[784, 30, 10],
+        activation="sigmoid",
+        loss="bce",
+        lr=20,
+        momentum=0,
+        batch_size=10,
+        steps=400,
+        dtype="float32",
+        n_train=1000,
+    )
     codes = [f["code"] for f in r.findings]
     assert r.verdict == "diverge" and "float32_only" in codes and "local_error" not in codes, str(r)
 
@@ -87,11 +127,17 @@ def test_a_log_of_zero_in_float32_only_is_a_float32_problem():
 def test_a_candidate_that_cannot_be_raised_says_so():
     """A candidate that computes in float64 whatever it is given: its excess cannot be judged in extended
     precision, and the report says so rather than guess."""
+
     def stubborn(params, X, Y):
-        loss, grads = net([np.asarray(p, dtype=np.float64) for p in params] if isinstance(params, list) else
-                          {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}, X.astype(np.float64),
-                          Y.astype(np.float64))
+        loss, grads = net(
+            [np.asarray(p, dtype=np.float64) for p in params]
+            if isinstance(params, list)
+            else {k: np.asarray(v, dtype=np.float64) for k, v in params.items()},
+            X.astype(np.float64),
+            Y.astype(np.float64),
+        )
         grads["W1"] = grads["W1"] * (1 + 1e-6)
         return loss, grads
+
     r = lockstep.check(stubborn, sizes=[784, 24, 10], steps=2, **SMALL)
     assert r.verdict == "diverge" and "not re-run in extended precision" in r.first_divergence["note"]

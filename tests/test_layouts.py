@@ -2,6 +2,7 @@
 layout, names its elements in the user's terms, holds the user to the contract in one line, and is found by the auto
 layout from a small network written by hand in it. Tests parametrise over LAYOUTS itself, so a new row is tested
 by adding it (and its forward in FORWARD below, which states its maths)."""
+
 import numpy as np
 import pytest
 
@@ -47,8 +48,9 @@ def test_every_layout_states_its_forward():
 
 
 @pytest.mark.parametrize("sizes", SIZES, ids=lambda s: "-".join(map(str, s)))
-@pytest.mark.parametrize("layout,form,bias", FORMS, ids=[f"{n}-{f.container}-{f.bias}-{'b' if b else 'nob'}"
-                                                         for n, f, b in FORMS])
+@pytest.mark.parametrize(
+    "layout,form,bias", FORMS, ids=[f"{n}-{f.container}-{f.bias}-{'b' if b else 'nob'}" for n, f, b in FORMS]
+)
 def test_round_trip(layout, form, bias, sizes):
     """to_user gives fresh arrays of shapes() in the form, computing torch's z; from_user gives the state back as
     fresh column-major arrays."""
@@ -64,7 +66,7 @@ def test_round_trip(layout, form, bias, sizes):
     x = np.random.default_rng(1).standard_normal((7, sizes[0]))
     for i in range(len(sizes) - 1):  # the user's arrays compute torch's z, layer by layer
         torch_z = x @ state[f"layers.{i}.weight"].T + (state[f"layers.{i}.bias"] if bias else 0)
-        z = FORWARD[layout](x, *arrays[per_layer * i:per_layer * (i + 1)])
+        z = FORWARD[layout](x, *arrays[per_layer * i : per_layer * (i + 1)])
         np.testing.assert_allclose(z, torch_z, rtol=1e-13, atol=1e-13)
         x = np.tanh(torch_z)
 
@@ -94,8 +96,10 @@ def test_a_form_may_be_given_by_its_container():
     user = layouts.to_user("in-out", random_state(sizes), sizes, True, "dict")
     assert list(user) == ["W1", "b1"] and layouts.shapes("in-out", sizes, True, "dict") == [(3, 2), (2,)]
     assert layouts.describe("in-out", "layers.0.weight", (1, 2), sizes, "dict") == "params['W1'][2, 1]"
-    assert sorted(layouts.from_user("in-out", user, sizes, True, np.float64, "f", "dict", Bad)) == \
-        ["layers.0.bias", "layers.0.weight"]
+    assert sorted(layouts.from_user("in-out", user, sizes, True, np.float64, "f", "dict", Bad)) == [
+        "layers.0.bias",
+        "layers.0.weight",
+    ]
 
 
 # (layout, form, bias, tensor name, index, what the user reads); sizes 5-4-4-2
@@ -140,7 +144,7 @@ def test_describe_points_at_every_element(layout, form, bias):
     for name, value in state.items():
         for index in np.ndindex(value.shape):
             text = layouts.describe(layout, name, index, sizes, form, bias)
-            k, rest = text[len("params["):].split("]", 1)
+            k, rest = text[len("params[") :].split("]", 1)
             where = tuple(int(i) for i in rest.strip("[]").split(", "))
             assert arrays[int(k)][where] == value[index], text
 
@@ -161,27 +165,66 @@ def grads_like(layout, sizes, bias, form, change=None):
 CONTRACT = [
     ("torch", Form(), lambda: np.zeros(3), "f returned grads as ndarray; expected a list of 4 NumPy arrays"),
     ("torch", Form("dict"), lambda: [np.zeros(3)], "as list; expected a dict with keys W1, b1, W2, b2"),
-    ("torch", Form(), lambda: grads_like("torch", [4, 3, 2], True, Form())[:3],
-     "f returned grads 3 arrays; the torch layout of 4-3-2 needs 4"),
-    ("torch", Form(), lambda: grads_like("torch", [4, 3, 2], True, Form(), (0, lambda a: a.astype(np.int64))),
-     "f returned grads[0] as ndarray of int64; expected a NumPy array of floats, shape (3, 4)"),
-    ("torch", Form(), lambda: grads_like("torch", [4, 3, 2], True, Form(), (1, lambda a: a.tolist())),
-     "f returned grads[1] as list; expected a NumPy array of floats, shape (3,)"),
-    ("torch", Form(), lambda: grads_like("torch", [4, 3, 2], True, Form(), (2, lambda a: a.astype(np.float32))),
-     "f returned grads[2] as float32 in a float64 run; return float64 arrays or run with --dtype float32"),
-    ("torch", Form(), lambda: grads_like("torch", [4, 3, 2], True, Form(), (0, lambda a: a.T)),
-     "f returned grads[0] of shape (4, 3); expected (3, 4) (transposed?)"),
-    ("torch", Form("list", "column"), lambda: grads_like("torch", [4, 3, 2], True, Form()),
-     "f returned grads[1] of shape (3,); expected (3, 1)"),
-    ("bias-row", Form(), lambda: grads_like("bias-row", [4, 3, 2], True, Form(), (1, lambda a: a[1:])),
-     "f returned grads[1] of shape (3, 2); expected (4, 2)"),
-    ("in-out", Form("dict"), lambda: {**grads_like("in-out", [4, 3, 2], True, Form("dict")), "W3": np.zeros(1)},
-     "f returned grads with keys W1, b1, W2, b2, W3; expected W1, b1, W2, b2 (the in-out layout of 4-3-2)"),
-    ("bias-first-col", Form("dict"), lambda: dict(Theta1=np.zeros((3, 5))),
-     "with keys Theta1; expected Theta1, Theta2"),
-    ("bias-last-col", Form("dict"), lambda: grads_like("bias-last-col", [4, 3, 2], True, Form("dict"),
-                                                       (0, lambda a: a.astype(np.float16))),
-     "f returned grads['Theta1'] as float16 in a float64 run; return float64 arrays"),
+    (
+        "torch",
+        Form(),
+        lambda: grads_like("torch", [4, 3, 2], True, Form())[:3],
+        "f returned grads 3 arrays; the torch layout of 4-3-2 needs 4",
+    ),
+    (
+        "torch",
+        Form(),
+        lambda: grads_like("torch", [4, 3, 2], True, Form(), (0, lambda a: a.astype(np.int64))),
+        "f returned grads[0] as ndarray of int64; expected a NumPy array of floats, shape (3, 4)",
+    ),
+    (
+        "torch",
+        Form(),
+        lambda: grads_like("torch", [4, 3, 2], True, Form(), (1, lambda a: a.tolist())),
+        "f returned grads[1] as list; expected a NumPy array of floats, shape (3,)",
+    ),
+    (
+        "torch",
+        Form(),
+        lambda: grads_like("torch", [4, 3, 2], True, Form(), (2, lambda a: a.astype(np.float32))),
+        "f returned grads[2] as float32 in a float64 run; return float64 arrays or run with --dtype float32",
+    ),
+    (
+        "torch",
+        Form(),
+        lambda: grads_like("torch", [4, 3, 2], True, Form(), (0, lambda a: a.T)),
+        "f returned grads[0] of shape (4, 3); expected (3, 4) (transposed?)",
+    ),
+    (
+        "torch",
+        Form("list", "column"),
+        lambda: grads_like("torch", [4, 3, 2], True, Form()),
+        "f returned grads[1] of shape (3,); expected (3, 1)",
+    ),
+    (
+        "bias-row",
+        Form(),
+        lambda: grads_like("bias-row", [4, 3, 2], True, Form(), (1, lambda a: a[1:])),
+        "f returned grads[1] of shape (3, 2); expected (4, 2)",
+    ),
+    (
+        "in-out",
+        Form("dict"),
+        lambda: {**grads_like("in-out", [4, 3, 2], True, Form("dict")), "W3": np.zeros(1)},
+        "f returned grads with keys W1, b1, W2, b2, W3; expected W1, b1, W2, b2 (the in-out layout of 4-3-2)",
+    ),
+    (
+        "bias-first-col",
+        Form("dict"),
+        lambda: dict(Theta1=np.zeros((3, 5))),
+        "with keys Theta1; expected Theta1, Theta2",
+    ),
+    (
+        "bias-last-col",
+        Form("dict"),
+        lambda: grads_like("bias-last-col", [4, 3, 2], True, Form("dict"), (0, lambda a: a.astype(np.float16))),
+        "f returned grads['Theta1'] as float16 in a float64 run; return float64 arrays",
+    ),
 ]
 
 
@@ -301,8 +344,10 @@ def trial(candidate, sizes, bias, calls):
             _, grads = candidate(params, X, Y)
         except Exception as e:
             raise Bad(f"{candidate.__name__} raised {type(e).__name__}: {e}") from None
-        return layouts.from_user(layout, grads, sizes, bias, np.float64, f"{candidate.__name__} returned grads",
-                                 form, Bad)
+        return layouts.from_user(
+            layout, grads, sizes, bias, np.float64, f"{candidate.__name__} returned grads", form, Bad
+        )
+
     return try_call, reference_grads(state, X, Y, bias)
 
 
@@ -313,8 +358,9 @@ def test_auto_finds_the_layout_or_asks(candidate, bias, chosen):
     if chosen is None:
         with pytest.raises(Bad) as e:
             layouts.infer(SIZES_AUTO, bias, try_call, Bad)
-        assert str(e.value) == ("--layout auto cannot tell bias-first-col from bias-last-col: the shapes fit each of "
-                                "them; give --layout")
+        assert str(e.value) == (
+            "--layout auto cannot tell bias-first-col from bias-last-col: the shapes fit each of them; give --layout"
+        )
         return
     layout, form, why = layouts.infer(SIZES_AUTO, bias, try_call, Bad)
     assert (layout, form) == chosen
@@ -335,14 +381,18 @@ def test_given_layout_and_prefer_hook_break_the_tie(candidate, layout):
     def closest(fits):  # a tie-breaker as the twin could be: the fit whose gradients are the reference's
         good = [(name, form) for name, form, grads in fits if all(np.allclose(grads[k], ref[k]) for k in ref)]
         return (*good[0], "whose gradients match the reference's") if len(good) == 1 else None
+
     chosen, form, why = layouts.infer(SIZES_AUTO, True, try_call, Bad, prefer=closest)
     assert chosen == layout and why.endswith("whose gradients match the reference's")
 
 
 def test_square_layers_ask_for_the_layout():
     try_call, _ = trial(torch_list, [4, 4, 4], True, [])
-    with pytest.raises(Bad, match=r"^--layout auto cannot tell in-out from torch: the shapes fit each of them; give "
-                                  r"--layout$"):
+    with pytest.raises(
+        Bad,
+        match=r"^--layout auto cannot tell in-out from torch: the shapes fit each of them; give "
+        r"--layout$",
+    ):
         layouts.infer([4, 4, 4], True, try_call, Bad)
 
 
@@ -364,26 +414,43 @@ def weights_only(params, X, Y):
 
 # (candidate, bias, only, the one line when nothing fits)
 NONE_FITS = [
-    (transposes, True, None,
-     "--layout auto: no layout fits: given torch (list) params, transposes returned grads of shapes (3, 5), (5,), "
-     "(5, 2), (2,); torch expects (5, 3), (5,), (2, 5), (2,); in-out expects (3, 5), (5,), (5, 2), (2,); bias-row "
-     "expects (4, 5), (6, 2); bias-first-col and bias-last-col expect (5, 4), (2, 6)"),
-    (transposes, False, None,
-     "--layout auto: no layout fits: given torch (list) params, transposes returned grads of shapes (3, 5), (5, 2); "
-     "torch expects (5, 3), (2, 5); in-out expects (3, 5), (5, 2)"),
-    (weights_only, True, "in-out",
-     "--layout in-out: given in-out (list) params, weights_only returned grads of shapes (3, 5), (5, 2); in-out "
-     "expects (3, 5), (5,), (5, 2), (2,)"),
+    (
+        transposes,
+        True,
+        None,
+        "--layout auto: no layout fits: given torch (list) params, transposes returned grads of shapes (3, 5), (5,), "
+        "(5, 2), (2,); torch expects (5, 3), (5,), (2, 5), (2,); in-out expects (3, 5), (5,), (5, 2), (2,); bias-row "
+        "expects (4, 5), (6, 2); bias-first-col and bias-last-col expect (5, 4), (2, 6)",
+    ),
+    (
+        transposes,
+        False,
+        None,
+        "--layout auto: no layout fits: given torch (list) params, transposes returned grads of shapes (3, 5), (5, 2); "
+        "torch expects (5, 3), (2, 5); in-out expects (3, 5), (5, 2)",
+    ),
+    (
+        weights_only,
+        True,
+        "in-out",
+        "--layout in-out: given in-out (list) params, weights_only returned grads of shapes (3, 5), (5, 2); in-out "
+        "expects (3, 5), (5,), (5, 2), (2,)",
+    ),
     (raises, True, None, "--layout auto: no layout fits; with torch (list): raises raised ValueError: boom"),
     (raises, True, "bias-row", "raises raised ValueError: boom"),
-    (float32_grads, True, None,  # the shapes fit: the dtype is what is wrong, and that is what it says
-     "--layout auto: no layout fits; with torch (list): float32_grads returned grads[0] as float32 in a float64 run; "
-     "return float64 arrays or run with --dtype float32"),
+    (
+        float32_grads,
+        True,
+        None,  # the shapes fit: the dtype is what is wrong, and that is what it says
+        "--layout auto: no layout fits; with torch (list): float32_grads returned grads[0] as float32 in a float64 "
+        "run; return float64 arrays or run with --dtype float32",
+    ),
 ]
 
 
-@pytest.mark.parametrize("candidate,bias,only,text", NONE_FITS,
-                         ids=[f"{c.__name__}-{o}-{b}" for c, b, o, _ in NONE_FITS])
+@pytest.mark.parametrize(
+    "candidate,bias,only,text", NONE_FITS, ids=[f"{c.__name__}-{o}-{b}" for c, b, o, _ in NONE_FITS]
+)
 def test_none_fits_says_what_came_back_and_what_was_expected(candidate, bias, only, text):
     try_call, _ = trial(candidate, SIZES_AUTO, bias, [])
     with pytest.raises(Bad) as e:

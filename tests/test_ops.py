@@ -2,6 +2,7 @@
 into torch, then checks the forward value and, with a random upstream gradient, the backward. Each case is one
 row, and the rows come from handmade's own tables, so a new activation, loss, optimizer or schedule is tested
 here without editing this file."""
+
 import numpy as np
 import pytest
 import torch
@@ -21,7 +22,7 @@ def inputs(shape, extremes=True):
     """Random values with the extremes mixed in: large |z|, tiny |z| and exact zeros."""
     z = RNG.standard_normal(shape) * 3
     if extremes:
-        z.ravel()[:EXTREMES.size] = EXTREMES
+        z.ravel()[: EXTREMES.size] = EXTREMES
     return z
 
 
@@ -60,8 +61,9 @@ def test_linear():
     dW, db, dx = layers.linear_backward(dz, x, W)
     for label, ours, theirs in (("z", z, z_t), ("dW", dW, dW_t), ("db", db, db_t), ("dx", dx, dx_t)):
         check_op(f"linear {label}", ours, theirs, phase="backward")
-    check_op("linear without bias", layers.linear_forward(x, W), torch.nn.functional.linear(
-        torch.tensor(x), torch.tensor(W)))
+    check_op(
+        "linear without bias", layers.linear_forward(x, W), torch.nn.functional.linear(torch.tensor(x), torch.tensor(W))
+    )
 
 
 LOSS_CASES = [(loss, output) for loss, (_, _, outputs) in losses.LOSSES.items() for output in outputs]

@@ -1,11 +1,13 @@
 """Property tests: hypothesis draws whole configurations and both backends must agree in float64 at every step."""
+
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import lockstep, synthetic
 from handmade import ACTIVATIONS, INITS, LOSSES
 from lockstep.config import OPTIMIZERS
+
+from conftest import lockstep, synthetic
 
 
 @st.composite
@@ -16,7 +18,9 @@ def setups(draw):
     optimizer = draw(st.sampled_from(list(OPTIMIZERS)))
     n = draw(st.integers(1, 40))
     cfg = dict(
-        sizes=sizes, loss=loss, optimizer=optimizer,
+        sizes=sizes,
+        loss=loss,
+        optimizer=optimizer,
         activation=draw(st.sampled_from(list(ACTIVATIONS))),
         output=draw(st.sampled_from(LOSSES[loss][2])),
         init=draw(st.sampled_from(list(INITS))),

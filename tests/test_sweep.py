@@ -2,6 +2,7 @@
 of correct code that must not diverge (saturated tanh and sigmoid, and every convention), one blow-up in both
 backends (not an alarm), 4 planted bugs (one per phase) that must be found where the catalogue says, and checks
 that the sweep's alarm and miss detection can fire and that its draws are valid and cover the tables."""
+
 import importlib.util
 from collections import Counter
 from pathlib import Path
@@ -21,30 +22,91 @@ D64, D32 = "float64", "float32"
 SLICE = [  # correct code: never 'diverge'; the first two are the issue's saturated tanh nets
     dict(dtype=D64, sizes=[784, 16, 16, 16, 10], activation="tanh", loss="mse", lr=10, scale="symmetric", steps=100),
     dict(dtype=D32, sizes=[784, 32, 32, 32, 10], activation="tanh", loss="bce", lr=3, scale="symmetric", steps=100),
-    dict(dtype=D64, sizes=[784, 16, 16, 16, 16, 10], activation="sigmoid", scale="standard", optimizer="adam",
-         lr=0.05, steps=120),
-    dict(dtype=D32, sizes=[784, 24, 24, 24, 10], activation="sigmoid", loss="mse", output="sigmoid",
-         scale="standard", reduction="sum", lr=0.01, steps=100),
-    dict(dtype=D64, activation="relu", loss_scale=10, l2=1e-3, l2_norm="dataset", optimizer="adamw", lr=3e-3,
-         steps=80),
+    dict(
+        dtype=D64,
+        sizes=[784, 16, 16, 16, 16, 10],
+        activation="sigmoid",
+        scale="standard",
+        optimizer="adam",
+        lr=0.05,
+        steps=120,
+    ),
+    dict(
+        dtype=D32,
+        sizes=[784, 24, 24, 24, 10],
+        activation="sigmoid",
+        loss="mse",
+        output="sigmoid",
+        scale="standard",
+        reduction="sum",
+        lr=0.01,
+        steps=100,
+    ),
+    dict(dtype=D64, activation="relu", loss_scale=10, l2=1e-3, l2_norm="dataset", optimizer="adamw", lr=3e-3, steps=80),
     dict(dtype=D32, activation="leaky_relu", leaky_slope=0.2, bias=False, nesterov=True, loss="mse", steps=80),
-    dict(dtype=D64, activation="identity", loss="bce", momentum=0.9, dampening=0.5, weight_decay=1e-3,
-         batch_size="full", n_train=128, steps=60),
-    dict(dtype=D32, activation="tanh", init="xavier", batch_size=1, lr_schedule="exp:0.9", l2=0.1, l2_norm="none",
-         steps=150),
-    dict(dtype=D64, sizes=[784, 5, 5, 10], activation="sigmoid", loss="bce", l2=1.0, init="uniform",
-         scale="symmetric", momentum=0.0, lr=2.0, batch_size="full", steps=60),
-    dict(dtype=D32, sizes=[784, 512, 10], init="kaiming", optimizer="adam", lr=0.01, batch_size="full", n_train=64,
-         steps=60),
+    dict(
+        dtype=D64,
+        activation="identity",
+        loss="bce",
+        momentum=0.9,
+        dampening=0.5,
+        weight_decay=1e-3,
+        batch_size="full",
+        n_train=128,
+        steps=60,
+    ),
+    dict(
+        dtype=D32,
+        activation="tanh",
+        init="xavier",
+        batch_size=1,
+        lr_schedule="exp:0.9",
+        l2=0.1,
+        l2_norm="none",
+        steps=150,
+    ),
+    dict(
+        dtype=D64,
+        sizes=[784, 5, 5, 10],
+        activation="sigmoid",
+        loss="bce",
+        l2=1.0,
+        init="uniform",
+        scale="symmetric",
+        momentum=0.0,
+        lr=2.0,
+        batch_size="full",
+        steps=60,
+    ),
+    dict(
+        dtype=D32,
+        sizes=[784, 512, 10],
+        init="kaiming",
+        optimizer="adam",
+        lr=0.01,
+        batch_size="full",
+        n_train=64,
+        steps=60,
+    ),
     dict(dtype=D64, sizes=[784, 1, 10], activation="tanh", reduction="sum", loss_scale=0.1, lr=1e-3, steps=150),
 ]
-BLOW_UP = dict(dtype=D64, sizes=[784, 300, 10], activation="leaky_relu", loss="mse", lr=0.5, momentum=0.0,
-               scale="symmetric", n_train=256, steps=60)  # lr too high: inf in both backends at the same place
+BLOW_UP = dict(
+    dtype=D64,
+    sizes=[784, 300, 10],
+    activation="leaky_relu",
+    loss="mse",
+    lr=0.5,
+    momentum=0.0,
+    scale="symmetric",
+    n_train=256,
+    steps=60,
+)  # lr too high: inf in both backends at the same place
 BUG_SLICE = ["softmax-no-max-shift", "missing-mean", "momentum-dampened-first-step", "adam-no-bias-correction"]
 
 
-@pytest.mark.parametrize("settings", SLICE, ids=[f"{i}-{s['dtype']}-{s.get('activation', 'relu')}"
-                                                  for i, s in enumerate(SLICE)])
+@pytest.mark.parametrize(
+    "settings", SLICE, ids=[f"{i}-{s['dtype']}-{s.get('activation', 'relu')}" for i, s in enumerate(SLICE)]
+)
 def test_correct_code_raises_no_false_alarm(settings):
     row = sweep.run_config(dict(n_train=256, seed=1, **settings) if "n_train" not in settings else settings)
     assert not row["false_alarm"], row
@@ -93,8 +155,10 @@ def test_a_divergence_is_counted_as_a_false_alarm():
 def test_draws_are_seeded_cover_the_tables_and_stay_in_range():
     draws = [sweep.draw(0, i)[1] for i in range(300)]
     assert draws[:5] == [sweep.draw(0, i)[1] for i in range(5)] and draws[0] != sweep.draw(1, 0)[1]
-    seen = {key: Counter(d[key] for d in draws) for key in ("activation", "loss", "optimizer", "init", "scale",
-                                                             "dtype", "output")}
+    seen = {
+        key: Counter(d[key] for d in draws)
+        for key in ("activation", "loss", "optimizer", "init", "scale", "dtype", "output")
+    }
     assert set(seen["activation"]) == set(handmade.ACTIVATIONS) and set(seen["loss"]) == set(handmade.LOSSES)
     assert set(seen["optimizer"]) == set(OPTIMIZERS) and set(seen["init"]) == set(handmade.INITS)
     assert set(seen["scale"]) == {"unit", "symmetric", "standard"} and set(seen["dtype"]) == {D32, D64}
@@ -102,8 +166,17 @@ def test_draws_are_seeded_cover_the_tables_and_stay_in_range():
     for d in draws:
         assert 1 <= len(d["sizes"]) - 1 <= 5 and all(1 <= w <= 512 for w in d["sizes"][1:-1])
         assert 300 <= d["steps"] <= 2000 and 64 <= d["n_train"] <= 2000
-    for key in ("reduction", "loss_scale", "l2", "bias", "leaky_slope", "nesterov", "dampening", "weight_decay",
-                "lr_schedule"):
+    for key in (
+        "reduction",
+        "loss_scale",
+        "l2",
+        "bias",
+        "leaky_slope",
+        "nesterov",
+        "dampening",
+        "weight_decay",
+        "lr_schedule",
+    ):
         assert any(key in d for d in draws), key
     assert any(d["batch_size"] == "full" for d in draws) and any(d["batch_size"] == 1 for d in draws)
 

@@ -1,4 +1,5 @@
 """Your own data: arrays from Python, .npz and .csv files, toy problems, and every way a file can be bad."""
+
 import numpy as np
 import pytest
 
@@ -78,15 +79,23 @@ BAD_ARRAYS = [  # (X, y, extra keyword arguments, the one-line error)
     (np.ones((2, 2)) * 1j, [0, 1], {}, "X holds complex128 values; give real numbers"),
     (np.array([[1.0, np.inf], [0, 1]]), [0, 1], {}, "X holds NaN or inf (X[0, 1] is inf); remove or fill those values"),
     (np.ones((2, 2)), [0.0, np.nan], {}, "y[1] is nan, not a whole number"),
-    (np.ones((2, 2)), np.array([0, "a"], dtype=object), {}, "y mixes kinds of labels (int, str); give integers or "
-     "text"),
+    (
+        np.ones((2, 2)),
+        np.array([0, "a"], dtype=object),
+        {},
+        "y mixes kinds of labels (int, str); give integers or text",
+    ),
     (np.ones((2, 2)), np.array([[0.5, 0.5], [0, 1]]), {}, "y is 2-D but its row 0 is not one-hot"),
     (np.ones((2, 2)), np.ones((2, 2, 2)), {}, "y has shape (2, 2, 2); give one label per sample"),
     (np.ones((4, 2)), [0, 1, 0, 1], dict(X_test=np.ones((2, 2))), "give both X_test and y_test, or neither"),
     (np.ones((4, 2)), [0, 1, 0, 1], dict(X_test=np.ones((2, 3)), y_test=[0, 1]), "X_test has 3 features but X has 2"),
     (np.ones((4, 2)), [0, 1, 0, 1], dict(X_test=np.ones((2, 2)), y_test=[0]), "X_test has 2 samples but y_test has 1"),
-    (np.ones((4, 2)), [0, 1, 0, 1], dict(X_test=np.ones((2, 2)), y_test=["a", "b"]),
-     "y holds integers but y_test holds text; give both the same kind of labels"),
+    (
+        np.ones((4, 2)),
+        [0, 1, 0, 1],
+        dict(X_test=np.ones((2, 2)), y_test=["a", "b"]),
+        "y holds integers but y_test holds text; give both the same kind of labels",
+    ),
     (np.ones((4, 2)), [0, 1, 0, 1], dict(test_fraction=1.0), "the test fraction must be between 0 and 1, got 1.0"),
 ]
 
@@ -199,12 +208,18 @@ BAD = [  # file name, content writer, words of the one-line error
     ("d.npz", lambda p: np.savez(p, X=np.ones((3, 2))), "has arrays X but no y; save it with numpy.savez(path, X=..."),
     ("d.npz", lambda p: np.savez(p, data=np.ones((3, 2)), target=np.ones(3)), "has arrays data, target but no X or y"),
     ("d.npz", lambda p: np.savez(p, X=np.ones((3, 2)), y=np.array([0, 1])), "X has 3 samples but y has 2 labels"),
-    ("d.npz", lambda p: np.savez(p, X=np.array([[1.0, np.nan], [0, 1]]), y=np.array([0, 1])),
-     "d.npz: X holds NaN or inf (X[0, 1] is nan)"),
+    (
+        "d.npz",
+        lambda p: np.savez(p, X=np.array([[1.0, np.nan], [0, 1]]), y=np.array([0, 1])),
+        "d.npz: X holds NaN or inf (X[0, 1] is nan)",
+    ),
     ("d.npz", lambda p: np.savez(p, X=np.ones((2, 2)), y=np.array([0.5, 1.0])), "y[0] is 0.5, not a whole number"),
     ("d.npz", savez_object, "holds Python objects, which are not loaded (allow_pickle=False); save numeric arrays"),
-    ("d.npz", lambda p: np.savez(p, X=np.ones((4, 2)), y=np.arange(4) % 2, X_test=np.ones((2, 2))),
-     "d.npz: give both X_test and y_test, or neither"),
+    (
+        "d.npz",
+        lambda p: np.savez(p, X=np.ones((4, 2)), y=np.arange(4) % 2, X_test=np.ones((2, 2))),
+        "d.npz: give both X_test and y_test, or neither",
+    ),
     ("d.csv", lambda p: p.write_text(""), "holds no rows of data"),
     ("d.csv", lambda p: p.write_text("\n\n"), "holds no rows of data"),
     ("d.csv", lambda p: p.write_text("a,b,label\n"), "holds no rows of data"),
@@ -253,8 +268,17 @@ def test_notebook_toy_problem_in_the_in_out_layout_with_labels():
         return loss, grads
 
     X, y = make_moons(200, noise=0.1, random_state=0)
-    settings = dict(X=X, y=y, sizes=[2, 16, 2], activation="tanh", layout="in-out", targets="labels", lr=0.2,
-                    epochs=20, batch_size=16)
+    settings = dict(
+        X=X,
+        y=y,
+        sizes=[2, 16, 2],
+        activation="tanh",
+        layout="in-out",
+        targets="labels",
+        lr=0.2,
+        epochs=20,
+        batch_size=16,
+    )
     assert lockstep.check(net, **settings).verdict == "agree"
     r = lockstep.check(lambda p, X, y: net(p, X, y, sign=-1.0), **settings)
     assert r.verdict == "diverge" and r.first_divergence["tensor"] == "layers.1.bias"

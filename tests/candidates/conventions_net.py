@@ -1,6 +1,7 @@
 """A small from-scratch network (x @ W + b, a dict W1, b1, ...) written to follow each convention the tool has a
 flag for, and, beside it, the mistake a student makes with that convention. test_candidates.py runs each pair
 under the flag: the faithful one must agree, the mistaken one must be located."""
+
 import numpy as np
 
 SLOPE = 0.2  # the leaky slope the tests pass as --leaky-slope
@@ -14,8 +15,19 @@ def act_grad(z, a, kind):
     return (z > 0) * 1.0 if kind == "relu" else np.where(z > 0, 1.0, SLOPE) if kind == "leaky" else 1 - a**2
 
 
-def net(params, X, Y, hidden="relu", reduction="mean", scale=1.0, l2=0.0, divisor=None, bias=True, labels=False,
-        mistake=None):
+def net(
+    params,
+    X,
+    Y,
+    hidden="relu",
+    reduction="mean",
+    scale=1.0,
+    l2=0.0,
+    divisor=None,
+    bias=True,
+    labels=False,
+    mistake=None,
+):
     """softmax + cross-entropy on top of `hidden` units; every convention a keyword, `mistake` one way to get it
     wrong."""
     n = sum(k.startswith("W") for k in params)
