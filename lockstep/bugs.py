@@ -39,12 +39,14 @@ class Bug:
     optimizer: object = None  # (params, cfg) -> the buggy optimizer (or None: the configured one)
 
     def source(self):
-        """(file, line, text) of the handmade line this bug replaces."""
+        """(file, line, text) of the handmade line this bug replaces; (file, None, None) if the source on disk no
+        longer holds that line (handmade edited while it runs)."""
         func, piece = self.replaces
         lines, start = inspect.getsourcelines(func)
-        k = next(k for k, text in enumerate(lines) if piece in text)
         root = Path(handmade.__file__).resolve().parent.parent
-        return str(Path(inspect.getsourcefile(func)).resolve().relative_to(root)), start + k, lines[k].strip()
+        file = str(Path(inspect.getsourcefile(func)).resolve().relative_to(root))
+        k = next((k for k, text in enumerate(lines) if piece in text), None)
+        return (file, None, None) if k is None else (file, start + k, lines[k].strip())
 
 
 CATALOGUE = []

@@ -45,11 +45,16 @@ def test_loss_and_tensor_tolerances_differ():
     assert compare("update", "w", a, b, T64).ok
 
 
-def test_float32_tolerance_scales_with_eps():
-    eps = np.finfo(np.float32).eps
-    assert T32.tensor == 2**12 * eps and T32.loss == 2**10 * eps
-    x = np.float32(1.0)
-    assert compare("update", "w", x, x + np.float32(1000 * eps), T32).ok
+def test_float32_tolerance_admits_one_steps_rounding_and_no_more():
+    """One float32 step of the same maths, summed in another order, differs by hundreds of eps: it must agree.
+    A difference of 1e-3 relative (a bug's size in float32) must not."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((64, 784)).astype(np.float32), rng.standard_normal((784, 128)).astype(np.float32)
+    pairwise = a @ b  # BLAS's blocked sums
+    sequential = np.add.reduce(a[:, :, None] * b[None, :, :], axis=1, dtype=np.float32)  # another order
+    assert not np.array_equal(pairwise, sequential)
+    assert compare("forward", "z", pairwise, sequential, T32).ok
+    assert not compare("forward", "z", pairwise * np.float32(1 + 1e-3), sequential, T32).ok
 
 
 def test_nonfinite_sides_are_told_apart():
