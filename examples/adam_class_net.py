@@ -9,6 +9,7 @@ loss, the gradients it exposes (.grads), and the parameters after each update (.
 AdamNet is correct; AdamNetNoBiasCorrection forgets the bias correction of the moment estimates, which the
 suspect finder names (adam-no-bias-correction).
 """
+
 import numpy as np
 
 

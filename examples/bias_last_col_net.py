@@ -9,6 +9,7 @@ hidden units, an identity output and the mean squared error 1/2 sum (a - y)^2 av
 (Its shapes match bias-first-col's, so --layout says which.) loss_and_grads is correct;
 loss_and_grads_tanh_of_z writes tanh's derivative as 1 - z^2 instead of 1 - a^2.
 """
+
 import numpy as np
 
 

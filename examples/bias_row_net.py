@@ -12,6 +12,7 @@ cost_and_grads is correct. cost_and_grads_bias_rows_only is the code from the qu
 accumulates only row 0 of each layer's gradient. cost_and_grads_sigmoid_at_a takes sigmoid's derivative at the
 activation instead of the pre-activation.
 """
+
 import numpy as np
 
 LAM = 1.0  # the question's lambda; compare.py must be given the same --l2 (the seed preset uses 1)

@@ -8,6 +8,7 @@ The layout (in-out, a dict) is inferred from the shapes the first call returns. 
 loss_and_grads_sign_error flips the sign of the bias gradients. `python examples/in_out_net.py` checks both on a
 toy problem (two interleaved half-moons) from Python.
 """
+
 import numpy as np
 
 
@@ -65,11 +66,11 @@ def loss_and_grads_sign_error(params, X, y):
 
 
 if __name__ == "__main__":
-    import lockstep
     from sklearn.datasets import make_moons
+
+    import lockstep
 
     X, y = make_moons(400, noise=0.2, random_state=0)
     for f in (loss_and_grads, loss_and_grads_sign_error):
-        report = lockstep.check(f, X=X, y=y, sizes=[2, 16, 2], targets="labels", lr=0.1, epochs=20,
-                                batch_size=32)
+        report = lockstep.check(f, X=X, y=y, sizes=[2, 16, 2], targets="labels", lr=0.1, epochs=20, batch_size=32)
         print(f"{f.__name__}: {report.verdict}", (report.first_divergence or {}).get("tensor", ""))

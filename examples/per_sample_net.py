@@ -11,6 +11,7 @@ The tool passes the initial weights and biases as [W0, b0, W1, b1, ...] in torch
 training-set size) for its penalty. Network is correct; NetworkSigmoidPrimeOfA takes sigmoid's derivative at the
 activation instead of at z in the hidden layers.
 """
+
 import numpy as np
 
 

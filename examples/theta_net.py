@@ -10,6 +10,7 @@ averaged over the samples, and the penalty lambda/(2m) * sum of Theta's squares 
 (Its shapes match bias-last-col's, so --layout says which.) cost_function is correct;
 cost_function_regularised_bias regularises column 0, the biases, too: a mistake the course warns about.
 """
+
 import numpy as np
 
 LAMBDA = 1.0  # compare.py must be given the same --l2

@@ -8,6 +8,7 @@ relu hidden units, a softmax output and the mean cross-entropy: compare.py's def
 loss_and_grads is correct. loss_and_grads_no_mean forgets the 1/m in the output gradient (but not in the
 loss). loss_and_grads_relu_mask masks relu's gradient by the upstream gradient's sign instead of by z > 0.
 """
+
 import numpy as np
 
 

@@ -256,7 +256,8 @@ class FunctionCandidate(Candidate):
 
         def returned(result):
             grads = result[1] if isinstance(result, tuple) and len(result) == 2 else None
-            arrays = layouts.arrays_of(grads)
+            n_layers = len(self.cfg.sizes) - 1
+            arrays = layouts.arrays_of(grads, layouts.keys(self.layout, n_layers, self.cfg.bias))
             return [(a, name) for a, group in zip(arrays, names) for name in group]
 
         return (lambda: self.obj(params, X.copy(), targets(Y, self.cfg))), returned
@@ -340,13 +341,13 @@ class ClassCandidate(Candidate):
         return dict(
             params={k: v.copy() for k, v in self.state.items()},
             state=None,
-            net=copy.deepcopy(self.net),
+            net=snapshot(self.net),
             lr=self.lr.lr,
             schedule=self.lr.schedule and dict(vars(self.lr.schedule), optimizer=None),
         )
 
     def restore(self, snap):
-        self.net = cast(copy.deepcopy(snap["net"]), self.dtype)
+        self.net = cast(snapshot(snap["net"]), self.dtype)
         self.state = {k: v.astype(self.dtype) for k, v in snap["params"].items()}
         self.lr.lr = snap["lr"]
 
@@ -363,6 +364,47 @@ class ClassCandidate(Candidate):
         net = handmade.MLP(**self.cfg.model_args(self.dtype, self.n_train))
         net.load_state_dict(self.state)
         return net.predict(X)
+
+
+def snapshot(obj):
+    """A deep copy of a network, its closures included. copy.deepcopy shares functions between the copies, so the
+    state a network keeps in a closure (an optimizer's m and v built once by a training function, a momentum
+    dict) would be shared too: re-running a step from a saved state, at another precision or traced, would advance
+    the live network's optimizer. Here a function with a closure is copied with its cells deep-copied (one memo,
+    so cells shared by two closures stay shared and a cell holding the network holds its copy); module globals,
+    code and functions without a closure stay shared."""
+    memo = {}
+    saved = copy._deepcopy_dispatch.get(types.FunctionType)
+
+    def function(f, memo):
+        if not f.__closure__:
+            return f
+        cells = tuple(_cell_copy(c, memo) for c in f.__closure__)
+        g = types.FunctionType(f.__code__, f.__globals__, f.__name__, f.__defaults__, cells)
+        g.__kwdefaults__, g.__qualname__ = f.__kwdefaults__, f.__qualname__
+        g.__dict__.update(copy.deepcopy(f.__dict__, memo))
+        return g
+
+    copy._deepcopy_dispatch[types.FunctionType] = function
+    try:
+        return copy.deepcopy(obj, memo)
+    finally:
+        copy._deepcopy_dispatch[types.FunctionType] = saved
+
+
+def _cell_copy(cell, memo):
+    if id(cell) in memo:
+        return memo[id(cell)]
+    try:
+        contents = cell.cell_contents
+    except ValueError:  # an empty cell (a name assigned later in the enclosing function)
+        new = types.CellType()
+    else:
+        new = types.CellType()
+        memo[id(cell)] = new  # before the contents, which may hold a function closing over this cell
+        new.cell_contents = copy.deepcopy(contents, memo)
+    memo[id(cell)] = new
+    return new
 
 
 def grad_names(layout, sizes, bias):

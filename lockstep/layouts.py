@@ -151,10 +151,11 @@ def to_user(layout, state, sizes, bias, form=Form()):
     return arrays
 
 
-def arrays_of(params):
-    """The arrays of a params list or dict, in order (anything else: an empty list)."""
+def arrays_of(params, names=None):
+    """The arrays of a params list or dict, in order (anything else: an empty list). A dict is taken in the order
+    of `names` (its keys, see keys()) when given, else in its own order."""
     if isinstance(params, dict):
-        return list(params.values())
+        return [params[k] for k in names if k in params] if names else list(params.values())
     return list(params) if isinstance(params, (list, tuple)) else []
 
 

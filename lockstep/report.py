@@ -167,6 +167,11 @@ def meaning(tensor):
     )
 
 
+def line_span(src):
+    """'42', or '230-232' for a statement over several lines."""
+    return f"{src['line']}-{src['end_line']}" if src.get("end_line") else str(src["line"])
+
+
 def source_sentence(src):
     """'your code departs at net.py:42, delta2 (should be layers.1.dz = dL/dz of layer 1): 0.0137 where torch has
     0.0549; z2, a2 and delta3 (lines 35-40) still match'"""
@@ -191,7 +196,7 @@ def source_sentence(src):
         values = f": {fmt(first(ours), 4)} where torch has {fmt(first(theirs), 4)}"
     tensor = src["tensor"].removeprefix("grad:")
     return (
-        f"your code departs at {Path(src['file']).name}:{src['line']}, {src['variable']} (should be "
+        f"your code departs at {Path(src['file']).name}:{line_span(src)}, {src['variable']} (should be "
         f"{tensor} = {meaning(src['tensor'])}){values}{still}"
     )
 
@@ -409,7 +414,7 @@ def step_panel(ax, div, r):
     if src.get("kind") == "bug":
         where += f", from {src['file']}:{src['line']}"
     elif src.get("line"):
-        where += f", from {Path(src['file']).name}:{src['line']} ({src['variable']})"
+        where += f", from {Path(src['file']).name}:{line_span(src)} ({src['variable']})"
     ax.set_title(
         f"step {div['step']}, every tensor in computation order: the first to depart is {where}",
         fontsize=9,

@@ -47,8 +47,10 @@ values its calls return. It stops at a value that reads a value matching only te
 computed from trusted inputs that itself matches nothing: that is where the values first go wrong. Otherwise it
 moves to an untrusted input: the array's own value before an in-place change first, then another would-be holder,
 then an input of D's shape, then any. A value a function returned is reported inside the function, unless the
-same return line gave matching values at other calls and was this time handed a tensor D is not computed from:
-then the call is at fault (sigmoid(a) where sigmoid(z) belongs) and the caller's line is reported.
+same return line gave matching values (or helpers, such as f'(z) of another layer) at other calls and was this
+time handed a tensor D is not computed from: then the call is at fault (sigmoid_prime(a) where sigmoid_prime(z)
+belongs), the walk stops there and the caller's line is reported. A statement over several lines is reported
+by its first line and its last (end_line).
 For a correct candidate every tensor is matched or excused, and locate() reports nothing.
 
 Limits. Only frames whose code lives in the user's files are seen: a value built and used inside one expression,
@@ -64,6 +66,7 @@ Values are copied up to MAX_BYTES, after which events carry value None and are n
 only within 10 times the relative tolerance that agree() is probed to have. A tolerance-level difference that a
 later step magnifies (probabilities clipped at eps, then logged) is found where it grows past the tolerance.
 """
+
 from .trace_locate import default_order, locate
 from .trace_record import Event, Events, record
 

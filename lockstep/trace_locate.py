@@ -1,7 +1,9 @@
 """locate(): the departure rule over the recorded values (see lockstep/trace.py), and the report."""
+
 import numpy as np
 
 from .trace_match import Catalog, Match, parse, phase
+from .trace_record import statement_span
 
 SAMPLE = 5  # departing elements shown side by side
 
@@ -29,7 +31,8 @@ def locate(events, twin, order, layout, sizes, agree, returned=(), updates=None)
     candidate returned (a bias-layout array stands for both its weight and its bias name). updates: whether
     the code updates the parameters itself (a class); None: yes if any updated parameter or optimizer state
     is matched.
-    Returns (source, None), source = {"file", "line", "function", "variable", "tensor", "ours", "theirs",
+    Returns (source, None), source = {"file", "line", "end_line" (a statement over several lines), "function",
+    "variable", "tensor", "ours", "theirs",
     "index", "scale", "form", "holder", "matched_before": [{"variable", "line", "tensor"}, ...]}, or
     (None, why) when nothing departs or nothing can be matched."""
     failed = getattr(events, "error", None)
@@ -57,8 +60,12 @@ def locate(events, twin, order, layout, sizes, agree, returned=(), updates=None)
         v = events[s].value
         if events[s].kind == "source" or (v is not None and v.size > 1 and v.tobytes() in given):
             info[s] = Match({}, {}, {}, info[s].kinds, True)
-        elif v is not None and v.size == 1 and not (info[s].exact or info[s].weak) and any(
-                events[r].value is not None and events[r].value.size > 1 for r in events[s].reads):
+        elif (
+            v is not None
+            and v.size == 1
+            and not (info[s].exact or info[s].weak)
+            and any(events[r].value is not None and events[r].value.size > 1 for r in events[s].reads)
+        ):
             info[s].trusted = False  # a number computed from arrays (a loss before its l2 term) may be wrong
     exact, weak = set(), set()
     for c in info.values():
@@ -70,8 +77,10 @@ def locate(events, twin, order, layout, sizes, agree, returned=(), updates=None)
     if not updates:
         names = [n for n in names if phase(n) not in ("optimizer", "update")]
     if not (exact | weak) & set(names):
-        return None, ("none of the values in your files matches a tensor of the twin's step (fully vectorised "
-                      "one-liners, compiled code, or a different layout or batch)")
+        return None, (
+            "none of the values in your files matches a tensor of the twin's step (fully vectorised "
+            "one-liners, compiled code, or a different layout or batch)"
+        )
     ident, wrong = {}, set()
     for obj, name in returned:
         ident.setdefault(name, id(obj))
@@ -117,8 +126,11 @@ class Locator:
     def __init__(self, events, cat, info, anc, states):
         self.events, self.cat, self.info, self.anc, self.states = events, cat, info, anc, states
         self.alias = {}
-        self.good_returns = {(e.file, e.line) for s in states if (e := events[s]).kind == "return"
-                             and info[s].exact}
+        self.good_returns = {
+            (e.file, e.line)
+            for s in states
+            if (e := events[s]).kind == "return" and (info[s].exact or set(info[s].helper) - {"constant"})
+        }
         for i, e in enumerate(events):
             if e.kind == "alias":
                 self.alias.setdefault(e.state, i)
@@ -148,23 +160,31 @@ class Locator:
         where the gradient of the bias should read those before it), or None."""
         for r in self.events[s].reads:  # (not its own value before an in-place change)
             c = self.info.get(r)
-            names = {n for n in c.full & (c.exact.keys() | c.weak.keys()) if self.cat.kind[n][0] != "scalar"} \
-                if c else ()
+            names = (
+                {n for n in c.full & (c.exact.keys() | c.weak.keys()) if self.cat.kind[n][0] != "scalar"} if c else ()
+            )
             if names and not names & (upstream | {D}):
                 return r
         return None
 
-    def walk(self, holder, D, holders, upstream):
-        """Up the data flow from the holder to a value computed from trusted inputs that matches nothing, or to
-        one that reads a value D is not computed from. Returns (that value, the foreign input or None)."""
+    def walk(self, holder, D, holders, upstream, allowed):
+        """Up the data flow from the holder to a value computed from trusted inputs that matches nothing, to one
+        that reads a value D is not computed from, or to a function's return that its caller is to blame for
+        (see blames_caller; what the function did inside with the wrong argument is not where the fault is).
+        Returns (that value, the foreign input or None)."""
         cur, seen = holder, {holder}
         while True:
             e = self.events[cur]
             odd = self.foreign(cur, D, upstream)
             if odd is not None:
                 return cur, odd
-            ins = [r for r in dict.fromkeys(((e.prev,) if e.prev >= 0 else ()) + e.reads)
-                   if r in self.info and r not in seen and not self.info[r].trusted]
+            if cur != holder and self.blames_caller(cur, allowed):
+                return cur, None
+            ins = [
+                r
+                for r in dict.fromkeys(((e.prev,) if e.prev >= 0 else ()) + e.reads)
+                if r in self.info and r not in seen and not self.info[r].trusted
+            ]
             if e.prev in ins:
                 cur = e.prev
             else:
@@ -176,8 +196,9 @@ class Locator:
 
     def blames_caller(self, s, allowed):
         """Whether a function's wrong return value is its caller's doing: the same return line gave matching
-        values at other calls, and this time it was given a value that matches a tensor outside `allowed` (what
-        the departing tensor is computed from), e.g. sigmoid(a) where sigmoid(z) belongs."""
+        values (or helpers, such as f'(z) of another layer) at other calls, and this time it was given a value
+        that matches a tensor outside `allowed` (what the departing tensor is computed from), e.g. sigmoid(a)
+        where sigmoid(z) belongs."""
         e = self.events[s]
         if e.kind != "return" or (e.file, e.line) not in self.good_returns:
             return False
@@ -200,9 +221,12 @@ class Locator:
         return e.file, e.line, e.function, e.variable
 
     def report(self, D, holder, holders, twin, allowed, upstream):
-        final, odd = self.walk(holder, D, holders, upstream)
+        final, odd = self.walk(holder, D, holders, upstream, allowed)
         file, line, function, variable = self.display(final, self.blames_caller(final, allowed))
         out = dict(file=file, line=line, function=function, variable=variable, tensor=D)
+        first, last = statement_span(file, line)
+        if last > line and first == line:  # a statement over several lines: the fault may be on any of them
+            out["end_line"] = last
         if odd is not None:  # it read a value of the step that D does not come from
             f, ln, _, v = self.display(odd, call_site=True)
             c = self.info[odd]
@@ -227,8 +251,11 @@ class Locator:
     def side_by_side(self, u, D, T):
         """The holder's value in D's layout beside the twin's, at the SAMPLE largest differences."""
         kind, key = self.cat.kind[D]
-        fits = [(arr, form) for vk, vkey, arr, form, _ in self.cat.views(u)
-                if (vk, vkey) == (kind, key) or (kind == "batch" and (vk, vkey) == ("rows", key))]
+        fits = [
+            (arr, form)
+            for vk, vkey, arr, form, _ in self.cat.views(u)
+            if (vk, vkey) == (kind, key) or (kind == "batch" and (vk, vkey) == ("rows", key))
+        ]
         if not fits:
             return {"ours": [], "theirs": [], "index": [], "scale": None, "form": None}
         arr, form = fits[0]
@@ -243,8 +270,13 @@ class Locator:
             c = float((arr * ref).sum()) / denom
             if self.cat.agree(arr, c * ref):
                 scale = c
-        return dict(ours=[float(arr.ravel()[j]) for j in top], theirs=[float(ref.ravel()[j]) for j in top],
-                    index=index, scale=scale, form=(form + (f" {k}" if rows else "")).strip() or None)
+        return dict(
+            ours=[float(arr.ravel()[j]) for j in top],
+            theirs=[float(ref.ravel()[j]) for j in top],
+            index=index,
+            scale=scale,
+            form=(form + (f" {k}" if rows else "")).strip() or None,
+        )
 
 
 class Graph:
@@ -275,8 +307,9 @@ class Graph:
                 full = gp + (P(f"layers.{i - 1}.a") if kind == "weight" else [])
             else:
                 param = f"layers.{i}.{kind}"
-                full = gp = P(f"grad:{param}") + ([k for k in names if k.startswith(param + ".")]
-                                                  if what == "param" else [])
+                full = gp = P(f"grad:{param}") + (
+                    [k for k in names if k.startswith(param + ".")] if what == "param" else []
+                )
             self.parents[n], self.gp[n] = full, gp
         self.children = {n: [] for n in names}
         for n, ps in self.parents.items():

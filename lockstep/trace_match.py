@@ -8,6 +8,7 @@ error of every view to every tensor of its kind and shape in chunked vectorised 
 vectors a search in a sorted index of the rows of every batch tensor (WidthIndex), so that a loop over thousands
 of samples costs thousands of searches, not thousands of scans; agree() then decides for the few candidates.
 """
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,7 +37,8 @@ def parse(name):
 def phase(name):
     kind, _, what = parse(name)
     return {"z": "forward", "a": "forward", "loss": "loss", "param": "update", "state": "optimizer"}.get(
-        what, "backward")
+        what, "backward"
+    )
 
 
 @dataclass(eq=False)
@@ -70,8 +72,7 @@ class Catalog:
                 if v.ndim != 2:
                     continue
                 self.m = self.m or v.shape[0]
-                self.add(name, "batch", v.shape[1], v, "helper" if what == "input" else "match",
-                         what in ("da", "dz"))
+                self.add(name, "batch", v.shape[1], v, "helper" if what == "input" else "match", what in ("da", "dz"))
             elif kind == "scalar":
                 self.add(name, "scalar", None, v.reshape(()), "match", False)
             elif v.ndim == (2 if kind == "weight" else 1):
@@ -81,8 +82,9 @@ class Catalog:
         for i in range(self.L):  # f'(z_i) = dz_i / da_i: masks and derivative factors are helpers
             z, a, da, dz = (twin.get(f"layers.{i}.{k}") for k in ("z", "a", "da", "dz"))
             if z is not None and da is not None and dz is not None:
-                fp = derivative(np.asarray(z, float), np.asarray(a, float), np.asarray(da, float),
-                                 np.asarray(dz, float), agree)
+                fp = derivative(
+                    np.asarray(z, float), np.asarray(a, float), np.asarray(da, float), np.asarray(dz, float), agree
+                )
                 if fp is not None:
                     self.add(f"f'(layers.{i}.z)", "batch", fp.shape[1], fp, "helper", False)
             prev = twin.get(f"layers.{i - 1}.a") if i else twin.get("input")
@@ -138,12 +140,16 @@ class Catalog:
             if u.shape == (n_in, n_out) and (not torchlike or n_out != n_in):
                 out.append(("weight", i, u.T, "transposed", "all"))
             if layout == "bias-row" and u.shape == (n_in + 1, n_out):
-                out += [("weight", i, u[1:].T, "rows 1.. (the weights, transposed)", "W"),
-                        ("bias", i, u[0], "row 0 (the biases)", "b")]
+                out += [
+                    ("weight", i, u[1:].T, "rows 1.. (the weights, transposed)", "W"),
+                    ("bias", i, u[0], "row 0 (the biases)", "b"),
+                ]
             if layout in ("bias-first-col", "bias-last-col") and u.shape == (n_out, n_in + 1):
                 first = layout == "bias-first-col"
-                out += [("weight", i, u[:, 1:] if first else u[:, :-1], "the weight columns", "W"),
-                        ("bias", i, u[:, 0] if first else u[:, -1], "the bias column", "b")]
+                out += [
+                    ("weight", i, u[:, 1:] if first else u[:, :-1], "the weight columns", "W"),
+                    ("bias", i, u[:, 0] if first else u[:, -1], "the bias column", "b"),
+                ]
             if u.size == n_out and (u.ndim == 1 or (u.ndim == 2 and 1 in u.shape)):
                 out.append(("bias", i, u.ravel(), "", "all"))
         return out
@@ -194,8 +200,9 @@ class Catalog:
         if (kind, key) not in self.groups:
             entries = self.entries.get((kind, key), ())
             S = np.stack([T for _, T, _, _ in entries]) if entries else None
-            self.groups[kind, key] = None if S is None else (
-                entries, S, np.abs(S).reshape(len(S), -1).max(axis=1, initial=0.0) + 1e-300)
+            self.groups[kind, key] = (
+                None if S is None else (entries, S, np.abs(S).reshape(len(S), -1).max(axis=1, initial=0.0) + 1e-300)
+            )
         return self.groups[kind, key]
 
     def near(self, kind, key, A):
@@ -206,7 +213,7 @@ class Catalog:
         flat, out = S.reshape(E, -1), []
         step = max(1, int(4e6 // (E * size)))
         for start in range(0, len(A), step):
-            chunk = A[start:start + step].reshape(-1, 1, size)
+            chunk = A[start : start + step].reshape(-1, 1, size)
             plain = np.abs(chunk - flat).max(axis=2, initial=0.0) <= self.prefilter * scale
             scaled = np.abs(chunk / self.m - flat).max(axis=2, initial=0.0) <= self.prefilter * scale
             out += [(np.flatnonzero(a).tolist(), np.flatnonzero(b).tolist()) for a, b in zip(plain, scaled)]
@@ -226,16 +233,20 @@ class Catalog:
             w = arr / factor
             for t in ts:
                 name, T, role, scalable = entries[t]
-                if (factor == 1 or scalable) and name not in exact and name not in weak and name not in helper \
-                        and self.agree(w, T):
+                if (
+                    (factor == 1 or scalable)
+                    and name not in exact
+                    and name not in weak
+                    and name not in helper
+                    and self.agree(w, T)
+                ):
                     f = form if factor == 1 else (form + ", " if form else "") + "m times"
                     (helper if role == "helper" else exact if factor == 1 else weak)[name] = f
 
     def width_index(self, n):
         index = self.widths_index.get(n)
         if index is None:
-            index = self.widths_index[n] = WidthIndex([T for _, T, _, _ in self.entries[("batch", n)]],
-                                                       self.prefilter)
+            index = self.widths_index[n] = WidthIndex([T for _, T, _, _ in self.entries[("batch", n)]], self.prefilter)
         return index
 
     def prepare(self, values):
@@ -301,8 +312,11 @@ class Catalog:
         else:
             found = self.output_cache.get(arr.tobytes())
             if found is None:
-                found = [(what, f[0][1]) for what, t in output_transforms(arr[None]).items()
-                         if np.isfinite(t).all() and (f := self.row_index(name, A).nearest(t))[0]]
+                found = [
+                    (what, f[0][1])
+                    for what, t in output_transforms(arr[None]).items()
+                    if np.isfinite(t).all() and (f := self.row_index(name, A).nearest(t))[0]
+                ]
             transforms = output_transforms(arr[None]) if found else {}
             tries = [(what, transforms[what][0], A[k]) for what, k in found]
         for what, t, ref in tries:
@@ -318,10 +332,12 @@ def output_transforms(V):
     the row a helper: shifted logits (softmax of it), exponentials (it normalised), log-probabilities (exp)."""
     with np.errstate(all="ignore"):
         e = np.exp(V - V.max(axis=-1, keepdims=True))
-        out = {"softmax of it": e / e.sum(axis=-1, keepdims=True), "exp of it": np.exp(V),
-               "1 - exp of it": 1 - np.exp(V)}
-        out["it normalised"] = np.where((V >= 0).all(axis=-1, keepdims=True), V / V.sum(axis=-1, keepdims=True),
-                                        np.nan)
+        out = {
+            "softmax of it": e / e.sum(axis=-1, keepdims=True),
+            "exp of it": np.exp(V),
+            "1 - exp of it": 1 - np.exp(V),
+        }
+        out["it normalised"] = np.where((V >= 0).all(axis=-1, keepdims=True), V / V.sum(axis=-1, keepdims=True), np.nan)
     return out
 
 

@@ -7,6 +7,7 @@ again, arrays it could have changed in place are compared with their last copy, 
 (float64) into an Event. Then it notes the values the new line reads, for locate()'s data flow. What a line
 reads and may change comes from the file's AST (_line_table), parsed once per file.
 """
+
 import ast
 import linecache
 import os
@@ -22,9 +23,37 @@ KEEP_RUN, DROP_SIZE = 16, 1024  # when one line gives one variable value after v
 READS_CAP = 256  # a line reading more arrays than this under one name (a batch list) records none of them
 SCAN_DEPTH, SCAN_ITEMS = 3, 4096  # how deep and how wide lists, tuples and dicts held by locals are searched
 MUTATORS = {"fill", "sort", "put", "itemset", "resize", "partition", "setfield", "byteswap"}  # array methods
-PURE_BUILTINS = {"len", "range", "reversed", "zip", "enumerate", "isinstance", "print", "sum", "min", "max", "abs",
-                 "float", "int", "list", "tuple", "dict", "sorted", "iter", "next", "any", "all", "map", "round",
-                 "str", "repr", "type", "id", "bool", "set"}  # calls that change none of their arguments
+PURE_BUILTINS = {
+    "len",
+    "range",
+    "reversed",
+    "zip",
+    "enumerate",
+    "isinstance",
+    "print",
+    "sum",
+    "min",
+    "max",
+    "abs",
+    "float",
+    "int",
+    "list",
+    "tuple",
+    "dict",
+    "sorted",
+    "iter",
+    "next",
+    "any",
+    "all",
+    "map",
+    "round",
+    "str",
+    "repr",
+    "type",
+    "id",
+    "bool",
+    "set",
+}  # calls that change none of their arguments
 MODULES = {"np", "numpy", "math"}  # np.f(x) changes x only for these, or through out=
 NUMPY_MUTATORS = {"copyto", "put", "place", "putmask", "fill_diagonal", "shuffle", "at"}
 
@@ -227,8 +256,7 @@ class _Recorder:
                 if s is None:
                     self.new(fs.file, fs.line, fs.function, path, obj, "bind", fs.reads)
                 else:
-                    self.events.append(Event(fs.file, fs.line, fs.function, path, None, id(obj), "alias", s,
-                                             fs.reads))
+                    self.events.append(Event(fs.file, fs.line, fs.function, path, None, id(obj), "alias", s, fs.reads))
         fs.held = held
 
     def new(self, file, line, function, variable, obj, kind, reads, prev=-1, site=None):
@@ -316,7 +344,7 @@ def _scan(named):
     for name, v in named.items():
         if name == "self":
             d = getattr(v, "__dict__", None)
-            for k, x in (d.items() if isinstance(d, dict) else ()):
+            for k, x in d.items() if isinstance(d, dict) else ():
                 leaf(f"self.{k}", x, 1)
         else:
             leaf(name, v, 0)
@@ -335,6 +363,21 @@ def _changed(obj, snapshot):
     if not (obj.dtype.kind == "f" and np.isnan(obj.flat[j]) and np.isnan(snapshot.flat[j])):
         return True
     return not np.array_equal(obj, snapshot, equal_nan=True)  # NaN where NaN was: look at all of it
+
+
+def statement_span(file, line):
+    """(first, last) line of the simple statement of `file` that covers `line` (a multi-line return or call), or
+    (line, line)."""
+    try:
+        tree = ast.parse("".join(linecache.getlines(file)))
+    except (SyntaxError, ValueError):
+        return line, line
+    spans = [
+        (n.lineno, n.end_lineno)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.stmt) and not hasattr(n, "body") and n.lineno <= line <= n.end_lineno
+    ]
+    return min(spans, key=lambda s: s[1] - s[0], default=(line, line))
 
 
 def _line_table(file):
@@ -396,8 +439,10 @@ def _names(tree, reads, rescans, roots):
         if isinstance(node, ast.Subscript):
             root, key = _chain(node)
             inner = node.value
-            if root and (isinstance(inner, ast.Name) or (isinstance(inner, ast.Attribute) and isinstance(
-                    inner.value, ast.Name) and inner.value.id == "self")):
+            if root and (
+                isinstance(inner, ast.Name)
+                or (isinstance(inner, ast.Attribute) and isinstance(inner.value, ast.Name) and inner.value.id == "self")
+            ):
                 if not isinstance(node.ctx, ast.Load):  # x[i] = ...: x is written, not read (x[i] += reads x[i])
                     keyed.add(id(inner))
                 elif key is not None:
@@ -433,13 +478,17 @@ def _names(tree, reads, rescans, roots):
             func = node.func
             if isinstance(func, ast.Name) and func.id in PURE_BUILTINS:
                 continue
-            if (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in MODULES
-                    and func.attr not in NUMPY_MUTATORS):
+            if (
+                isinstance(func, ast.Attribute)
+                and isinstance(func.value, ast.Name)
+                and func.value.id in MODULES
+                and func.attr not in NUMPY_MUTATORS
+            ):
                 args = [k.value for k in node.keywords if k.arg == "out"]  # np.dot(x, y) changes neither
             else:
                 args = list(node.args) + [k.value for k in node.keywords]
             for a in args:
-                for b in (a.elts if isinstance(a, ast.Tuple) else [a]):
+                for b in a.elts if isinstance(a, ast.Tuple) else [a]:
                     root, _ = _chain(b) if isinstance(b, (ast.Name, ast.Attribute, ast.Starred)) else (None, None)
                     if root:
                         rescans.add(root)

@@ -1,9 +1,11 @@
 """Real from-scratch networks by other authors (examples/third_party/, each with its source and licence): the
 correct ones agree with the twin over 300 steps in both dtypes; the buggy ones are located where the bug is."""
+
 import importlib.util
 from pathlib import Path
 
 import pytest
+from source_lines import covers
 
 import lockstep
 
@@ -13,20 +15,47 @@ NET = dict(sizes=[784, 32, 10], n_train=512)
 CORRECT = [
     ("sklearn_mlp.py:classifier", dict(activation="relu", loss="cross_entropy", l2=1e-4, lr=0.1)),
     ("sklearn_mlp.py:multilabel", dict(activation="relu", loss="bce", l2=1e-4, lr=0.1)),
-    ("mlxtend_mlp.py:Net", dict(activation="sigmoid", loss="cross_entropy", reduction="sum", l2_norm="none",
-                                targets="labels", momentum=0, lr=0.001)),
+    (
+        "mlxtend_mlp.py:Net",
+        dict(
+            activation="sigmoid",
+            loss="cross_entropy",
+            reduction="sum",
+            l2_norm="none",
+            targets="labels",
+            momentum=0,
+            lr=0.001,
+        ),
+    ),
     ("nimblenet_mlp.py:Net", dict(activation="sigmoid", loss="cross_entropy", momentum=0, lr=0.5)),
     ("nimblenet_mlp.py:NetMomentum", dict(activation="sigmoid", loss="cross_entropy", momentum=0.9, lr=0.1)),
 ]
 
-BUGGY = [  # candidate, settings, where it shows, its suspect, what the report says
-    ("sklearn_mlp.py:regressor_multioutput", dict(activation="relu", loss="mse", l2=1e-4, lr=0.01),
-     ("loss", "loss"), None, "convention"),  # scikit-learn issue #8349
-    ("nimblenet_mlp.py:NetAdam", dict(activation="sigmoid", loss="cross_entropy", optimizer="adam", lr=1e-3),
-     ("update", "layers.0.weight"), "adam-no-bias-correction", "suspect"),
-    ("mlfromscratch_mlp_bug_stale_weights.py:Net", dict(activation="sigmoid", loss="cross_entropy",
-                                                        reduction="sum", momentum=0, lr=0.001),
-     ("update", "layers.0.weight"), None, "local_error"),  # fixed upstream in commit 0f7ea66
+BUGGY = [  # candidate, settings, where it shows, its suspect, what the report says, the text on the bug's line
+    (
+        "sklearn_mlp.py:regressor_multioutput",
+        dict(activation="relu", loss="mse", l2=1e-4, lr=0.01),
+        ("loss", "loss"),
+        None,
+        "convention",  # scikit-learn issue #8349: the mean over the outputs
+        "np.average((y_true - y_pred) ** 2, weights=sample_weight, axis=0).mean()",
+    ),
+    (
+        "nimblenet_mlp.py:NetAdam",
+        dict(activation="sigmoid", loss="cross_entropy", optimizer="adam", lr=1e-3),
+        ("update", "layers.0.weight"),
+        "adam-no-bias-correction",
+        "suspect",
+        "return -learning_rate * m[ layer_index ] / ( np.sqrt(v[ layer_index ]) + epsilon )",
+    ),
+    (
+        "mlfromscratch_mlp_bug_stale_weights.py:Net",
+        dict(activation="sigmoid", loss="cross_entropy", reduction="sum", momentum=0, lr=0.001),
+        ("update", "layers.0.weight"),
+        None,
+        "local_error",  # fixed upstream in commit 0f7ea66
+        "grad_wb = lambda b:",
+    ),
 ]
 
 
@@ -37,14 +66,15 @@ def test_correct_third_party_network_agrees(name, settings, dtype):
     assert r.verdict == "agree", str(r)
 
 
-@pytest.mark.parametrize("name,settings,where,suspect,finding", BUGGY, ids=[b[0] for b in BUGGY])
-def test_buggy_third_party_network_is_located(name, settings, where, suspect, finding):
+@pytest.mark.parametrize("name,settings,where,suspect,finding,bug_line", BUGGY, ids=[b[0] for b in BUGGY])
+def test_buggy_third_party_network_is_located(name, settings, where, suspect, finding, bug_line):
     r = lockstep.check(f"{HERE / name}", steps=5, **NET, **settings)
     d = r.first_divergence
     assert r.verdict == "diverge" and (d["step"], d["phase"], d["tensor"]) == (0, *where), str(r)
     codes = [f["code"] for f in r.findings]
     assert finding in codes
     assert [f["bug"] for f in r.findings if f["code"] == "suspect"] == ([suspect] if suspect else [])
+    assert covers(d["source"], HERE / name.split(":")[0], bug_line), d["source"]
 
 
 def test_scikit_learn_8349_is_named_a_convention_not_a_backprop_bug(monkeypatch):

@@ -3,6 +3,7 @@ the biases; sigmoid units, the cost summed over outputs and averaged over sample
 Every gradient row is accumulated one sample at a time (the fix of examples/bias_row_net.py's
 cost_and_grads_bias_rows_only).
 """
+
 import numpy as np
 
 LAM = 1.0
@@ -33,5 +34,6 @@ def cost_and_grads(params, X, Y):
         grads[l][1:] += LAM / m * T[1:]
     J = J / m + LAM / (2 * m) * sum(np.sum(T[1:] ** 2) for T in params)
     return J, grads
+
 
 # ruff: noqa: E741  (l for the layer, as the code this imitates writes it)

@@ -4,6 +4,7 @@ tanh hidden units, a softmax output and the mean cross-entropy, vectorised over 
 correct. loss_and_grads_bias_mean takes the hidden layers' bias gradients as the batch mean of dz, which
 already carries the 1/m: a wrong bias gradient, m times too small.
 """
+
 import numpy as np
 
 

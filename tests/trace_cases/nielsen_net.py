@@ -6,6 +6,7 @@ chapter 3, whose output delta is a - y. step(X, Y, lr) trains on one mini-batch:
 of the per-sample gradients, then w -= lr/m * nabla_w; it returns the batch's mean cost before the update.
 Network is correct. NetworkTransposed multiplies delta by W where W^T belongs (square weights hide it).
 """
+
 import numpy as np
 
 
@@ -100,5 +101,6 @@ class NetworkTransposed(Network):
             nabla_b[-l] = delta
             nabla_w[-l] = np.dot(delta, activations[-l - 1].transpose())
         return nabla_b, nabla_w
+
 
 # ruff: noqa: E741  (l for the layer, as the code this imitates writes it)

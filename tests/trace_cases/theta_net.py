@@ -4,6 +4,7 @@ One hidden layer of sigmoid units, sigmoid outputs, the cost -1/m sum [y log h +
 LAM/(2m) times the sum of the squared non-bias columns, vectorised as the course's nnCostFunction. nn_cost is
 correct; nn_cost_reg_bias regularises the bias column too (a wrong bias gradient).
 """
+
 import numpy as np
 
 LAM = 1.0
