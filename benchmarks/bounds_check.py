@@ -109,11 +109,15 @@ def cost(keep, cfg):
 
         b, h = best(lambda: step_bounds(spec, pre, X, Y, ref, u)), best(handmade_step)
         e = best(lambda: [excess(o, r, keep["E"][p, n], keep["E"][p, n]) for p, n, o, r in keep["pairs"]])
+        raised = ours.at("longdouble")  # the extended-precision rung of the ladder
+        raised.restore(dict(pre, lr=cfg.lr, schedule=None))
+        Xl, Yl = X.astype(np.longdouble), Y.astype(np.longdouble)
+        r = best(lambda: raised.step(Xl, Yl), n=5)
     print(
         f"\ncost, default network, batch 64, float64, one thread (min / median of 50, ms):\n"
         f"  step_bounds {b[0]:.2f} / {b[1]:.2f}   handmade step (forward + backward + SGD) "
         f"{h[0]:.2f} / {h[1]:.2f}   ratio {b[0] / h[0]:.1f}\n  excess of all {len(keep['pairs'])} tensors "
-        f"{e[0]:.2f} / {e[1]:.2f}"
+        f"{e[0]:.2f} / {e[1]:.2f}\n  the same handmade step in np.longdouble (of 5) {r[0]:.1f} / {r[1]:.1f}"
     )
 
 
