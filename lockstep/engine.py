@@ -22,6 +22,9 @@ A NaN or inf that appears at the same tensor in both sides is a blow-up of train
 difference: the run stops with the verdict blew_up. One on one side only is divergence.
 """
 
+import contextlib
+import signal
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -33,6 +36,32 @@ from . import judge
 from .check import TOLERANCES, cancellation, compare_all
 from .config import batch_order
 from .sides import Twin, plan, timed
+
+
+@contextlib.contextmanager
+def deferred_interrupt():
+    """Hold Ctrl-C (SIGINT) until the step in flight is done; yields a function that says whether it came.
+    A KeyboardInterrupt raised at an arbitrary bytecode can land inside the thread pool's submit(), between taking
+    a lock and the `with` that releases it; the lock then stays held and the process hangs at exit. A second
+    Ctrl-C interrupts at once. Outside the main thread, or under a SIGINT handler of someone else's (a notebook
+    kernel's), nothing is changed."""
+    if threading.current_thread() is not threading.main_thread() or (
+        signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield lambda: False
+        return
+    came = []
+
+    def handler(signum, frame):
+        if came:
+            raise KeyboardInterrupt
+        came.append(signum)
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield lambda: bool(came)
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @dataclass
@@ -113,6 +142,7 @@ class Lockstep:
                 threadpool_limits(1, user_api="blas"),
                 np.errstate(all="ignore"),
                 ThreadPoolExecutor(1, thread_name_prefix="twin") as self._pool,
+                deferred_interrupt() as self._interrupted,
             ):
                 return self._run(on_step)
         finally:
@@ -124,6 +154,8 @@ class Lockstep:
         own_state = side.optimizer_state() is None  # a candidate that keeps its own optimizer state
         tol = TOLERANCES[dtype]
         for step, (idx, epoch_end) in enumerate(batch_order(len(self.X), self.batch_size, self.n_steps, self.rng)):
+            if self._interrupted():  # Ctrl-C, taken here, where no lock of the thread pool is held
+                raise KeyboardInterrupt
             self.step = step
             X, Y = self.X[idx], self.Y[idx]  # (m, d), (m, k)
             synced, sync = sync or self.cfg.resync, False

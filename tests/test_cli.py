@@ -352,14 +352,19 @@ def test_ctrl_c_stops_cleanly_with_130(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        env=dict(os.environ, PYTHONUNBUFFERED="1", PYTHONFAULTHANDLER="1"),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a background job inherits SIGINT ignored
     )
     for line in proc.stdout:  # the header is printed just before training starts
         if line.startswith("        tensors"):
             break
     time.sleep(1.0)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:  # hung: every thread's stack, from the fault handler
+        proc.send_signal(signal.SIGABRT)
+        pytest.fail("no exit 60 s after SIGINT:\n" + proc.communicate()[1][-4000:])
     assert proc.returncode == 130
     assert err.startswith("compare.py: interrupted at step ") and err.count("\n") == 1, err
     assert not report.exists() and not list(tmp_path.iterdir())
@@ -404,3 +409,21 @@ def test_outputs_follow_symlinks_and_write_to_devices(tmp_path, capsys):
 def test_a_bug_hidden_by_flags_is_said_so(capsys):
     code, out, _ = run(["--inject-bug", "regularised-bias", "--l2", "1e-12"], capsys)
     assert code == 0 and "finding [bug_not_exposed: regularised-bias]" in out
+
+
+def test_ctrl_c_is_held_to_the_end_of_the_step():
+    """The first SIGINT of a run is noted, not raised mid-step (where it could leave a thread-pool lock held); a
+    second one raises at once; afterwards Ctrl-C is Python's own again."""
+    from lockstep.engine import deferred_interrupt
+
+    outer = signal.signal(signal.SIGINT, signal.default_int_handler)  # as Python sets it, unless started ignored
+    try:
+        with deferred_interrupt() as came:
+            assert not came()
+            signal.raise_signal(signal.SIGINT)
+            assert came()
+            with pytest.raises(KeyboardInterrupt):
+                signal.raise_signal(signal.SIGINT)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, outer)
