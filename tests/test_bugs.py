@@ -105,3 +105,37 @@ def test_each_bug_overrides_only_what_it_says():
             overridden = [k for k in vars(cls) if callable(vars(cls)[k]) and not k.startswith("__")]
             assert all(hasattr(handmade.MLP, k) for k in overridden), (bug.name, overridden)
         assert bug.net or bug.optimizer, bug.name
+
+
+@pytest.mark.parametrize("bug", CATALOGUE, ids=[b.name for b in CATALOGUE])
+def test_the_step_panel_marks_the_bug(bug):
+    """--inject-bug NAME --plot: the step panel draws one bar per tensor of the divergence step in computation order,
+    each at its relative error, with its threshold, and outlines the bar of the catalogue's tensor, named in red."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    import lockstep
+    from lockstep.report import step_panel
+
+    report = lockstep.check(inject_bug=bug.name)
+    r, div = report._result, report.first_divergence  # what Report.plot draws (NaN and inf kept as numbers)
+    fig, ax = plt.subplots()
+    step_panel(ax, div, r)
+    bars = [p for p in ax.patches if type(p).__name__ == "Rectangle" and p.get_width() < 1]
+    assert len(bars) == len(div["tensors"]) == r["check"]["tensors"]
+    outlined = [i for i, b in enumerate(bars) if b.get_linewidth() > 0]
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    (first,) = outlined
+    phase, tensor = bug.expect
+    assert (div["tensors"][first]["phase"], div["tensors"][first]["tensor"]) == (phase, tensor)
+    assert labels[first].startswith(tensor.replace("layers.", "")) and ax.get_xticklabels()[first].get_color() == "red"
+    heights = [b.get_height() for b in bars]
+    for t, h in zip(div["tensors"], heights):  # each bar at its error (non-finite drawn at 1e3, exact at 1e-18)
+        want = t["rel_err"] if np.isfinite(t["rel_err"]) else 1e3
+        assert h == pytest.approx(max(want, 1e-18))
+    assert heights[first] > div["tensors"][first]["threshold"] or not np.isfinite(div["tensors"][first]["rel_err"])
+    assert all(t["ok"] for t in div["tensors"][:first])  # nothing departs before the marked tensor
+    assert "the first to depart is" in ax.get_title() and bug.source()[0] in ax.get_title()
+    plt.close(fig)
