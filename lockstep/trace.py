@@ -23,6 +23,7 @@ logits, exponentials or log-probabilities of a softmax output, a weight gradient
 an l2 term), or one sample's outer-product gradient. Trusted, so that data flow may pass through them: matches,
 weak matches, helpers, numbers computed from numbers (hyperparameters, not a loss computed from arrays), and what
 existed before the step (the outermost call's arguments, attributes of self, variables of enclosing functions,
+the attributes of another object (network.weights) that a line may change, as first seen,
 and exact copies, reshapes or transposes of those).
 
 The departure rule. Take the twin's tensors in its computation order and skip those that are matched. An

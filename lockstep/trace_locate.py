@@ -116,7 +116,10 @@ def locate(events, twin, order, layout, sizes, agree, returned=(), updates=None)
 
 
 def _first_holder(holders, D, info, cat):
-    if cat.kind[D][0] == "scalar":
+    """The value that should have held D: the last candidate for a number (the loss, once complete) and for a
+    parameter after the update (the value the step leaves, not the step dW added to it); else the first, preferring
+    one that is not simply m times D."""
+    if cat.kind[D][0] == "scalar" or phase(D) == "update":
         return holders[-1]
     plain = [s for s in holders if D not in info[s].weak]
     return (plain or holders)[0]

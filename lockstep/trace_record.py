@@ -186,6 +186,11 @@ class _Recorder:
         if table is None:
             table = self.lines[fs.file] = _line_table(fs.file)
         fs.info = table.get(fs.line, ((), ("*",), ()))
+        for root in fs.info[1]:  # an object's attribute this line may change, not seen yet: what existed before
+            if "." in root and root not in fs.held:
+                for path, obj in _scan({root: _lookup(frame.f_locals, root)}).items():
+                    if id(obj) not in self.state_of:
+                        self.new(fs.file, fs.line, fs.function, path, obj, "source", ())
         reads = {}
         for root, key in fs.info[0]:
             objs = _under(frame.f_locals, fs.held, root, key)
@@ -288,9 +293,11 @@ def _root(path):
 
 
 def _lookup(local, name):
-    if name.startswith("self."):
-        d = getattr(local.get("self"), "__dict__", None)
-        return d.get(name[5:]) if isinstance(d, dict) else None
+    """The value of a local, or of an instance attribute of one ('self.w', 'network.weights')."""
+    if "." in name:
+        head, attr = name.split(".", 1)
+        d = getattr(local.get(head), "__dict__", None)
+        return d.get(attr) if isinstance(d, dict) else None
     return local.get(name)
 
 
@@ -417,8 +424,8 @@ def _chain(node):
     constant, or None. (None, None) when the chain does not start at a name."""
     key = None
     while isinstance(node, (ast.Subscript, ast.Attribute, ast.Starred)):
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
-            return f"self.{node.attr}", key
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):  # self.w, or network.weights
+            return f"{node.value.id}.{node.attr}", key
         if isinstance(node, ast.Subscript):
             sl = node.slice
             if isinstance(sl, ast.Name):

@@ -307,6 +307,20 @@ def test_record_names_values_as_written(tmp_path):
     assert change.prev >= 0 and events[change.prev].value.tolist() == [[1.0, 1.0], [1.0, 1.0]]
 
 
+def test_record_sees_a_change_through_another_objects_attribute(tmp_path):
+    """network.weights[i] += dW inside a function handed the network (not self) is an in-place change of the
+    weights, named as written."""
+    (tmp_path / "train.py").write_text(
+        "import numpy as np\n\ndef train(network, dW):\n    for i in range(2):\n        network.weights[i] += dW\n"
+    )
+    net = type("Network", (), {})()
+    net.weights = [np.ones(2), np.zeros(2)]
+    train = load(f"{tmp_path / 'train.py'}:train")
+    _, events = trace.record(lambda: train(net, np.full(2, 0.5)), [str(tmp_path / "train.py")])
+    changes = [(e.line, e.variable, e.value.tolist()) for e in events if e.kind == "change"]
+    assert changes == [(5, "network.weights[0]", [1.5, 1.5]), (5, "network.weights[1]", [0.5, 0.5])]
+
+
 def test_record_returns_what_the_call_returns_and_restores_the_tracer():
     spec = "examples/bias_row_net.py:cost_and_grads_bias_rows_only"
     _, _, _, _, traced = traced_step(spec, BIAS_ROW)
