@@ -83,6 +83,30 @@ def check_config(
     return output or allowed[0]
 
 
+def model_config(
+    sizes, activation, loss, output, init, l2, dtype, l2_norm, n_train, reduction, loss_scale, bias, leaky_slope
+):
+    """The checked, normalised settings of an MLP (its .config), shared with reference.MLP."""
+    output = check_config(
+        sizes, activation, loss, output, init, dtype, l2, l2_norm, n_train, reduction, loss_scale, leaky_slope
+    )
+    return dict(
+        sizes=[int(n) for n in sizes],
+        activation=activation,
+        loss=loss,
+        output=output,
+        init=init,
+        l2=float(l2),
+        dtype=np.dtype(dtype).name,
+        l2_norm=l2_norm,
+        n_train=n_train,
+        reduction=reduction,
+        loss_scale=float(loss_scale),
+        bias=bool(bias),
+        leaky_slope=float(leaky_slope),
+    )
+
+
 class MLP:
     """MLP(sizes, activation, loss, output, init, l2, dtype, seed, ...): the same arguments build reference.MLP.
 
@@ -115,23 +139,8 @@ class MLP:
         bias=True,
         leaky_slope=layers.LEAKY_SLOPE,
     ):
-        output = check_config(
-            sizes, activation, loss, output, init, dtype, l2, l2_norm, n_train, reduction, loss_scale, leaky_slope
-        )
-        self.config = dict(
-            sizes=[int(n) for n in sizes],
-            activation=activation,
-            loss=loss,
-            output=output,
-            init=init,
-            l2=float(l2),
-            dtype=np.dtype(dtype).name,
-            l2_norm=l2_norm,
-            n_train=n_train,
-            reduction=reduction,
-            loss_scale=float(loss_scale),
-            bias=bool(bias),
-            leaky_slope=float(leaky_slope),
+        self.config = model_config(
+            sizes, activation, loss, output, init, l2, dtype, l2_norm, n_train, reduction, loss_scale, bias, leaky_slope
         )
         self.dtype = np.dtype(dtype)
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)

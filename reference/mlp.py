@@ -11,9 +11,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from handmade import check_config
 from handmade.init import init_params
 from handmade.layers import LEAKY_SLOPE
+from handmade.mlp import model_config
 
 # name -> activation(z, leaky_slope)
 ACTIVATIONS = {
@@ -56,23 +56,8 @@ class MLP(nn.Module):
         leaky_slope=LEAKY_SLOPE,
     ):
         super().__init__()
-        output = check_config(
-            sizes, activation, loss, output, init, dtype, l2, l2_norm, n_train, reduction, loss_scale, leaky_slope
-        )
-        self.config = dict(
-            sizes=[int(n) for n in sizes],
-            activation=activation,
-            loss=loss,
-            output=output,
-            init=init,
-            l2=float(l2),
-            dtype=np.dtype(dtype).name,
-            l2_norm=l2_norm,
-            n_train=n_train,
-            reduction=reduction,
-            loss_scale=float(loss_scale),
-            bias=bool(bias),
-            leaky_slope=float(leaky_slope),
+        self.config = model_config(
+            sizes, activation, loss, output, init, l2, dtype, l2_norm, n_train, reduction, loss_scale, bias, leaky_slope
         )
         self.dtype = getattr(torch, self.config["dtype"])
         sizes = self.config["sizes"]
