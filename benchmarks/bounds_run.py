@@ -11,27 +11,9 @@ from threadpoolctl import threadpool_limits
 
 from lockstep.bounds import excess, step_bounds
 from lockstep.config import batch_order
+from lockstep.judge import spec as spec_of
+from lockstep.judge import unit
 from lockstep.sides import Handmade, Twin, plan
-
-
-def spec_of(cfg, twin, n_train):
-    """The bounds' spec for a Config and its twin (whose optimizer holds torch's resolved hyperparameters)."""
-    hyper = {k: v for k, v in twin.opt.param_groups[0].items() if k != "params"}
-    return dict(
-        sizes=cfg.sizes,
-        activation=cfg.activation,
-        output=twin.net.config["output"],
-        loss=cfg.loss,
-        l2=cfg.l2,
-        l2_norm=cfg.l2_norm,
-        n_train=n_train,
-        reduction=cfg.reduction,
-        loss_scale=cfg.loss_scale,
-        bias=cfg.bias,
-        leaky_slope=cfg.leaky_slope,
-        optimizer=cfg.optimizer,
-        hyper=hyper,
-    )
 
 
 def run(cfg, X, Y, bug=None, steps=None, keep=False):
@@ -43,7 +25,7 @@ def run(cfg, X, Y, bug=None, steps=None, keep=False):
         side = Handmade(cfg, cfg.dtype, rng, len(X), bug)
         twin = Twin(cfg, cfg.dtype, side.params(), len(X))
         names, spec = plan(cfg), spec_of(cfg, twin, len(X))
-        u = float(np.finfo(np.dtype(cfg.dtype)).eps) / 2
+        u = unit(cfg.dtype)
         n_steps = steps or cfg.total_steps(len(X))
         snap = None
         for step, (idx, epoch_end) in enumerate(batch_order(len(X), cfg.batch_size or len(X), n_steps, rng)):

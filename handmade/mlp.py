@@ -25,6 +25,11 @@ L2_NORMS = ("batch", "dataset", "none")  # the divisor d of the penalty l2/(2d) 
 DTYPES = ("float32", "float64", "longdouble")
 
 
+def l2_divisor(l2_norm, m, n_train):
+    """d of the penalty l2/(2d) sum W^2 for a batch of m samples: m, n_train or 1 (L2_NORMS)."""
+    return {"batch": m, "dataset": n_train, "none": 1}[l2_norm]
+
+
 @dataclass(eq=False)
 class Param:
     """A parameter and its gradient, like a torch Parameter's .data and .grad. Hashed by identity."""
@@ -219,7 +224,7 @@ class MLP:
         return total / m if self.config["reduction"] == "mean" else total
 
     def _l2_divisor(self, m):
-        return {"batch": m, "dataset": self.config["n_train"], "none": 1}[self.config["l2_norm"]]
+        return l2_divisor(self.config["l2_norm"], m, self.config["n_train"])
 
     # -- backward: the output layer first, then down ---------------------------------------------------------
     def backward(self):

@@ -80,6 +80,7 @@ from itertools import product
 import numpy as np
 
 from handmade import layers
+from handmade.mlp import l2_divisor
 
 ULPS = 8  # a library function or short formula is within ULPS u of its result (4 ulps): exp, log, tanh, sigmoid
 IN = 2  # intermediate roundings inside an activation's derivative, as a relative perturbation of z and a
@@ -158,7 +159,7 @@ def penalty_divisor(spec, m):
     'dataset' spec's n_train, 'none' 1."""
     if spec.get("l2_divisor"):
         return spec["l2_divisor"]
-    return {"batch": m, "dataset": spec.get("n_train"), "none": 1}[spec.get("l2_norm") or "batch"]
+    return l2_divisor(spec.get("l2_norm") or "batch", m, spec.get("n_train"))
 
 
 def output_bounds(spec, z, a, Ez, Ea, Y, u, tiny, work):

@@ -64,16 +64,17 @@ def unit(dtype):
     return float(np.finfo(np.dtype(dtype)).eps) / 2
 
 
-def spec(run, twin, m):
-    cfg = run.cfg
-    d = {"batch": m, "dataset": run.n_train, "none": 1}[cfg.l2_norm]
+def spec(cfg, twin, n_train):
+    """The settings lockstep/bounds.py needs, for a Config and its twin (whose optimizer holds torch's resolved
+    hyperparameters); the l2 divisor follows from l2_norm, n_train and the batch."""
     return dict(
         sizes=cfg.sizes,
         activation=cfg.activation,
         output=twin.net.config["output"],
         loss=cfg.loss,
         l2=cfg.l2,
-        l2_divisor=d,
+        l2_norm=cfg.l2_norm,
+        n_train=n_train,
         reduction=cfg.reduction,
         loss_scale=cfg.loss_scale,
         bias=cfg.bias,
@@ -98,7 +99,7 @@ def exact_state(pre, twin_pre):
 def within_bounds(run, local, pre, twin_pre, X, Y):
     """Judge every tensor of `local` against the rounding bound; returns [Verdict] in plan order."""
     E = local.E = bounds.step_bounds(
-        spec(run, local.twin, len(X)),
+        spec(run.cfg, local.twin, run.n_train),
         exact_state(pre, twin_pre),
         X,
         Y,

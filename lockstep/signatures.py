@@ -9,6 +9,7 @@ prediction returns (residual, evidence) or None when the bug cannot apply here.
 import numpy as np
 
 from handmade.layers import activation
+from handmade.mlp import l2_divisor
 
 
 def fit(ours, predicted, text):
@@ -46,7 +47,7 @@ class Scene:
         self.m, self.step = len(self.X), div["step"]
         self.n_layers = len(cfg.sizes) - 1
         self.phase, self.tensor = div["phase"], div["tensor"]
-        self.l2_divisor = {"batch": self.m, "dataset": n_train, "none": 1}[cfg.l2_norm]
+        self.l2_divisor = l2_divisor(cfg.l2_norm, self.m, n_train)
         self._implied_gradients()
 
     def _implied_gradients(self):
