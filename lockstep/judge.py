@@ -241,23 +241,8 @@ def judge(run, local, synced, pre, twin_pre, X, Y, streak, out):
     how64 = "float64 re-run of this step, both sides from the state of the side under test before it"
     if not all(c.ours_finite and c.ref_finite for c in exact.checks):
         return non_finite(run, exact, how64, pre, twin_pre, X, Y, streak, out)
-    verdicts64 = within_bounds(run, exact, pre, twin_pre, X.astype(np.float64), Y.astype(np.float64))
-    if not all(v.ok for v in verdicts64):
-        decided = float64_verdict(
-            run,
-            exact,
-            verdicts64,
-            how64,
-            pre,
-            twin_pre,
-            X.astype(np.float64),
-            Y.astype(np.float64),
-            streak,
-            out,
-            quiet=True,
-        )
-        if decided == "stop":
-            return decided
+    if arbitrate64(run, exact, how64, pre, twin_pre, X, Y, streak, out) == "stop":
+        return "stop"
     # float64 agrees: the maths is right, and float32 arithmetic differs beyond float32's own rounding
     streak.append(
         (located(step, local, verdicts, how + "; float64 agrees", float32_only=True), scene(local, pre, twin_pre, X, Y))
@@ -300,6 +285,17 @@ def float64_verdict(run, local, verdicts, how, pre, twin_pre, X, Y, streak, out,
     return "stop"
 
 
+def arbitrate64(run, exact, how, pre, twin_pre, X, Y, streak, out):
+    """A float32 step arbitrated in float64 (exact: the step re-run in float64 from the same state): 'go on' when
+    float64 agrees, within its bound or as its own rounding; 'stop' when it does not (the divergence is located
+    there)."""
+    X64, Y64 = X.astype(np.float64), Y.astype(np.float64)
+    verdicts = within_bounds(run, exact, pre, twin_pre, X64, Y64)
+    if all(v.ok for v in verdicts):
+        return "go on"
+    return float64_verdict(run, exact, verdicts, how, pre, twin_pre, X64, Y64, streak, out, quiet=True)
+
+
 def non_finite(run, local, how, pre, twin_pre, X, Y, streak, out):
     """A NaN or inf from one shared state: a blow-up of training when both sides produce it at the same tensor;
     divergence when only one does (in float32, float32_only when float64 stays finite and agrees)."""
@@ -328,24 +324,7 @@ def non_finite(run, local, how, pre, twin_pre, X, Y, streak, out):
     if local.dtype == "float32":
         exact = run.replay("float64", pre, twin_pre, X, Y)
         if all(c.ours_finite and c.ref_finite for c in exact.checks):
-            v64 = within_bounds(run, exact, pre, twin_pre, X.astype(np.float64), Y.astype(np.float64))
-            float32_only = (
-                all(v.ok for v in v64)
-                or float64_verdict(
-                    run,
-                    exact,
-                    v64,
-                    how,
-                    pre,
-                    twin_pre,
-                    X.astype(np.float64),
-                    Y.astype(np.float64),
-                    streak,
-                    out,
-                    quiet=True,
-                )
-                == "go on"
-            )
+            float32_only = arbitrate64(run, exact, how, pre, twin_pre, X, Y, streak, out) == "go on"
             if not float32_only:
                 out.non_finite = None  # float64 disagrees too: a real bug, located there
                 return "stop"
