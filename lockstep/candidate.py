@@ -393,18 +393,14 @@ def snapshot(obj):
 
 
 def _cell_copy(cell, memo):
-    if id(cell) in memo:
-        return memo[id(cell)]
-    try:
-        contents = cell.cell_contents
-    except ValueError:  # an empty cell (a name assigned later in the enclosing function)
-        new = types.CellType()
-    else:
-        new = types.CellType()
-        memo[id(cell)] = new  # before the contents, which may hold a function closing over this cell
+    if id(cell) not in memo:
+        new = memo[id(cell)] = types.CellType()  # before the contents, which may hold a function closing over it
+        try:
+            contents = cell.cell_contents
+        except ValueError:  # an empty cell (a name assigned later in the enclosing function)
+            return new
         new.cell_contents = copy.deepcopy(contents, memo)
-    memo[id(cell)] = new
-    return new
+    return memo[id(cell)]
 
 
 def grad_names(layout, sizes, bias):
