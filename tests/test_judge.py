@@ -69,19 +69,12 @@ def textbook_bce(params, X, Y):
     return loss, [d1.T @ X, d1.sum(0), d2.T @ a1, d2.sum(0)]
 
 
+TEXTBOOK = dict(sizes=[784, 30, 10], activation="sigmoid", loss="bce", momentum=0, n_train=1000)  # textbook_bce's
+
+
 def test_a_textbook_loss_formula_is_its_own_rounding():
     """The loss differs from torch's stable formula beyond float64 rounding, but not in extended precision."""
-    r = lockstep.check(
-        textbook_bce,
-        sizes=[784, 30, 10],
-        activation="sigmoid",
-        loss="bce",
-        lr=3,
-        momentum=0,
-        batch_size=1,
-        steps=400,
-        n_train=1000,
-    )
+    r = lockstep.check(textbook_bce, **TEXTBOOK, lr=3, batch_size=1, steps=400)
     assert r.verdict == "agree", str(r)
     notes = [f for f in r.findings if f["code"] == "own_rounding"]
     assert notes and "extended precision" in notes[0]["message"]
@@ -90,17 +83,7 @@ def test_a_textbook_loss_formula_is_its_own_rounding():
 def test_a_textbook_loss_that_reaches_log_of_zero_in_float64_is_said_so():
     """Pushed harder, the same formula takes log(1 - a) with a = 1 in float64: its loss is inf where torch's is
     finite. That matters (divergence), and the report says the maths is finite in extended precision."""
-    r = lockstep.check(
-        textbook_bce,
-        sizes=[784, 30, 10],
-        activation="sigmoid",
-        loss="bce",
-        lr=15,
-        momentum=0,
-        batch_size=10,
-        steps=600,
-        n_train=1000,
-    )
+    r = lockstep.check(textbook_bce, **TEXTBOOK, lr=15, batch_size=10, steps=600)
     nf = next(f for f in r.findings if f["code"] == "non_finite")
     assert r.verdict == "diverge" and nf["phase"] == "loss" and nf["extended"]["finite"]
     assert "not a backprop error" in nf["message"] and "loss_only" in [f["code"] for f in r.findings]
@@ -108,18 +91,7 @@ def test_a_textbook_loss_that_reaches_log_of_zero_in_float64_is_said_so():
 
 def test_a_log_of_zero_in_float32_only_is_a_float32_problem():
     """log(1 - a) with a = 1 in float32 is -inf, where float64 still has digits: float32_only, not a maths bug."""
-    r = lockstep.check(
-        textbook_bce,
-        sizes=[784, 30, 10],
-        activation="sigmoid",
-        loss="bce",
-        lr=20,
-        momentum=0,
-        batch_size=10,
-        steps=400,
-        dtype="float32",
-        n_train=1000,
-    )
+    r = lockstep.check(textbook_bce, **TEXTBOOK, lr=20, batch_size=10, steps=400, dtype="float32")
     codes = [f["code"] for f in r.findings]
     assert r.verdict == "diverge" and "float32_only" in codes and "local_error" not in codes, str(r)
 
