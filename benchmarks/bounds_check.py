@@ -1,12 +1,12 @@
-"""Sensitivity and cost of lockstep/bounds.py, in float64.
+"""Sensitivity and cost of lockstep/judge/bounds.py, in float64.
 
     python benchmarks/bounds_check.py [floors] [bugs] [cost]     # all three by default
 
 1. Detection floor: max_i E_i / max |ref| per tensor (one side's bound; a pair's is twice that), for the default
    network (784-128-64-10 relu, cross-entropy, SGD momentum 0.9) and a tanh/mse one, at steps 0 and 60.
 2. One gradient tensor times (1 + 1e-6): its excess.
-3. The 12 planted bugs (lockstep/bugs.py), each under its own config with the twin re-synced every step: the first
-   step and tensor (in computation order) whose excess passes 1, and the excess at the tensor the catalogue
+3. The 12 planted bugs (lockstep/findings/bugs.py), each under its own config with the twin re-synced every step:
+   the first step and tensor (in computation order) whose excess passes 1, and the excess at the tensor the catalogue
    expects.
 4. Cost: step_bounds against one handmade training step, default network, batch 64, one thread.
 """
@@ -24,9 +24,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from lockstep import data  # noqa: E402
-from lockstep.bounds import excess, step_bounds  # noqa: E402
-from lockstep.bugs import CATALOGUE  # noqa: E402
 from lockstep.config import Config  # noqa: E402
+from lockstep.findings.bugs import CATALOGUE  # noqa: E402
+from lockstep.judge.bounds import excess, step_bounds  # noqa: E402
 from lockstep.sides import Handmade  # noqa: E402
 
 from bounds_run import run  # noqa: E402

@@ -1,4 +1,4 @@
-"""One lockstep run judged by lockstep/bounds.py: handmade and the twin from one shared state every step.
+"""One lockstep run judged by lockstep/judge/bounds.py: handmade and the twin from one shared state every step.
 
 run(cfg, X, Y) trains handmade (or handmade with a planted bug) and re-syncs the torch twin to handmade's state
 before every step, then computes the rounding bound of every tensor from the twin's tensors and yields, per
@@ -9,10 +9,10 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from lockstep.bounds import excess, step_bounds
 from lockstep.config import batch_order
-from lockstep.judge import spec as spec_of
-from lockstep.judge import unit
+from lockstep.judge.bounds import excess, step_bounds
+from lockstep.judge.judge import spec as spec_of
+from lockstep.judge.judge import unit
 from lockstep.sides import Handmade, Twin, plan
 
 

@@ -1,4 +1,5 @@
-"""The false-alarm sweep of lockstep/bounds.py: random configurations of the built-in network, judged by the bound.
+"""The false-alarm sweep of lockstep/judge/bounds.py: random configurations of the built-in network, judged by the
+bound.
 
     python benchmarks/bounds_sweep.py                          # 250 + 25 long runs, 2 workers: under an hour
     python benchmarks/bounds_sweep.py --configs 20 --budget 4  # a quick look
@@ -34,8 +35,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from lockstep import data  # noqa: E402
-from lockstep.check import TOLERANCES, cancellation, compare_all  # noqa: E402
 from lockstep.config import Config  # noqa: E402
+from lockstep.judge.tolerance import TOLERANCES, cancellation, compare_all  # noqa: E402
 
 from bounds_run import run  # noqa: E402
 

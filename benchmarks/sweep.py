@@ -27,9 +27,9 @@ sys.path.insert(0, str(ROOT))
 import handmade  # noqa: E402
 import lockstep  # noqa: E402
 from handmade.mlp import L2_NORMS, REDUCTIONS  # noqa: E402
-from lockstep.bugs import BUGS, CATALOGUE  # noqa: E402
 from lockstep.config import OPTIMIZERS, SCHEDULES  # noqa: E402
 from lockstep.data import SCALES  # noqa: E402
+from lockstep.findings.bugs import BUGS, CATALOGUE  # noqa: E402
 
 LR_RANGE = {"sgd": (1e-4, 3.0), "adam": (1e-5, 0.1), "adamw": (1e-5, 0.1)}  # log-uniform; the top ends blow up
 LR_OTHER = (1e-5, 1e-2)  # an optimizer added to the table later

@@ -16,11 +16,14 @@ import importlib.metadata
 
 import numpy as np
 
-from . import data, findings, gradcheck, report, userdata
-from .bugs import BUGS
-from .check import TOLERANCES
+from . import data, report
 from .config import FIELDS, PRESETS, Config, SettingError
+from .data import user as userdata
 from .engine import Lockstep
+from .findings import findings
+from .findings.bugs import BUGS
+from .judge import gradcheck
+from .judge.tolerance import TOLERANCES
 from .sides import Handmade
 
 SGD_ONLY = ("momentum", "dampening", "nesterov")
@@ -122,7 +125,7 @@ def build_side(cfg, candidate, rng, n_train, first_batch):
         return Handmade(cfg, cfg.dtype, rng, n_train, BUGS.get(cfg.inject_bug))
     if cfg.inject_bug:
         raise SettingError("a candidate and --inject-bug do not go together: one side is under test at a time")
-    from .candidate import build
+    from .sides.candidate import build
 
     return build(candidate, cfg, rng, n_train, first_batch)
 

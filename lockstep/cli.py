@@ -78,7 +78,7 @@ def parse_args(argv):
     from lockstep.api import version
     from lockstep.config import OPTIMIZERS, PRESET_HELP, PRESETS, TARGETS, Config
     from lockstep.data import SCALES
-    from lockstep.layouts import LAYOUTS
+    from lockstep.sides.layouts import LAYOUTS
 
     d = Config()
     p = Parser(
@@ -295,7 +295,7 @@ def main(argv=None):
         say_verdict = Say(sys.stderr if to_stdout else sys.stdout)
         say = (lambda *a: None) if args.quiet else say_verdict
         if args.list_bugs:
-            from lockstep.bugs import CATALOGUE
+            from lockstep.findings.bugs import CATALOGUE
 
             for bug in CATALOGUE:
                 say_verdict(f"{bug.name:<30} {bug.description}")

@@ -1,13 +1,13 @@
 """Lockstep training: the side under test and the torch twin take the same batches, and after every step every
 tensor of sides.plan() is compared, in the order the step computed it.
 
-Every step is first compared under a fixed tolerance (lockstep/check.py): cheap, and enough for almost every step
-of a correct run. Only a step with an excess is judged, by the rule of lockstep/judge.py:
+Every step is first compared under a fixed tolerance (lockstep/judge/tolerance.py): cheap, and enough for almost
+every step of a correct run. Only a step with an excess is judged, by the rule of lockstep/judge/judge.py:
 
   1. A step whose two sides started apart (accumulated rounding) is re-run from the state of the side under
      test before it. If the re-run is within tolerance, it was drift: the twin is re-anchored to that state.
   2. From one shared state, every tensor's difference is compared with the rounding that the step's own terms
-     allow (lockstep/bounds.py, a running error analysis of the twin's computation). Within it: rounding, and
+     allow (lockstep/judge/bounds.py, a running error analysis of the twin's computation). Within it: rounding, and
      the twin is re-anchored.
   3. Beyond it, in float64: the side is re-run in extended precision (np.longdouble). A maths difference
      survives more precision; the side's own rounding (a less stable formula than torch's) shrinks with it.
@@ -32,9 +32,9 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from . import judge
-from .check import TOLERANCES, cancellation, compare_all
 from .config import batch_order
+from .judge import judge
+from .judge.tolerance import TOLERANCES, cancellation, compare_all
 from .sides import Twin, plan, timed
 
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from lockstep import data
-from lockstep.bugs import BUGS
 from lockstep.config import Config
 from lockstep.engine import Lockstep
+from lockstep.findings.bugs import BUGS
 from lockstep.sides import Handmade
 
 

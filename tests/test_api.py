@@ -12,7 +12,7 @@ import pytest
 import handmade
 import lockstep
 import reference
-from lockstep.check import TOLERANCES, compare
+from lockstep.judge.tolerance import TOLERANCES, compare
 
 ROOT = Path(__file__).resolve().parent.parent
 

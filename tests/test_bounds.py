@@ -1,4 +1,4 @@
-"""lockstep/bounds.py: the rounding bound covers float32 against float64, and flags a 1e-6 change in float64.
+"""lockstep/judge/bounds.py: the rounding bound covers float32 against float64, and flags a 1e-6 change in float64.
 
 Each case runs one training step of a small network twice in torch, written here with every convention of the
 bound's spec (reduction, loss scale, l2 divisor, bias, leaky slope, SGD's and Adam's options): in float32, and in
@@ -24,8 +24,8 @@ from handmade import layers
 from handmade.layers import ACTIVATIONS
 from handmade.losses import LOSSES
 from lockstep import data
-from lockstep.bounds import detection_floor, excess, step_bounds
 from lockstep.config import Config
+from lockstep.judge.bounds import detection_floor, excess, step_bounds
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from bounds_run import run  # noqa: E402

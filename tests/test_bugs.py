@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lockstep import data, findings
-from lockstep.bugs import BUGS, CATALOGUE
+from lockstep import data
 from lockstep.config import Config
 from lockstep.engine import Lockstep
+from lockstep.findings import findings
+from lockstep.findings.bugs import BUGS, CATALOGUE
 from lockstep.sides import Handmade
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ import pytest
 from source_lines import covers
 
 import lockstep
-from lockstep.candidate import CandidateError
+from lockstep.sides.candidate import CandidateError
 
 from candidates.conventions_net import net
 
@@ -232,7 +232,7 @@ def test_square_layers_are_ambiguous():
 def test_a_saved_network_keeps_its_closures_own():
     """State a network keeps in a closure (an optimizer built once by a training function) is copied with it: a
     re-run from a saved state, at another precision or traced, must not advance the live network's optimizer."""
-    from lockstep.candidate import snapshot
+    from lockstep.sides.snapshot import snapshot
 
     class Net:
         def __init__(self):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lockstep.check import TOLERANCES, compare, worst
+from lockstep.judge.tolerance import TOLERANCES, compare, worst
 
 T64, T32 = TOLERANCES["float64"], TOLERANCES["float32"]
 

@@ -58,7 +58,7 @@ def test_version_and_console_name():
 
 
 def test_list_bugs_is_one_line_each(capsys):
-    from lockstep.bugs import CATALOGUE
+    from lockstep.findings.bugs import CATALOGUE
 
     code, out, _ = run(["--list-bugs"], capsys)
     lines = out.strip().splitlines()

@@ -9,8 +9,10 @@ import torch.nn.functional as F
 import handmade
 import lockstep
 import reference
-from lockstep import cli, findings, layouts
-from lockstep.layouts import Layout
+from lockstep import cli
+from lockstep.findings import findings
+from lockstep.sides import layouts
+from lockstep.sides.layouts import Layout
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import handmade
-from lockstep.gradcheck import check
+from lockstep.judge.gradcheck import check
 
 from conftest import synthetic
 

@@ -1,13 +1,13 @@
-"""The layouts of lockstep/layouts.py, one table: every row round-trips in every form, computes the same z as torch's
-layout, names its elements in the user's terms, holds the user to the contract in one line, and is found by the auto
-layout from a small network written by hand in it. Tests parametrise over LAYOUTS itself, so a new row is tested
-by adding it (and its forward in FORWARD below, which states its maths)."""
+"""The layouts of lockstep/sides/layouts.py, one table: every row round-trips in every form, computes the same z as
+torch's layout, names its elements in the user's terms, holds the user to the contract in one line, and is found by
+the auto layout from a small network written by hand in it. Tests parametrise over LAYOUTS itself, so a new row is
+tested by adding it (and its forward in FORWARD below, which states its maths)."""
 
 import numpy as np
 import pytest
 
-from lockstep import layouts
-from lockstep.layouts import LAYOUTS, Form
+from lockstep.sides import layouts
+from lockstep.sides.layouts import LAYOUTS, Form
 
 
 class Bad(Exception):

@@ -10,8 +10,8 @@ import torch
 import handmade
 import reference
 from handmade import layers, losses
-from lockstep.check import TOLERANCES, compare
 from lockstep.config import OPTIMIZERS, SCHEDULES, Config, make_optimizer, make_schedule
+from lockstep.judge.tolerance import TOLERANCES, compare
 
 T64 = TOLERANCES["float64"]
 RNG = np.random.default_rng(0)

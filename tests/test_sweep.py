@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import handmade
-from lockstep.bugs import BUGS
 from lockstep.config import OPTIMIZERS
+from lockstep.findings.bugs import BUGS
 
 ROOT = Path(__file__).resolve().parent.parent
 spec = importlib.util.spec_from_file_location("sweep", ROOT / "benchmarks" / "sweep.py")

@@ -1,4 +1,4 @@
-"""lockstep/trace.py: trace one step of a user's network and name the line where its values leave the twin's.
+"""lockstep/trace/__init__.py: trace one step of a user's network and name the line where its values leave the twin's.
 
 The twin's tensors of each step come from reference.MLP on the same parameters and batch (dL/da retained on
 its recorded activations, and the updated parameters from torch.optim.SGD for a class that owns its
@@ -16,7 +16,8 @@ import torch
 from source_lines import line_of
 
 import reference
-from lockstep import trace, trace_record
+from lockstep import trace
+from lockstep.trace import recorder as trace_record
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES_DIR = Path(__file__).resolve().parent / "trace_cases"

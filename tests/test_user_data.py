@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 import lockstep
-from lockstep import data, userdata
+from lockstep import data
 from lockstep.data import DataError
+from lockstep.data import user as userdata
 
 
 def test_arrays_with_any_labels_and_a_stratified_split():

@@ -1,5 +1,5 @@
 """Data: the embedded 5,000 real MNIST digits, full MNIST through torchvision, or any folder of IDX files (your own
-arrays and files: lockstep/userdata.py).
+arrays and files: lockstep/data/user.py).
 
 Every loader returns a Dataset of raw features (uint8 pixels for images) and integer labels; prepare() scales them,
 one-hot encodes the labels and casts to the run's dtype once, so batches are plain row slices afterwards.
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import SettingError
+from ..config import SettingError
 
 IDX_NAMES = {  # role -> file stem; the file may also end in .gz, and '.idx' may stand for '-idx'
     "train images": "train-images-idx3-ubyte",

@@ -1,10 +1,10 @@
 """What an excess over the fixed tolerance means: rounding, the side's own rounding, or divergence.
 
 The engine (lockstep/engine.py) calls judge() only at a step where some tensor exceeded the fixed tolerance of
-lockstep/check.py, so an agreeing run pays nothing for it. The rule, and why:
+lockstep/judge/tolerance.py, so an agreeing run pays nothing for it. The rule, and why:
 
   From one shared state, two correct implementations of the same maths differ only by rounding, and the
-  rounding of every tensor is bounded by the magnitudes of the terms that produced it: lockstep/bounds.py
+  rounding of every tensor is bounded by the magnitudes of the terms that produced it: lockstep/judge/bounds.py
   computes that bound E, element by element, from the twin's own tensors (a running error analysis). A
   difference |ours - ref| <= E_ours + E_ref can be rounding; a larger one cannot, unless the side under test
   computes the same maths by a less stable formula than torch's (a textbook loss that takes log(1 - a) where a
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import bounds
-from .check import TOLERANCES, worst
+from .tolerance import TOLERANCES, worst
 
 LONG = np.dtype(np.longdouble)
 RAISES = np.finfo(LONG).eps < np.finfo(np.float64).eps  # longdouble is wider than float64 on this platform
@@ -65,7 +65,7 @@ def unit(dtype):
 
 
 def spec(cfg, twin, n_train):
-    """The settings lockstep/bounds.py needs, for a Config and its twin (whose optimizer holds torch's resolved
+    """The settings lockstep/judge/bounds.py needs, for a Config and its twin (whose optimizer holds torch's resolved
     hyperparameters); the l2 divisor follows from l2_norm, n_train and the batch."""
     return dict(
         sizes=cfg.sizes,

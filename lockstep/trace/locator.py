@@ -1,9 +1,9 @@
-"""locate(): the departure rule over the recorded values (see lockstep/trace.py), and the report."""
+"""locate(): the departure rule over the recorded values (see lockstep/trace/__init__.py), and the report."""
 
 import numpy as np
 
-from .trace_match import Catalog, Match, parse, phase
-from .trace_record import statement_span
+from .matcher import Catalog, Match, parse, phase
+from .recorder import statement_span
 
 SAMPLE = 5  # departing elements shown side by side
 

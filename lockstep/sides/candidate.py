@@ -10,12 +10,11 @@
             update, and the tool compares the updated parameters with torch's optimizer's.
 
 X is (m, n_in) as the settings scale it; Y is (m, k) one-hot floats, or integer labels (m,) with targets='labels'.
-The layout (lockstep/layouts.py) says how the parameters are shaped; 'auto' infers it from the first call.
+The layout (lockstep/sides/layouts.py) says how the parameters are shaped; 'auto' infers it from the first call.
 Only code the user names is ever imported and run. Anything the user's code does wrong (raising, even through
 sys.exit; returning the wrong number, shapes or types of arrays) is a CandidateError: one line for the user.
 """
 
-import copy
 import importlib.util
 import inspect
 import sys
@@ -27,10 +26,12 @@ import numpy as np
 
 import handmade
 
+from ..config import SettingError, make_optimizer, make_schedule
+from ..judge.tolerance import TOLERANCES, compare
 from . import layouts
-from .check import TOLERANCES, compare
-from .config import SettingError, make_optimizer, make_schedule
-from .sides import Handmade, Twin
+from .handmade import Handmade
+from .snapshot import snapshot
+from .twin import Twin
 
 HYPER = ("lr", "momentum", "dampening", "nesterov", "betas", "eps", "weight_decay", "n_train")
 TRACE_BATCH = 256  # samples of the divergence step that are traced (per-sample code slows down 10-30x traced)
@@ -185,11 +186,11 @@ class Candidate(Handmade):
         ) from None
 
     def locate(self, run, outcome):
-        """The line of the user's file where the values first depart (lockstep/trace.py): the divergence step is
+        """The line of the user's file where the values first depart (lockstep/trace/): the divergence step is
         re-run once from the state before it, traced, and what the user's code bound is matched against the
         twin's tensors of that step. A batch larger than TRACE_BATCH is traced on its first TRACE_BATCH samples,
         with the twin re-run on the same slice. Returns the source record, or {'unmatched': why}."""
-        from . import trace
+        from .. import trace
 
         sc = outcome.scene
         if sc is None or outcome.first_divergence is None:
@@ -364,43 +365,6 @@ class ClassCandidate(Candidate):
         net = handmade.MLP(**self.cfg.model_args(self.dtype, self.n_train))
         net.load_state_dict(self.state)
         return net.predict(X)
-
-
-def snapshot(obj):
-    """A deep copy of a network, its closures included. copy.deepcopy shares functions between the copies, so the
-    state a network keeps in a closure (an optimizer's m and v built once by a training function, a momentum
-    dict) would be shared too: re-running a step from a saved state, at another precision or traced, would advance
-    the live network's optimizer. Here a function with a closure is copied with its cells deep-copied (one memo,
-    so cells shared by two closures stay shared and a cell holding the network holds its copy); module globals,
-    code and functions without a closure stay shared."""
-    memo = {}
-    saved = copy._deepcopy_dispatch.get(types.FunctionType)
-
-    def function(f, memo):
-        if not f.__closure__:
-            return f
-        cells = tuple(_cell_copy(c, memo) for c in f.__closure__)
-        g = types.FunctionType(f.__code__, f.__globals__, f.__name__, f.__defaults__, cells)
-        g.__kwdefaults__, g.__qualname__ = f.__kwdefaults__, f.__qualname__
-        g.__dict__.update(copy.deepcopy(f.__dict__, memo))
-        return g
-
-    copy._deepcopy_dispatch[types.FunctionType] = function
-    try:
-        return copy.deepcopy(obj, memo)
-    finally:
-        copy._deepcopy_dispatch[types.FunctionType] = saved
-
-
-def _cell_copy(cell, memo):
-    if id(cell) not in memo:
-        new = memo[id(cell)] = types.CellType()  # before the contents, which may hold a function closing over it
-        try:
-            contents = cell.cell_contents
-        except ValueError:  # an empty cell (a name assigned later in the enclosing function)
-            return new
-        new.cell_contents = copy.deepcopy(contents, memo)
-    return memo[id(cell)]
 
 
 def grad_names(layout, sizes, bias):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import DataError, Dataset
+from .sources import DataError, Dataset
 
 TEST_FRACTION = 0.2
 LABEL_NAMES = ("label", "labels", "target", "class", "y")  # a CSV header's name for the label column, by priority

@@ -1,6 +1,6 @@
 """What the suspect finder predicts from: the divergence step seen through the reference's own tensors.
 
-At the divergence step the reference's tensors are right. A bug's prediction (lockstep/bugs.py) takes them, and
+At the divergence step the reference's tensors are right. A bug's prediction (lockstep/findings/bugs.py) takes them, and
 the state the step started from, and computes the divergent tensor the way that buggy code would; the residual
 of that prediction against what the side under test computed says how well the bug explains it. Each
 prediction returns (residual, evidence) or None when the bug cannot apply here.

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..judge.tolerance import TOLERANCES
 from .bugs import CATALOGUE
-from .check import TOLERANCES
 from .signatures import Scene, ratio_fit
 
 SUSPECT_FIT = {"float64": 1e-6, "float32": 1e-3}  # a prediction's residual that counts as a match
@@ -34,7 +34,7 @@ class Context:
     side: object  # the side under test
     y_train: np.ndarray  # the training labels
     n_classes: int
-    gradcheck: dict | None = None  # lockstep/gradcheck.py's result, when asked for
+    gradcheck: dict | None = None  # lockstep/judge/gradcheck.py's result, when asked for
 
 
 def what(phase, tensor):
@@ -346,7 +346,7 @@ def culprits(cfg):
 
 
 def gradcheck(ctx):
-    """The finding for a finite-difference check (lockstep/gradcheck.py)."""
+    """The finding for a finite-difference check (lockstep/judge/gradcheck.py)."""
     result = ctx.gradcheck
     if result is None:
         return None

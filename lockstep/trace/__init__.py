@@ -2,10 +2,10 @@
 
 record(call, user_files) runs call() under sys.settrace and writes down, in execution order, every NumPy array
 (and float) that a line of the user's own files binds to a local variable, puts into a list, tuple or dict held
-by a local, sets on `self` or returns, and every array such a line changes in place (trace_record.py).
+by a local, sets on `self` or returns, and every array such a line changes in place (recorder.py).
 locate(events, twin, order, layout, sizes, agree, returned) matches those values against the torch twin's tensors
-of the same step (trace_match.py) and names the first variable whose value departs, with its file and line
-(trace_locate.py). Plain data in, plain data out: nothing here imports the engine.
+of the same step (matcher.py) and names the first variable whose value departs, with its file and line
+(locator.py). Plain data in, plain data out: nothing here imports the engine.
 
 Matching. A value matches a twin tensor when, in one of these forms, the project's agree() says so:
     batch tensors z, a, da, dz (m, n)   the array; its transpose (samples as columns); row k of it, for any k, as
@@ -68,7 +68,7 @@ only within 10 times the relative tolerance that agree() is probed to have. A to
 later step magnifies (probabilities clipped at eps, then logged) is found where it grows past the tolerance.
 """
 
-from .trace_locate import default_order, locate
-from .trace_record import Event, Events, record
+from .locator import default_order, locate
+from .recorder import Event, Events, record
 
 __all__ = ["Event", "Events", "default_order", "locate", "record"]

@@ -5,7 +5,7 @@
   handmade.MLP, or of a handmade optimizer, that overrides one method as the buggy code would write it); the
   handmade line that the change replaces (`replaces`, for the report); where the locator must find it under its
   own settings (`expect`); and `predict`, what that buggy code would have computed from the reference's own
-  tensors, which the suspect finder matches (lockstep/signatures.py).
+  tensors, which the suspect finder matches (lockstep/findings/signatures.py).
 
 handmade itself stays a plain, correct MLP: a bug reaches it only through its subclasses.
 """
@@ -22,7 +22,7 @@ from handmade.layers import sigmoid_forward
 from handmade.losses import OUTPUTS
 from handmade.mlp import MLP
 
-from .config import OPTIMIZERS, PRESETS
+from ..config import OPTIMIZERS, PRESETS
 from .signatures import fit, ratio_fit
 
 

@@ -16,7 +16,7 @@ import copy
 
 import numpy as np
 
-from .config import batch_order
+from ..config import batch_order
 
 H = {"float64": 1e-6, "float32": 1e-3}  # steps for losses computed in float64, or in float32 inside a candidate
 RTOL = 1e-5

@@ -1,0 +1,139 @@
+"""handmade.MLP and its optimizer as the side under test, with or without a planted bug (lockstep/findings/bugs.py)."""
+
+import numpy as np
+
+import handmade
+
+from ..config import make_optimizer, make_schedule
+from .plan import PHASES
+
+
+class Handmade:
+    """handmade.MLP and its optimizer as the side under test; `bug` (findings/bugs.py) swaps in its subclasses."""
+
+    kind, label = "handmade", "handmade"
+    phases = PHASES
+    records = True  # z, a and dL/dz of every layer, besides the gradients
+
+    def __init__(self, cfg, dtype, seed, n_train, bug=None):
+        self.cfg, self.dtype, self.n_train, self.bug = cfg, np.dtype(dtype), n_train, bug
+        if bug is not None:
+            self.kind, self.label = "handmade+bug", "handmade"
+        net_class = bug.net(cfg) if bug is not None and bug.net else handmade.MLP
+        self.net = net_class(**cfg.model_args(dtype, n_train), seed=seed)
+        if bug is not None and bug.optimizer:
+            self.opt = bug.optimizer(self.net.parameters(), cfg)
+        else:
+            self.opt = make_optimizer(handmade, self.net.parameters(), cfg)
+        self.schedule = make_schedule(handmade, self.opt, cfg)
+        self.named = list(self.net.named_parameters())
+
+    def step(self, X, Y):
+        self.opt.zero_grad()
+        self.loss = self.net.loss(X, Y)
+        self.net.backward()
+        self.opt.step()
+        return self.loss
+
+    def loss_and_grads(self, X, Y):
+        """The loss and {name: gradient} at the current parameters, without a step (for the gradient check)."""
+        for p in self.net.parameters():
+            p.grad = None
+        loss = self.net.loss(X, Y)
+        return loss, self.net.backward()
+
+    def loss_value(self, X, Y):
+        return self.net.loss(X, Y)
+
+    def end_epoch(self):
+        if self.schedule:
+            self.schedule.step()
+
+    def tensors(self):
+        """{(phase, name): array} of the last step, in torch's terms."""
+        out = {("forward", k): v for k, v in self.net.acts.items() if k != "input"}
+        out["loss", "loss"] = np.float64(self.loss)
+        out.update({("backward", k): v for k, v in self.net.deltas.items()})
+        for name, p in self.named:
+            out["backward", name] = p.grad
+            out["update", name] = p.data
+            for key, v in self.opt.state[p].items():
+                if key != "step":
+                    out["optimizer", f"{name}.{key}"] = v
+        return out
+
+    def params(self):
+        return {name: p.data for name, p in self.named}
+
+    def optimizer_state(self):
+        return {name: self.opt.state[p] for name, p in self.named}
+
+    def save(self, into=None):
+        """A copy of the parameters, optimizer state and lr; `into`, an earlier copy, is reused."""
+        snap = into or dict(params={}, state={})
+        for name, p in self.named:
+            snap["params"][name] = _copy_into(snap["params"].get(name), p.data)
+            old = snap["state"].get(name, {})
+            snap["state"][name] = {
+                k: (_copy_into(old.get(k), v) if isinstance(v, np.ndarray) else v) for k, v in self.opt.state[p].items()
+            }
+        snap["lr"] = self.opt.lr
+        snap["schedule"] = self.schedule and dict(vars(self.schedule), optimizer=None)
+        return snap
+
+    def restore(self, snap):
+        for name, p in self.named:
+            p.data[...] = snap["params"][name]
+            self.opt.state[p] = {
+                k: (v.astype(self.dtype) if isinstance(v, np.ndarray) else v) for k, v in snap["state"][name].items()
+            }
+        self.opt.lr = snap["lr"]
+        if self.schedule:
+            vars(self.schedule).update({k: v for k, v in snap["schedule"].items() if k != "optimizer"})
+
+    def at(self, dtype):
+        """A fresh side of the same kind computing in dtype; restore() then loads a saved state into it."""
+        return Handmade(self.cfg, dtype, 0, self.n_train, self.bug)
+
+    def describe(self, name, index=None):
+        return None  # handmade speaks torch's names already
+
+    def identity(self):
+        """How the report names this side: side ('handmade', 'handmade+bug' or 'candidate'), side_name, side_label
+        (its column in the text report), bug and candidate."""
+        bug = self.bug and self.bug.name
+        return dict(
+            side=self.kind,
+            side_name=f"handmade with bug {bug}" if bug else "handmade (NumPy)",
+            side_label=self.label,
+            bug=bug,
+            candidate=None,
+        )
+
+    def predict(self, X):
+        return self.net.predict(X)
+
+    def locate(self, run, outcome):
+        """For a planted bug: the handmade line its change replaces (handmade itself has no other line to blame)."""
+        if self.bug is None:
+            return None
+        file, line, text = self.bug.source()
+        return dict(
+            kind="bug",
+            file=file,
+            line=line,
+            variable=text,
+            tensor=outcome.first_divergence["tensor"],
+            matched_before=[],
+        )
+
+    @property
+    def computes_in(self):
+        return self.dtype
+
+
+def _copy_into(keep, a):
+    if keep is None or keep.shape != a.shape or keep.dtype != a.dtype or keep.strides != a.strides:
+        return a.copy(order="K")
+    np.copyto(keep, a)
+    return keep
