@@ -126,13 +126,7 @@ def synthetic(settings):
 def brief(report):
     """The first divergence in a few fields, or None."""
     d = report.first_divergence
-    return d and dict(
-        step=d["step"],
-        phase=d["phase"],
-        tensor=d["tensor"],
-        rel_err=d["max_rel_err"],
-        float32_only=d.get("float32_only"),
-    )
+    return d and dict(step=d.step, phase=d.phase, tensor=d.tensor, rel_err=d.max_rel_err, float32_only=d.float32_only)
 
 
 def run_config(settings, data=None, show=None):
@@ -147,7 +141,7 @@ def run_config(settings, data=None, show=None):
         exit_code=r.exit_code,
         false_alarm=r.verdict == "diverge",
         first_divergence=brief(r),
-        codes=[f["code"] for f in r.findings],
+        codes=[f.code for f in r.findings],
         steps_run=len(r.steps),
         seconds=round(time.perf_counter() - t, 2),
     )
@@ -161,8 +155,8 @@ def run_bug(name, show=None, **settings):
     if show:
         show(str(r))
     d = r.first_divergence
-    located = [d["phase"], d["tensor"]] if d else None
-    suspect = next((f["bug"] for f in r.findings if f["code"] == "suspect"), None)
+    located = [d.phase, d.tensor] if d else None
+    suspect = next((f.bug for f in r.findings if f.code == "suspect"), None)
     why = [
         w
         for w, bad in [

@@ -73,4 +73,4 @@ if __name__ == "__main__":
     X, y = make_moons(400, noise=0.2, random_state=0)
     for f in (loss_and_grads, loss_and_grads_sign_error):
         report = lockstep.check(f, X=X, y=y, sizes=[2, 16, 2], targets="labels", lr=0.1, epochs=20, batch_size=32)
-        print(f"{f.__name__}: {report.verdict}", (report.first_divergence or {}).get("tensor", ""))
+        print(f"{f.__name__}: {report.verdict}", report.first_divergence.tensor if report.first_divergence else "")

@@ -24,6 +24,7 @@ from .findings import findings
 from .findings.bugs import BUGS
 from .judge import gradcheck
 from .judge.tolerance import TOLERANCES
+from .records import Result
 from .sides import Handmade
 
 EXIT = dict(agree=0, blew_up=0, diverge=1, inconclusive=3)  # compare.py's exit status, as diff(1) (2: bad input)
@@ -132,36 +133,37 @@ def build_side(cfg, candidate, rng, n_train, first_batch):
 
 
 class Report:
-    """What lockstep.check() returns: the verdict and everything measured, as data (to_dict() is exactly the JSON)
-    and as text (str(report)); plot(path) draws the PNG; in a notebook it shows itself."""
+    """What lockstep.check() returns: the verdict and everything measured, as a Result (its fields: verdict, exit_code,
+    first_divergence, findings, steps, ...; to_dict() is exactly the JSON) and as text (str(report)); plot(path) draws
+    the PNG; in a notebook it shows itself."""
 
     def __init__(self, result):
-        self._result = result
+        self.result = result
 
-    verdict = property(lambda self: self._result["verdict"])
-    exit_code = property(lambda self: self._result["exit_code"])
-    first_divergence = property(lambda self: self._result["first_divergence"])
-    findings = property(lambda self: self._result["findings"])
-    steps = property(lambda self: self._result["steps"])
+    verdict = property(lambda self: self.result.verdict)
+    exit_code = property(lambda self: self.result.exit_code)
+    first_divergence = property(lambda self: self.result.first_divergence)
+    findings = property(lambda self: self.result.findings)
+    steps = property(lambda self: self.result.steps)
 
     def to_dict(self):
-        return report.clean(self._result)
+        return report.clean(self.result.to_dict())
 
     def plot(self, path):
-        report.plot(path, self._result)
+        report.plot(path, self.result)
 
     def text(self, header=True):
         """The text report (without its header lines when header is False)."""
-        return report.text(self._result, with_header=header)
+        return report.text(self.result, with_header=header)
 
     def __str__(self):
         return self.text()
 
     def __repr__(self):
-        return f"<lockstep.Report {report.summary_line(self._result)}>"
+        return f"<lockstep.Report {report.summary_line(self.result)}>"
 
     def _repr_html_(self):
-        return report.html(self._result)
+        return report.html(self.result)
 
 
 def check(candidate=None, *, X=None, y=None, X_test=None, y_test=None, on_start=None, on_step=None, **settings):
@@ -187,13 +189,10 @@ def check(candidate=None, *, X=None, y=None, X_test=None, y_test=None, on_start=
     batch = cfg.batch_size or n_train
     side = build_side(cfg, candidate, rng, n_train, (X_tr[:batch], Y_tr[:batch]))
     run = Lockstep(cfg, X_tr, Y_tr, side, rng)
-    resolved = cfg.resolved(n_train)
-    result = dict(
-        verdict=None,
-        exit_code=None,
-        **side.identity(),
+    result = Result(
+        identity=side.identity(),
         check=dict(tensors=len(run.plan), phases=list(dict.fromkeys(p for p, _ in run.plan))),
-        config=resolved,
+        config=cfg.resolved(n_train),
         tolerance=dataclasses.asdict(TOLERANCES[cfg.dtype]),
         data=dict(name=ds.name, n_train=n_train, n_test=len(X_te)),
         version=version(),
@@ -203,32 +202,18 @@ def check(candidate=None, *, X=None, y=None, X_test=None, y_test=None, on_start=
     checked = gradcheck.for_run(run) if cfg.gradcheck else None
     outcome = run.run(on_step)
     with np.errstate(all="ignore"):  # a model stopped by NaN predicts nonsense, quietly
-        acc = dict(
+        result.accuracy = dict(
             handmade=float(np.mean(side.predict(X_te) == y_te)),
             reference=float(np.mean(run.twin.net.predict(X_te) == y_te)),
         )
-    found = findings.collect(findings.Context(outcome, cfg, side, y_tr, ds.n_classes, checked))
-    div = outcome.first_divergence
-    if div:
-        div = dict(
-            div,
-            in_your_terms=side.describe(div["tensor"]) if div["phase"] != "loss" else None,
-            worst=[dict(w, in_your_terms=side.describe(div["tensor"], w["index"])) for w in div["worst"]],
-        )
-        div["source"] = locate(side, run, outcome)
-    result.update(
-        verdict=outcome.verdict,
-        exit_code=EXIT[outcome.verdict],
-        first_divergence=div,
-        findings=found,
-        steps=outcome.steps,
-        drift=outcome.drift,
-        detection_floor=outcome.floor,
-        accuracy=acc,
-        timing=outcome.timing,
-    )
+    result.findings = findings.collect(findings.Context(outcome, cfg, side, y_tr, ds.n_classes, checked))
+    if outcome.first_divergence:
+        result.first_divergence = outcome.first_divergence.describe(side, locate(side, run, outcome))
+    result.verdict, result.exit_code = outcome.verdict, EXIT[outcome.verdict]
+    result.steps, result.drift, result.detection_floor = outcome.steps, outcome.drift, outcome.floor
+    result.timing = outcome.timing
     if outcome.blew_up:
-        result["blow_up"] = outcome.non_finite["first_divergence"]
+        result.blow_up = outcome.non_finite.blow_up
     return Report(result)
 
 

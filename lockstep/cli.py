@@ -308,7 +308,7 @@ def main(argv=None):
         progress = _progress(args.quiet)
 
         def on_step(record):
-            step[0] = record["step"]
+            step[0] = record.step
             if progress:
                 progress.update(1)
 

@@ -1,25 +1,8 @@
 """Lockstep training: the side under test and the torch twin take the same batches, and after every step every
-tensor of sides.plan() is compared, in the order the step computed it.
-
-Every step is first compared under a fixed tolerance (lockstep/judge/tolerance.py): cheap, and enough for almost
-every step of a correct run. Only a step with an excess is judged, by the rule of lockstep/judge/judge.py:
-
-  1. A step whose two sides started apart (accumulated rounding) is re-run from the state of the side under
-     test before it. If the re-run is within tolerance, it was drift: the twin is re-anchored to that state.
-  2. From one shared state, every tensor's difference is compared with the rounding that the step's own terms
-     allow (lockstep/judge/bounds.py, a running error analysis of the twin's computation). Within it: rounding, and
-     the twin is re-anchored.
-  3. Beyond it, in float64: the side is re-run in extended precision (np.longdouble). A maths difference
-     survives more precision; the side's own rounding (a less stable formula than torch's) shrinks with it.
-     If the extended-precision side agrees with the twin within the twin's own rounding, the difference was
-     the side's rounding: agreement, with a note. Otherwise, or when the side cannot be raised, divergence.
-  4. Beyond it, in float32: both sides are re-run in float64 and judged as above. If float64 disagrees, it is a
-     real bug. If float64 agrees, the side's float32 arithmetic is less accurate than stable float32 arithmetic
-     of the same maths: tolerated when isolated, divergence (float32_only) when it recurs at 3 steps in a row
-     or produces a non-finite value.
-
-A NaN or inf that appears at the same tensor in both sides is a blow-up of training itself, not a
-difference: the run stops with the verdict blew_up. One on one side only is divergence.
+tensor of sides.plan() is compared, in the order the step computed it, under the fixed tolerance
+(lockstep/judge/tolerance.py). A step with an excess, and only such a step, is handed to the judge
+(lockstep/judge/judge.py) as a StepContext; the engine applies the Decision it returns: re-anchor the twin, go on,
+or stop at a divergence or a blow-up. How the judge decides: docs/judging.md.
 """
 
 import contextlib
@@ -35,6 +18,7 @@ from threadpoolctl import threadpool_limits
 from .config import batch_order
 from .judge import judge
 from .judge.tolerance import BLIND, TOLERANCES, cancellation, compare_all
+from .records import StepRecord
 from .sides import Twin, plan, timed
 
 
@@ -66,16 +50,19 @@ def deferred_interrupt():
 
 @dataclass
 class Outcome:
-    steps: list = field(default_factory=list)  # one dict per step
-    first_divergence: dict | None = None
-    non_finite: dict | None = None
+    """What a run measured: every StepRecord, the first Divergence or NonFinite, whether training blew up in both,
+    the re-anchored steps (Drift) and own-rounding Notes, the detection floor per phase, each backend's time, and the
+    divergence step's scene (for the suspect finder and the tracer)."""
+
+    steps: list = field(default_factory=list)  # [StepRecord]
+    first_divergence: object = None  # Divergence
+    non_finite: object = None  # NonFinite
     blew_up: bool = False
-    drift: list = field(default_factory=list)  # steps where the twin was re-anchored, and why
-    notes: list = field(default_factory=list)  # differences judged to be the side's own rounding
+    drift: list = field(default_factory=list)  # [Drift]: steps where the twin was re-anchored, and why
+    notes: list = field(default_factory=list)  # [Note]: differences judged to be the side's own rounding
     floor: dict = field(default_factory=dict)  # phase -> the smallest relative difference the run could detect
     timing: dict = field(default_factory=lambda: dict(handmade_s=0.0, reference_s=0.0))
-    scene: dict | None = None  # the divergence step's tensors and the state before it, for the suspect finder
-
+    scene: dict | None = None  # the divergence step's tensors and the state before it
     dtype: str = "float64"
 
     @property
@@ -88,6 +75,77 @@ class Outcome:
             return "diverge"
         blind = self.dtype == "float32" and any(floor > BLIND for floor in self.floor.values())
         return "inconclusive" if blind else "agree"
+
+    def apply(self, decision, record, streak):
+        """Record the judge's Decision about the step of `record`; `streak` holds the float32-only excesses in a row."""
+        for phase, floor in decision.floor.items():
+            self.floor[phase] = max(self.floor.get(phase, 0.0), floor)
+        if decision.drift:
+            self.drift.append(decision.drift)
+        if decision.note:
+            self.notes.append(decision.note)
+        if decision.excess32:
+            streak.append(decision.excess32)
+        else:
+            streak.clear()
+        if decision.action == "re-anchor":
+            record.drift = True
+        if decision.action == "stop":
+            self.first_divergence, self.scene = decision.divergence, decision.scene
+            self.non_finite, self.blew_up = decision.non_finite, decision.blew_up
+        if decision.undrift is not None:  # the streak's steps were no drift
+            self.drift = [d for d in self.drift if d.step < decision.undrift]
+            for s in self.steps[decision.undrift :]:
+                s.drift = False
+
+
+def pairs_of(plan, side, twin):
+    """[(phase, name, ours, ref)] of the last step, in plan order."""
+    ours, theirs = side.tensors(), twin.tensors()
+    return [(phase, name, ours[phase, name], theirs[phase, name]) for phase, name in plan]
+
+
+def compare_step(pairs, twin, dtype, Y, last, scratch=None):
+    """The fixed-tolerance pass: (Checks in plan order, the output gradient's cancellation factor)."""
+    acts = twin.net._acts
+    c = cancellation(acts[f"{last}.a"].detach().numpy(), Y, acts[f"{last}.z"].grad.numpy())
+    return compare_all(pairs, TOLERANCES[dtype], scratch, c), c
+
+
+class Rerun:
+    """Re-runs one step from saved states, for the judge: both sides in any precision (both), or the side under test
+    alone (side, e.g. raised to np.longdouble). It keeps one side and one twin per precision."""
+
+    def __init__(self, cfg, side, n_train, plan):
+        self.cfg, self.base, self.n_train, self.plan = cfg, side, n_train, plan
+        self.last = f"layers.{len(cfg.sizes) - 2}"
+        self._both, self._side = {}, {}
+
+    def both(self, dtype, pre, twin_pre, X, Y):
+        """The step re-run in `dtype` on both sides from `pre` (and the twin's `twin_pre`): a judge.Local."""
+        if dtype not in self._both:
+            self._both[dtype] = self.base.at(dtype), Twin(self.cfg, dtype, self.base.params(), self.n_train)
+        side, twin = self._both[dtype]
+        side.restore(pre)
+        twin.load(side.params(), side.optimizer_state(), twin_pre, pre.get("lr"))
+        X, Y = X.astype(dtype, copy=False), Y.astype(dtype, copy=False)
+        side.step(X, Y)
+        twin.step(X, Y)
+        pairs = pairs_of(self.plan, side, twin)
+        return judge.Local(
+            pairs, *compare_step(pairs, twin, dtype, Y, self.last), twin, side, str(np.dtype(dtype)), X, Y
+        )
+
+    def side(self, dtype, pre, X, Y):
+        """The side under test after the step re-run in `dtype` from `pre`, or None when it has no such precision."""
+        if dtype not in self._side:
+            self._side[dtype] = self.base.at(dtype)
+        side = self._side[dtype]
+        if side is None:
+            return None
+        side.restore(pre)
+        side.step(X.astype(dtype), Y.astype(dtype))
+        return side
 
 
 class Lockstep:
@@ -103,36 +161,12 @@ class Lockstep:
             for phase, name in plan(cfg)
             if phase in side.phases and (side.records or not name.endswith((".dz", ".da")))
         ]
+        self.rerun = Rerun(cfg, side, self.n_train, self.plan)
         self.n_steps = cfg.total_steps(len(X))
         self.batch_size = cfg.batch_size or len(X)  # None: full batch
         self.last = f"layers.{len(cfg.sizes) - 2}"  # the output layer
-        self._replay = {}  # dtype -> (side, twin) used to re-run one step from a given state
-        self._scratch = {}  # compare()'s reusable difference buffers
+        self._scratch = {}  # compare_all's reusable difference buffers
         self.step = 0
-
-    # -- one step ------------------------------------------------------------------------------------------------
-    def pairs(self, side, twin):
-        ours, theirs = side.tensors(), twin.tensors()
-        return [(phase, name, ours[phase, name], theirs[phase, name]) for phase, name in self.plan]
-
-    def compare(self, pairs, twin, dtype, Y):
-        """The fixed-tolerance pass: Checks in plan order, and the output gradient's cancellation factor."""
-        acts = twin.net._acts
-        c = cancellation(acts[f"{self.last}.a"].detach().numpy(), Y, acts[f"{self.last}.z"].grad.numpy())
-        return compare_all(pairs, TOLERANCES[dtype], self._scratch, c), c
-
-    def replay(self, dtype, pre, twin_pre, X, Y):
-        """Re-run one step in `dtype` on both sides from the saved states: a Local (pairs, checks, twin)."""
-        if dtype not in self._replay:
-            self._replay[dtype] = self.side.at(dtype), Twin(self.cfg, dtype, self.side.params(), self.n_train)
-        side, twin = self._replay[dtype]
-        side.restore(pre)
-        twin.load(side.params(), side.optimizer_state(), twin_pre, pre.get("lr"))
-        X, Y = X.astype(dtype, copy=False), Y.astype(dtype, copy=False)
-        side.step(X, Y)
-        twin.step(X, Y)
-        pairs = self.pairs(side, twin)
-        return judge.Local(pairs, *self.compare(pairs, twin, dtype, Y), twin, side, dtype)
 
     def run(self, on_step=None):
         """Train for cfg's steps; stop at the first divergence or blow-up. Returns an Outcome.
@@ -175,9 +209,9 @@ class Lockstep:
             loss_t, twin_seconds = twin_step.result()
             out.timing["handmade_s"] += seconds
             out.timing["reference_s"] += twin_seconds
-            pairs = self.pairs(side, twin)
-            checks, cancel = self.compare(pairs, twin, dtype, Y)
-            record = self._record(self.step, loss_o, loss_t, checks)
+            pairs = pairs_of(self.plan, side, twin)
+            checks, cancel = compare_step(pairs, twin, dtype, Y, self.last, self._scratch)
+            record = self._record(step, loss_o, loss_t, checks)
             out.steps.append(record)
             for phase in {c.phase for c in checks}:
                 floor = tol.for_phase(phase) * (cancel if phase in ("backward", "optimizer") else 1.0)
@@ -185,13 +219,15 @@ class Lockstep:
             if on_step:
                 on_step(record)
             if not all(c.ok for c in checks):
-                local = judge.Local(pairs, checks, cancel, twin, side, dtype)
-                verdict = judge.judge(self, local, synced, pre, twin_pre, X, Y, streak, out)
-                if verdict == "stop":
+                local = judge.Local(pairs, checks, cancel, twin, side, dtype, X, Y)
+                context = judge.StepContext(
+                    self.cfg, self.n_train, step, synced, pre, twin_pre, X, Y, tuple(streak), side.label, self.rerun
+                )
+                decision = judge.decide(context, local)
+                out.apply(decision, record, streak)
+                if decision.action == "stop":
                     return out
-                if verdict == "re-anchor":
-                    record["drift"] = True
-                    sync = True
+                sync = decision.action == "re-anchor"
             else:
                 streak.clear()
             if epoch_end:
@@ -201,17 +237,17 @@ class Lockstep:
 
     @staticmethod
     def _record(step, loss_o, loss_t, checks):
-        """One step's entry: both losses and the largest errors (inf where a value was NaN or inf)."""
+        """One step's StepRecord: both losses and the largest errors (inf where a value was NaN or inf)."""
         phase_rel = {}
         for c in checks:
             phase_rel[c.phase] = max(phase_rel.get(c.phase, 0.0), c.max_rel)
-        return dict(
+        return StepRecord(
             step=step,
-            loss=dict(handmade=loss_o, reference=loss_t),
+            loss_side=loss_o,
+            loss_ref=loss_t,
             max_abs_err=max((c.max_abs for c in checks), default=0.0),
             max_rel_err=max((c.max_rel for c in checks), default=0.0),
             phase_rel_err=phase_rel,
             tensors=len(checks),
             ok=all(c.ok for c in checks),
-            drift=False,
         )

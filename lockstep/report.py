@@ -1,7 +1,8 @@
-"""Presentation: the text report, the JSON file and the PNG, all made from the result dict (the JSON itself).
+"""Presentation: the text report, the JSON file and the PNG, all made from a Result (lockstep/records.py).
 
-The analysis (engine, judge, findings) returns data; nothing here measures or decides anything. The JSON keeps
-the keys handmade/reference for the two sides whatever the side under test is ('side' says which it was).
+The analysis (engine, judge, findings) returns typed records; nothing here measures or decides anything. The JSON
+is Result.to_dict(), made strict by clean(); it keeps the keys handmade/reference for the two sides whatever the
+side under test is ('side' says which it was).
 """
 
 import json
@@ -36,7 +37,7 @@ def plural(n, word):
 
 # -- text -----------------------------------------------------------------------------------------------------
 def header(r):
-    c, tol = r["config"], r["tolerance"]
+    c, tol = r.config, r.tolerance
     opt = f"{c['optimizer']} lr {c['lr']:g}"
     if c["optimizer"] == "sgd":
         opt += f" momentum {c['momentum']:g}" + (f" dampening {c['dampening']:g}" if c["dampening"] else "")
@@ -53,17 +54,17 @@ def header(r):
     extra = ("" if c["bias"] else ", no biases") + (
         f", leaky slope {c['leaky_slope']:g}" if c["activation"] == "leaky_relu" and c["leaky_slope"] != 0.01 else ""
     )
-    d = r["data"]
-    note = (r.get("candidate") or {}).get("layout_note")
+    d = r.data
+    note = (r.identity.candidate or {}).get("layout_note")
     return "\n".join(
         [
-            f"{r['side_name']} vs reference (PyTorch twin), trained in lockstep" + (f"\n{note}" if note else ""),
+            f"{r.identity.side_name} vs reference (PyTorch twin), trained in lockstep" + (f"\n{note}" if note else ""),
             f"data    {d['name']}: {d['n_train']} train, {d['n_test']} test samples, scaled {c['scale']}",
             f"model   {'-'.join(map(str, c['sizes']))} {c['activation']}, output {c['output']}, loss {loss}, "
             f"init {c['init']}, {c['dtype']}{extra}",
             f"train   {opt}, {batch}, {plural(c['steps'], 'step')}, seed {c['seed']}"
             f"{', resync every step' if c['resync'] else ''}",
-            f"check   {r['check']['tensors']} tensors a step ({', '.join(r['check']['phases'])}) against the "
+            f"check   {r.check['tensors']} tensors a step ({', '.join(r.check['phases'])}) against the "
             f"{c['dtype']} tolerance: loss {tol['loss']:.1e},",
             f"        tensors {tol['tensor']:.1e}, each relative to the reference tensor's largest magnitude; "
             "an excess is judged against the step's own rounding",
@@ -83,17 +84,17 @@ def table_rows(steps, label, stop=None, limit=24, stop_note="DIVERGE"):
             set(range(3))
             | set(range(n - 3, n))
             | set(np.linspace(0, n - 1, limit - 6).astype(int).tolist())
-            | {s["step"] for s in steps if s["drift"]}
+            | {s.step for s in steps if s.drift}
         )
     )
     keep = sorted(keep | ({stop} if stop is not None else set()))
     lines = [f"{'step':>6}  {'loss ' + label:>20}  {'loss reference':>20}  {'max abs err':>11}  {'max rel err':>11}"]
     for k in keep:
         s = steps[k]
-        note = "ok" if s["ok"] else "rounding, re-anchored" if s["drift"] else stop_note
+        note = "ok" if s.ok else "rounding, re-anchored" if s.drift else stop_note
         lines.append(
-            f"{k:>6}  {s['loss']['handmade']:>20.15g}  {s['loss']['reference']:>20.15g}  "
-            f"{s['max_abs_err']:>11.2e}  {s['max_rel_err']:>11.2e}  {note}"
+            f"{k:>6}  {s.loss_side:>20.15g}  {s.loss_ref:>20.15g}  {s.max_abs_err:>11.2e}  {s.max_rel_err:>11.2e}"
+            f"  {note}"
         )
     if len(keep) < n:
         lines.append(f"({len(keep)} of {n} steps shown; --json PATH keeps every step)")
@@ -103,45 +104,42 @@ def table_rows(steps, label, stop=None, limit=24, stop_note="DIVERGE"):
 def divergence_lines(div, label):
     """The locator's account of where divergence begins: the source line, the tensor, the 5 worst elements."""
     lines = []
-    src = div.get("source")
-    if src:
-        lines.append(source_sentence(src))
-    in_terms = div.get("in_your_terms")
+    if div.source:
+        lines.append(source_sentence(div.source))
+    in_terms = div.in_your_terms
     lines.append(
-        f"first divergence: step {div['step']}, {what(div['phase'], div['tensor'])}"
-        + (f"  [{in_terms}]" if in_terms else "")
+        f"first divergence: step {div.step}, {what(div.phase, div.tensor)}" + (f"  [{in_terms}]" if in_terms else "")
     )
     lines.append(
-        f"  max abs err {fmt(div['max_abs_err'])}, max rel err {fmt(div['max_rel_err'])} (relative to the "
-        f"reference's largest magnitude; checked: {div['checked']})"
+        f"  max abs err {fmt(div.max_abs_err)}, max rel err {fmt(div.max_rel_err)} (relative to the "
+        f"reference's largest magnitude; checked: {div.checked})"
     )
-    phases = div.get("phases") or {}
-    if phases:
-        lines.append("  phases at this step: " + ", ".join(f"{p} {v}" for p, v in phases.items()))
-    before = div["agreeing_before"]
+    if div.phases:
+        lines.append("  phases at this step: " + ", ".join(f"{p} {v}" for p, v in div.phases.items()))
+    before = div.agreeing_before
     if before:
         lines += textwrap.wrap(
-            f"still agreeing before it in step {div['step']} ({len(before)}): " + ", ".join(before),
+            f"still agreeing before it in step {div.step} ({len(before)}): " + ", ".join(before),
             width=110,
             initial_indent="  ",
             subsequent_indent="    ",
         )
     else:
-        lines.append(f"  it is the first tensor compared in step {div['step']}")
-    if div["worst"]:
+        lines.append(f"  it is the first tensor compared in step {div.step}")
+    if div.worst:
         lines.append(
             f"  {'index':<14} {label:>14} {'reference':>14} {'abs err':>10} {'elem rel':>10}"
             + ("  in your layout" if in_terms else "")
         )
-        for row in div["worst"]:
-            where = f"  {row.get('in_your_terms') or ''}" if in_terms else ""
+        for row in div.worst:
+            where = f"  {row.in_your_terms or ''}" if in_terms else ""
             lines.append(
-                f"  {str(tuple(row['index'])):<14} {fmt(row['handmade'], 6):>14} "
-                f"{fmt(row['reference'], 6):>14} {fmt(row['abs_err'], 2):>10} {fmt(row['rel_err'], 2):>10}" + where
+                f"  {str(tuple(row.index)):<14} {fmt(row.side, 6):>14} "
+                f"{fmt(row.ref, 6):>14} {fmt(row.abs_err, 2):>10} {fmt(row.rel_err, 2):>10}" + where
             )
         lines.append("  (elem rel = |difference| / the larger of the two values, element by element)")
-    if div.get("note"):
-        lines.append(f"  note: {div['note']}")
+    if div.note:
+        lines.append(f"  note: {div.note}")
     return "\n".join(lines)
 
 
@@ -204,43 +202,40 @@ def source_sentence(src):
 
 
 def summary_line(r):
-    n = plural(len(r["steps"]), "step")
-    dtype = r["config"]["dtype"]
-    if r["verdict"] == "agree":
-        judged = [d for d in r["drift"]]
-        if not judged:
-            worst = max(r["steps"], key=lambda s: s["max_rel_err"])
+    n = plural(len(r.steps), "step")
+    if r.verdict == "agree":
+        if not r.drift:
+            worst = max(r.steps, key=lambda s: s.max_rel_err)
             return (
-                f"verdict: agree. {n}, every tensor within the {dtype} tolerance at every step (worst rel "
-                f"err {worst['max_rel_err']:.1e}, step {worst['step']})"
+                f"verdict: agree. {n}, every tensor within the {r.dtype} tolerance at every step (worst rel "
+                f"err {worst.max_rel_err:.1e}, step {worst.step})"
             )
         return (
-            f"verdict: agree. {n}; at {plural(len(judged), 'step')} a difference crossed the {dtype} "
+            f"verdict: agree. {n}; at {plural(len(r.drift), 'step')} a difference crossed the {r.dtype} "
             f"tolerance and was judged to be rounding (see the findings)"
         )
-    if r["verdict"] == "inconclusive":
-        floor = r["detection_floor"]
+    if r.verdict == "inconclusive":
+        floor = r.detection_floor
         blind = {p: floor[p] for p in PHASE_COLORS if floor.get(p, 0.0) > BLIND}
         return (
-            f"verdict: inconclusive in {dtype}: rerun in float64. {n} agree within what they could see, but the "
+            f"verdict: inconclusive in {r.dtype}: rerun in float64. {n} agree within what they could see, but the "
             f"detection floor is {', '.join(f'{p} {v:.1e}' for p, v in blind.items())}, above {BLIND:.0e}: a "
             "difference that large could pass unseen"
         )
-    if r["verdict"] == "blew_up":
-        nf = next(f for f in r["findings"] if f["code"] == "non_finite")
+    nf = next((f.facts for f in r.findings if f.code == "non_finite"), None)
+    if r.verdict == "blew_up":
         return (
             f"verdict: blew_up at step {nf['step']}: NaN or inf in {what(nf['phase'], nf['tensor'])} in both "
             f"backends alike; they agreed until then, so nothing differs"
         )
-    d = r["first_divergence"]
+    d = r.first_divergence
     if d is None:  # a non-finite value on one side only, found before any tensor was judged
-        nf = next(f for f in r["findings"] if f["code"] == "non_finite")
         return f"verdict: diverge at step {nf['step']}: {what(nf['phase'], nf['tensor'])} went non-finite"
-    return f"verdict: diverge at step {d['step']}: {what(d['phase'], d['tensor'])}"
+    return f"verdict: diverge at step {d.step}: {what(d.phase, d.tensor)}"
 
 
 def floor_line(r):
-    floor = r.get("detection_floor") or {}
+    floor = r.detection_floor
     if not floor:
         return ""
     order = [p for p in PHASE_COLORS if p in floor]
@@ -250,21 +245,21 @@ def floor_line(r):
 
 
 def text(r, with_header=True):
-    """The whole text report of a result."""
-    label = r["side_label"]
-    d = r["first_divergence"]
-    stop = d["step"] if d else None
+    """The whole text report of a Result."""
+    label = r.identity.side_label
+    d = r.first_divergence
+    stop = d.step if d else None
     parts = [header(r)] if with_header else []
-    parts.append(table_rows(r["steps"], label, stop, stop_note="BLEW UP" if r["verdict"] == "blew_up" else "DIVERGE"))
+    parts.append(table_rows(r.steps, label, stop, stop_note="BLEW UP" if r.verdict == "blew_up" else "DIVERGE"))
     parts.append("")
     if d:
         parts += [divergence_lines(d, label), ""]
-    acc = r["accuracy"]
+    acc = r.accuracy
     parts.append(
         f"test accuracy   {label} {acc['handmade']:.2%}   reference {acc['reference']:.2%}   "
-        f"({r['data']['n_test']} test samples{', after the stop' if stop is not None else ''})"
+        f"({r.data['n_test']} test samples{', after the stop' if stop is not None else ''})"
     )
-    t = r["timing"]
+    t = r.timing
     parts.append(
         f"time            {label} {t['handmade_s']:.3f} s   reference {t['reference_s']:.3f} s   "
         f"(ratio {t['handmade_s'] / max(t['reference_s'], 1e-9):.2f}; CPU seconds of each backend's own "
@@ -272,8 +267,8 @@ def text(r, with_header=True):
     )
     if floor_line(r):
         parts.append(floor_line(r))
-    for f in r["findings"]:
-        parts.append(f"finding [{f['code']}{': ' + f['bug'] if f.get('bug') else ''}] {f['message']}")
+    for f in r.findings:
+        parts.append(f"finding [{f.code}{': ' + f.bug if f.bug else ''}] {f.message}")
     parts.append(summary_line(r))
     return "\n".join(parts)
 
@@ -282,7 +277,7 @@ def html(r):
     """For notebooks: the verdict in colour, then the text report."""
     from html import escape
 
-    color = {"agree": "#1a7f37", "blew_up": "#9a6700", "diverge": "#cf222e", "inconclusive": "#9a6700"}[r["verdict"]]
+    color = {"agree": "#1a7f37", "blew_up": "#9a6700", "diverge": "#cf222e", "inconclusive": "#9a6700"}[r.verdict]
     return (
         f"<div><b style='color:{color}'>{escape(summary_line(r))}</b>"
         f"<pre style='font-size:11px'>{escape(text(r))}</pre></div>"
@@ -343,14 +338,14 @@ def plot(path, r):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    div = r["first_divergence"] or r.get("blow_up")
-    panels = (["step"] if div else []) + (["curves"] if len(r["steps"]) > 1 or not div else [])
+    div = r.first_divergence or r.blow_up
+    panels = (["step"] if div else []) + (["curves"] if len(r.steps) > 1 or not div else [])
     heights = [4.2 if p == "step" else 6.5 for p in panels]
     fig = plt.figure(figsize=(10, sum(heights)), constrained_layout=True)
     grid = fig.add_gridspec(len(panels), 1, height_ratios=heights)
     title = (
-        f"{r['side_name']} vs torch twin: {'-'.join(map(str, r['config']['sizes']))} "
-        f"{r['config']['activation']}, {r['config']['loss']}, {r['config']['optimizer']}, {r['config']['dtype']}"
+        f"{r.identity.side_name} vs torch twin: {'-'.join(map(str, r.config['sizes']))} "
+        f"{r.config['activation']}, {r.config['loss']}, {r.config['optimizer']}, {r.dtype}"
         f" - {summary_line(r).removeprefix('verdict: ')}"
     )
     fig.suptitle("\n".join(textwrap.wrap(title, 110)), fontsize=9)
@@ -366,8 +361,8 @@ def plot(path, r):
 def step_data(div):
     """The bars of the step panel: [(phase, tensor, rel_err, threshold, ok)] in computation order, and the index of
     the first departing tensor."""
-    rows = [(t["phase"], t["tensor"], t["rel_err"], t["threshold"], t["ok"]) for t in div["tensors"]]
-    first = next(i for i, t in enumerate(div["tensors"]) if (t["phase"], t["tensor"]) == (div["phase"], div["tensor"]))
+    rows = [(v.phase, v.name, v.rel_err, v.threshold, v.ok) for v in div.tensors]
+    first = next(i for i, v in enumerate(div.tensors) if (v.phase, v.name) == (div.phase, div.tensor))
     return rows, first
 
 
@@ -397,9 +392,9 @@ def step_panel(ax, div, r):
         row[1].replace("layers.", "") + ("" if row[0] != "backward" or row[1].endswith(("dz", "da")) else " grad")
         for row in rows
     ]
-    matched = {m["tensor"]: m["variable"] for m in ((div.get("source") or {}).get("matched") or [])}
+    matched = {m["tensor"]: m["variable"] for m in ((div.source or {}).get("matched") or [])}
     labels = [f"{n}\n{matched[row[1]]}" if row[1] in matched else n for n, row in zip(names, rows)]
-    src = div.get("source") or {}
+    src = div.source or {}
     if src.get("variable") and src.get("kind") != "bug":
         labels[first] += f"\n{src['variable']} (line {src['line']})"
     ax.set_xticks(x)
@@ -420,13 +415,13 @@ def step_panel(ax, div, r):
     )
     handles.append(Patch(facecolor="white", edgecolor="red", lw=2, label="first tensor that departs"))
     ax.legend(handles=handles, fontsize=7, ncol=4, loc="upper left")
-    where = f"{what(div['phase'], div['tensor'])}"
+    where = what(div.phase, div.tensor)
     if src.get("kind") == "bug":
         where += f", from {src['file']}:{src['line']}"
     elif src.get("line"):
         where += f", from {Path(src['file']).name}:{line_span(src)} ({src['variable']})"
     ax.set_title(
-        f"step {div['step']}, every tensor in computation order: the first to depart is {where}",
+        f"step {div.step}, every tensor in computation order: the first to depart is {where}",
         fontsize=9,
         color="black",
     )
@@ -436,13 +431,13 @@ def step_panel(ax, div, r):
 
 def curve_panels(fig, cell, r):
     top, bottom = cell.subgridspec(2, 1, hspace=0.05).subplots(sharex=True)
-    steps, label = r["steps"], r["side_label"]
-    x = [s["step"] for s in steps]
+    steps, label = r.steps, r.identity.side_label
+    x = [s.step for s in steps]
     marker = "o" if len(x) < 60 else None
-    top.plot(x, [s["loss"]["handmade"] for s in steps], label=label, lw=2.2, color="tab:blue", marker=marker)
+    top.plot(x, [s.loss_side for s in steps], label=label, lw=2.2, color="tab:blue", marker=marker)
     top.plot(
         x,
-        [s["loss"]["reference"] for s in steps],
+        [s.loss_ref for s in steps],
         label="reference (torch)",
         lw=1.2,
         ls="--",
@@ -453,21 +448,21 @@ def curve_panels(fig, cell, r):
     top.legend()
     top.grid(alpha=0.3)
     for phase, color in PHASE_COLORS.items():
-        y = [s["phase_rel_err"].get(phase, np.nan) or np.nan for s in steps]  # exact agreement: a gap
+        y = [s.phase_rel_err.get(phase, np.nan) or np.nan for s in steps]  # exact agreement: a gap
         y = [v if np.isfinite(v) else np.nan for v in y]
         if not all(np.isnan(v) for v in y):
             bottom.plot(x, y, label=phase, color=color, lw=1, marker="." if marker else None)
-    tol = r["tolerance"]
+    tol = r.tolerance
     bottom.axhline(tol["tensor"], color="k", ls="--", lw=1, label=f"tensor tolerance {tol['tensor']:.0e}")
     bottom.axhline(tol["loss"], color="tab:purple", ls=":", lw=1, label=f"loss tolerance {tol['loss']:.0e}")
-    for d in r["drift"]:
-        bottom.axvline(d["step"], color="tab:olive", lw=0.8, alpha=0.6)
-    if r["drift"]:
+    for d in r.drift:
+        bottom.axvline(d.step, color="tab:olive", lw=0.8, alpha=0.6)
+    if r.drift:
         bottom.plot([], [], color="tab:olive", label="judged rounding, re-anchored")
-    div = r["first_divergence"]
+    div = r.first_divergence
     if div:
         for ax in (top, bottom):
-            ax.axvline(div["step"], color="red", lw=1.5)
+            ax.axvline(div.step, color="red", lw=1.5)
     if len(x) == 1:
         bottom.set_xlim(x[0] - 1, x[0] + 1)
         bottom.set_xticks([x[0]])

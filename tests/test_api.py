@@ -99,10 +99,10 @@ def test_check_a_planted_bug():
     r = lockstep.check(inject_bug="missing-mean", steps=3)
     assert r.verdict == "diverge" and r.exit_code == 1
     d = r.first_divergence
-    assert (d["step"], d["phase"], d["tensor"]) == (0, "backward", "layers.2.dz")
-    assert d["phases"] == dict(forward="agree", loss="agree", backward="diverge", optimizer="diverge", update="diverge")
-    assert d["source"]["file"] == "handmade/mlp.py" and d["source"]["kind"] == "bug"
-    assert [f["bug"] for f in r.findings if f["code"] == "suspect"] == ["missing-mean"]
+    assert (d.step, d.phase, d.tensor) == (0, "backward", "layers.2.dz")
+    assert d.phases == dict(forward="agree", loss="agree", backward="diverge", optimizer="diverge", update="diverge")
+    assert d.source["file"] == "handmade/mlp.py" and d.source["kind"] == "bug"
+    assert [f.bug for f in r.findings if f.code == "suspect"] == ["missing-mean"]
     with pytest.raises(AssertionError, match="verdict: diverge at step 0: backward layers.2.dz"):
         lockstep.assert_agrees(inject_bug="missing-mean", steps=3)
 

@@ -46,11 +46,11 @@ def test_bug_is_located_and_named(arrays, bug, resync):
     cfg, side, y, run, out = planted(arrays, bug, resync=resync)
     d = out.first_divergence
     assert out.verdict == "diverge"
-    assert (d["phase"], d["tensor"]) == bug.expect
+    assert (d.phase, d.tensor) == bug.expect
     # the overflow waits until the logits have grown (step 27); every other bug shows at once
-    assert d["step"] == (27 if bug.name == "softmax-no-max-shift" else 0)
+    assert d.step == (27 if bug.name == "softmax-no-max-shift" else 0)
     suspect = findings.suspects(findings.Context(out, cfg, side, y, 10))
-    assert suspect["code"] == "suspect" and suspect["bug"] == bug.name, suspect
+    assert suspect.code == "suspect" and suspect.bug == bug.name, suspect
     assert bug.needs(cfg) is None
     source = side.locate(run, out)
     file, line, text = bug.source()
@@ -121,22 +121,22 @@ def test_the_step_panel_marks_the_bug(bug):
     from lockstep.report import step_panel
 
     report = lockstep.check(inject_bug=bug.name)
-    r, div = report._result, report.first_divergence  # what Report.plot draws (NaN and inf kept as numbers)
+    r, div = report.result, report.first_divergence  # what Report.plot draws (NaN and inf kept as numbers)
     fig, ax = plt.subplots()
     step_panel(ax, div, r)
     bars = [p for p in ax.patches if type(p).__name__ == "Rectangle" and p.get_width() < 1]
-    assert len(bars) == len(div["tensors"]) == r["check"]["tensors"]
+    assert len(bars) == len(div.tensors) == r.check["tensors"]
     outlined = [i for i, b in enumerate(bars) if b.get_linewidth() > 0]
     labels = [t.get_text() for t in ax.get_xticklabels()]
     (first,) = outlined
     phase, tensor = bug.expect
-    assert (div["tensors"][first]["phase"], div["tensors"][first]["tensor"]) == (phase, tensor)
+    assert (div.tensors[first].phase, div.tensors[first].name) == (phase, tensor)
     assert labels[first].startswith(tensor.replace("layers.", "")) and ax.get_xticklabels()[first].get_color() == "red"
     heights = [b.get_height() for b in bars]
-    for t, h in zip(div["tensors"], heights):  # each bar at its error (non-finite drawn at 1e3, exact at 1e-18)
-        want = t["rel_err"] if np.isfinite(t["rel_err"]) else 1e3
+    for t, h in zip(div.tensors, heights):  # each bar at its error (non-finite drawn at 1e3, exact at 1e-18)
+        want = t.rel_err if np.isfinite(t.rel_err) else 1e3
         assert h == pytest.approx(max(want, 1e-18))
-    assert heights[first] > div["tensors"][first]["threshold"] or not np.isfinite(div["tensors"][first]["rel_err"])
-    assert all(t["ok"] for t in div["tensors"][:first])  # nothing departs before the marked tensor
+    assert heights[first] > div.tensors[first].threshold or not np.isfinite(div.tensors[first].rel_err)
+    assert all(t.ok for t in div.tensors[:first])  # nothing departs before the marked tensor
     assert "the first to depart is" in ax.get_title() and bug.source()[0] in ax.get_title()
     plt.close(fig)

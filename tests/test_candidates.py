@@ -117,7 +117,7 @@ def test_example_agrees_over_300_steps(correct, buggy, settings, layout, where, 
     r = lockstep.check(spec(correct), steps=300, dtype=dtype, **settings)
     assert r.verdict in AGREES[dtype], str(r)
     assert r.to_dict()["candidate"]["layout"] == layout
-    assert not [f for f in r.findings if f["code"] in ("suspect", "local_error", "float32_only")]
+    assert not [f for f in r.findings if f.code in ("suspect", "local_error", "float32_only")]
 
 
 @pytest.mark.parametrize(
@@ -126,13 +126,13 @@ def test_example_agrees_over_300_steps(correct, buggy, settings, layout, where, 
 def test_buggy_example_is_located(correct, buggy, settings, layout, where, suspect):
     r = lockstep.check(spec(buggy), steps=5, **settings)
     d = r.first_divergence
-    assert r.verdict == "diverge" and (d["step"], d["phase"], d["tensor"]) == (0, *where), str(r)
-    found = [f for f in r.findings if f["code"] == "suspect"]
-    assert [f["bug"] for f in found] == ([suspect] if suspect else [])
-    assert all("not as a certainty" in f["message"] for f in found)
-    assert d["in_your_terms"]  # the divergent tensor named in the user's layout
-    assert covers(d["source"], EXAMPLES / buggy.split(":")[0], BUG_LINES[buggy]), d["source"]
-    assert f"{buggy.split(':')[0]}:{d['source']['line']}" in str(r)
+    assert r.verdict == "diverge" and (d.step, d.phase, d.tensor) == (0, *where), str(r)
+    found = [f for f in r.findings if f.code == "suspect"]
+    assert [f.bug for f in found] == ([suspect] if suspect else [])
+    assert all("not as a certainty" in f.message for f in found)
+    assert d.in_your_terms  # the divergent tensor named in the user's layout
+    assert covers(d.source, EXAMPLES / buggy.split(":")[0], BUG_LINES[buggy]), d.source
+    assert f"{buggy.split(':')[0]}:{d.source['line']}" in str(r)
 
 
 @pytest.mark.parametrize("correct", [c[0] for c in EXAMPLE_CASES])
@@ -170,7 +170,7 @@ def test_convention_flag(flags, kw, mistake, where, dtype):
     wrong = lambda params, X, Y: net(params, X, Y, **kw, mistake=mistake)  # noqa: E731
     r = lockstep.check(wrong, steps=5, dtype=dtype, **settings)
     d = r.first_divergence
-    assert r.verdict == "diverge" and (d["phase"], d["tensor"]) == where, str(r)
+    assert r.verdict == "diverge" and (d.phase, d.tensor) == where, str(r)
 
 
 def test_schedule_reaches_a_class_that_owns_its_update():
@@ -188,16 +188,16 @@ def test_schedule_reaches_a_class_that_owns_its_update():
             return super().step(X, Y, 1e-2)
 
     r = lockstep.check(ConstantLr, optimizer="adam", lr=1e-2, lr_schedule="step:1:0.5", epochs=3, **SMALL)
-    assert r.verdict == "diverge" and r.first_divergence["phase"] == "update"
-    assert r.first_divergence["step"] == 8  # the first step of the second epoch, 8 batches of 64 an epoch
+    assert r.verdict == "diverge" and r.first_divergence.phase == "update"
+    assert r.first_divergence.step == 8  # the first step of the second epoch, 8 batches of 64 an epoch
 
 
 def test_loss_scale_convention_is_named_with_its_flag():
     """A candidate whose loss and gradients are 0.1x the reference's: the finding names --loss-scale 0.1."""
     r = lockstep.check(lambda p, X, Y: net(p, X, Y, scale=0.1), sizes=[784, 24, 10], steps=3, **SMALL)
-    found = [f for f in r.findings if f["code"] == "convention"]
-    assert found and found[0]["fix"] == "--loss-scale 0.1", r.findings
-    assert "0.1x the reference's" in found[0]["message"]
+    found = [f for f in r.findings if f.code == "convention"]
+    assert found and found[0].facts["fix"] == "--loss-scale 0.1", r.findings
+    assert "0.1x the reference's" in found[0].message
 
 
 def test_only_the_loss_differs_is_said_so():
@@ -208,9 +208,9 @@ def test_only_the_loss_differs_is_said_so():
         steps=3,
         **SMALL,
     )
-    codes = [f["code"] for f in r.findings]
-    assert r.first_divergence["phase"] == "loss" and "loss_only" in codes and "suspect" not in codes
-    assert r.first_divergence["phases"]["backward"] == "agree"
+    codes = [f.code for f in r.findings]
+    assert r.first_divergence.phase == "loss" and "loss_only" in codes and "suspect" not in codes
+    assert r.first_divergence.phases["backward"] == "agree"
 
 
 def test_auto_layout_asks_when_shapes_cannot_tell():
@@ -251,3 +251,40 @@ def test_a_saved_network_keeps_its_closures_own():
     assert np.allclose(copy.update(np.ones(3)), 1.9) and np.allclose(copy.update(np.ones(3)), 2.71)
     assert np.allclose(live.update(np.ones(3)), 1.9)  # the copy's steps left the live closure alone
     assert copy.weights is not live.weights
+
+
+def test_a_snapshot_shares_cells_as_the_network_does_and_changes_nothing_global():
+    """Two closures over one cell keep sharing it in the copy; a cell that holds the network holds the copy; and
+    deepcopy's own dispatch is never swapped while the copy is made (another thread copying meanwhile sees none of
+    it)."""
+    import copy as copy_module
+    import types
+
+    from lockstep.sides.snapshot import snapshot
+
+    seen = []
+
+    class Probe:
+        def __deepcopy__(self, memo):
+            seen.append(copy_module._deepcopy_dispatch.get(types.FunctionType))
+            return Probe()
+
+    class Net:
+        def __init__(self):
+            count = [0]
+
+            def bump():
+                count[0] += 1
+                return count[0]
+
+            def read():
+                return count[0], me
+
+            me = self
+            self.bump, self.read, self.probe = bump, read, Probe()
+
+    live = Net()
+    live.bump()
+    twin = snapshot(live)
+    assert twin.bump() == 2 and twin.read() == (2, twin) and live.read() == (1, live)
+    assert seen == [copy_module._deepcopy_dispatch.get(types.FunctionType)]

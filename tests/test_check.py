@@ -64,5 +64,5 @@ def test_nonfinite_sides_are_told_apart():
 
 def test_worst_lists_largest_errors_first():
     rows = worst(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[1.0, 2.5], [3.0, 3.0]]), k=2)
-    assert [r["index"] for r in rows] == [[1, 1], [0, 1]]
-    assert rows[0]["abs_err"] == 1.0 and rows[0]["rel_err"] == 0.25
+    assert [r.index for r in rows] == [[1, 1], [0, 1]]
+    assert rows[0].abs_err == 1.0 and rows[0].rel_err == 0.25

@@ -49,7 +49,7 @@ def test_matrix(prepared, activation, loss, opt, dtype):
     assert out.verdict in AGREES[dtype], out.first_divergence
     assert dtype == "float32" or not out.drift, out.drift
     assert len(out.steps) == 14
-    assert all(s["tensors"] == expected_tensors(Config(optimizer=opt), 3) for s in out.steps)
+    assert all(s.tensors == expected_tensors(Config(optimizer=opt), 3) for s in out.steps)
 
 
 CONVENTIONS = [
@@ -119,7 +119,7 @@ def test_300_steps_float64_within_1e9_absolute(digits, case):
     X, Y = data.prepare(digits, 1000, "unit", "float64")[:2]
     out = lockstep(X, Y, steps=300, sizes=[784, 64, 32, 10], **case)
     assert out.verdict == "agree", out.first_divergence
-    assert max(s["max_abs_err"] for s in out.steps) <= 1e-9  # the accumulated drift, measured
+    assert max(s.max_abs_err for s in out.steps) <= 1e-9  # the accumulated drift, measured
     assert not out.drift
 
 
@@ -134,7 +134,7 @@ def test_float32_2000_steps_is_not_called_divergent(digits):
     X, Y = data.prepare(digits, None, "unit", "float32")[:2]
     out = lockstep(X, Y, steps=2000, dtype="float32")
     assert out.verdict in AGREES["float32"], out.first_divergence
-    assert all(d["kind"] in ("accumulated", "rounding") for d in out.drift), out.drift
+    assert all(d.kind in ("accumulated", "rounding") for d in out.drift), out.drift
 
 
 OVERFIT = [  # a model that fits its few images makes dL/dz cancel to ~1e-7 of its terms: still agreement
@@ -156,4 +156,4 @@ def test_overfitting_a_few_images_still_agrees(digits, case):
     X, Y = data.prepare(digits, n, "unit", case.get("dtype", "float64"))[:2]
     out = lockstep(X, Y, **case)
     assert out.verdict in AGREES[case.get("dtype", "float64")], out.first_divergence
-    assert all(d["kind"] != "float32_only" for d in out.drift)
+    assert all(d.kind != "float32_only" for d in out.drift)

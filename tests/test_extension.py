@@ -11,6 +11,7 @@ import lockstep
 import reference
 from lockstep import cli
 from lockstep.findings import findings
+from lockstep.records import Finding
 from lockstep.sides import layouts
 from lockstep.sides.layouts import Layout
 
@@ -80,8 +81,8 @@ def test_a_new_layout_is_inferred(monkeypatch):
 
 def test_a_new_finding_is_reported(monkeypatch):
     def steps_taken(ctx):
-        return dict(code="steps_taken", message=f"{len(ctx.outcome.steps)} steps were taken.")
+        return Finding("steps_taken", f"{len(ctx.outcome.steps)} steps were taken.")
 
     monkeypatch.setattr(findings, "FINDINGS", findings.FINDINGS + [steps_taken])
     r = lockstep.check(steps=3)
-    assert r.findings[-1]["code"] == "steps_taken" and "finding [steps_taken] 3 steps were taken." in str(r)
+    assert r.findings[-1].code == "steps_taken" and "finding [steps_taken] 3 steps were taken." in str(r)

@@ -21,9 +21,9 @@ def test_a_gradient_off_by_one_millionth_is_found_in_float64():
 
     r = lockstep.check(off, sizes=[784, 24, 10], steps=3, **SMALL)
     d = r.first_divergence
-    assert r.verdict == "diverge" and (d["step"], d["phase"], d["tensor"]) == (0, "backward", "layers.1.weight")
-    assert 5e-7 < d["max_rel_err"] < 2e-6
-    assert "extended precision" in next(f for f in r.findings if f["code"] == "local_error")["message"]
+    assert r.verdict == "diverge" and (d.step, d.phase, d.tensor) == (0, "backward", "layers.1.weight")
+    assert 5e-7 < d.max_rel_err < 2e-6
+    assert "extended precision" in next(f for f in r.findings if f.code == "local_error").message
 
 
 def test_saturated_tanh_is_rounding_not_a_bug():
@@ -76,23 +76,23 @@ def test_a_textbook_loss_formula_is_its_own_rounding():
     """The loss differs from torch's stable formula beyond float64 rounding, but not in extended precision."""
     r = lockstep.check(textbook_bce, **TEXTBOOK, lr=3, batch_size=1, steps=400)
     assert r.verdict == "agree", str(r)
-    notes = [f for f in r.findings if f["code"] == "own_rounding"]
-    assert notes and "extended precision" in notes[0]["message"]
+    notes = [f for f in r.findings if f.code == "own_rounding"]
+    assert notes and "extended precision" in notes[0].message
 
 
 def test_a_textbook_loss_that_reaches_log_of_zero_in_float64_is_said_so():
     """Pushed harder, the same formula takes log(1 - a) with a = 1 in float64: its loss is inf where torch's is
     finite. That matters (divergence), and the report says the maths is finite in extended precision."""
     r = lockstep.check(textbook_bce, **TEXTBOOK, lr=15, batch_size=10, steps=600)
-    nf = next(f for f in r.findings if f["code"] == "non_finite")
-    assert r.verdict == "diverge" and nf["phase"] == "loss" and nf["extended"]["finite"]
-    assert "not a backprop error" in nf["message"] and "loss_only" in [f["code"] for f in r.findings]
+    nf = next(f for f in r.findings if f.code == "non_finite")
+    assert r.verdict == "diverge" and nf.facts["phase"] == "loss" and nf.facts["extended"]["finite"]
+    assert "not a backprop error" in nf.message and "loss_only" in [f.code for f in r.findings]
 
 
 def test_a_log_of_zero_in_float32_only_is_a_float32_problem():
     """log(1 - a) with a = 1 in float32 is -inf, where float64 still has digits: float32_only, not a maths bug."""
     r = lockstep.check(textbook_bce, **TEXTBOOK, lr=20, batch_size=10, steps=400, dtype="float32")
-    codes = [f["code"] for f in r.findings]
+    codes = [f.code for f in r.findings]
     assert r.verdict == "diverge" and "float32_only" in codes and "local_error" not in codes, str(r)
 
 
@@ -112,4 +112,4 @@ def test_a_candidate_that_cannot_be_raised_says_so():
         return loss, grads
 
     r = lockstep.check(stubborn, sizes=[784, 24, 10], steps=2, **SMALL)
-    assert r.verdict == "diverge" and "not re-run in extended precision" in r.first_divergence["note"]
+    assert r.verdict == "diverge" and "not re-run in extended precision" in r.first_divergence.note

@@ -50,7 +50,7 @@ def test_float64_twins_agree_at_every_step(setup):
     X, Y = synthetic(n, overrides["sizes"][0], overrides["sizes"][-1], np.float64, seed=overrides["seed"])
     out = lockstep(X, Y, **overrides)
     if out.non_finite:  # a blow-up is allowed only where both backends blow up together
-        assert out.non_finite["same_place"], out.non_finite
+        assert out.non_finite.same_place, out.non_finite
         return
     assert out.verdict == "agree" and not out.drift, (overrides, out.first_divergence, out.drift)
     assert len(out.steps) == overrides["steps"]

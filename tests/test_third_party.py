@@ -72,11 +72,11 @@ def test_correct_third_party_network_agrees(name, settings, dtype):
 def test_buggy_third_party_network_is_located(name, settings, where, suspect, finding, bug_line):
     r = lockstep.check(f"{HERE / name}", steps=5, **NET, **settings)
     d = r.first_divergence
-    assert r.verdict == "diverge" and (d["step"], d["phase"], d["tensor"]) == (0, *where), str(r)
-    codes = [f["code"] for f in r.findings]
+    assert r.verdict == "diverge" and (d.step, d.phase, d.tensor) == (0, *where), str(r)
+    codes = [f.code for f in r.findings]
     assert finding in codes
-    assert [f["bug"] for f in r.findings if f["code"] == "suspect"] == ([suspect] if suspect else [])
-    assert covers(d["source"], HERE / name.split(":")[0], bug_line), d["source"]
+    assert [f.bug for f in r.findings if f.code == "suspect"] == ([suspect] if suspect else [])
+    assert covers(d.source, HERE / name.split(":")[0], bug_line), d.source
 
 
 def test_scikit_learn_8349_is_named_a_convention_not_a_backprop_bug(monkeypatch):
@@ -84,8 +84,8 @@ def test_scikit_learn_8349_is_named_a_convention_not_a_backprop_bug(monkeypatch)
     sklearn_mlp = load("sklearn_mlp")
     monkeypatch.setattr(sklearn_mlp, "ALPHA", 0.0)  # without the penalty, the whole loss is 1/k of torch's
     r = lockstep.check(sklearn_mlp.regressor_multioutput, steps=2, activation="relu", loss="mse", lr=0.01, **NET)
-    f = next(f for f in r.findings if f["code"] == "convention")
-    assert f["factor"] == pytest.approx(0.1, rel=1e-9) and "every gradient agrees" in f["message"]
+    f = next(f for f in r.findings if f.code == "convention")
+    assert f.facts["factor"] == pytest.approx(0.1, rel=1e-9) and "every gradient agrees" in f.message
 
 
 def load(name):
@@ -99,7 +99,7 @@ def test_nimblenets_adam_shows_the_new_weights_beside_torchs():
     """The departing values side by side are the weights the step leaves (network.weights[0] += dW, an in-place
     change through another object's attribute), not the step dW that the departing line computed."""
     r = lockstep.check(f"{HERE / 'nimblenet_mlp.py:NetAdam'}", steps=2, **NET, **BUGGY[1][1])
-    src = r.first_divergence["source"]
+    src = r.first_divergence.source
     assert src["holder"]["variable"] == "network.weights[0]" and src["line"] != src["holder"]["line"]
     # Adam's first step moves a weight by at most lr (1e-3) in torch and 3.16 lr here: the two new weights are
     # within 4.2e-3 of each other, while the step dW beside torch's weight would be off by the weight itself

@@ -282,5 +282,5 @@ def test_notebook_toy_problem_in_the_in_out_layout_with_labels():
     )
     assert lockstep.check(net, **settings).verdict == "agree"
     r = lockstep.check(lambda p, X, y: net(p, X, y, sign=-1.0), **settings)
-    assert r.verdict == "diverge" and r.first_divergence["tensor"] == "layers.1.bias"
-    assert r.first_divergence["in_your_terms"] == "params['b2']"
+    assert r.verdict == "diverge" and r.first_divergence.tensor == "layers.1.bias"
+    assert r.first_divergence.in_your_terms == "params['b2']"

@@ -28,8 +28,8 @@ SMALL = dict(sizes=[784, 16, 10], n_train=256)
 def test_gradcheck_skips_a_class_candidate_in_one_line(capsys):
     """A class owns its update: there is no loss function to differentiate, and the report says so."""
     r = lockstep.check(AdamNet, gradcheck=True, optimizer="adam", lr=1e-3, steps=2, **SMALL)
-    (found,) = [f for f in r.findings if f["code"] == "gradcheck"]
-    assert r.verdict == "agree" and "not run" in found["message"] and "\n" not in found["message"]
+    (found,) = [f for f in r.findings if f.code == "gradcheck"]
+    assert r.verdict == "agree" and "not run" in found.message and "\n" not in found.message
     spec = f"{EXAMPLES / 'adam_class_net.py'}:AdamNet"
     argv = ["--candidate", spec, "--optimizer", "adam", "--lr", "1e-3", "--steps", "2", "--sizes", "784,16,10"]
     assert cli.main(argv + ["--n-train", "256", "--gradcheck"]) == 0
@@ -63,11 +63,11 @@ def test_a_rung_that_cannot_run_is_skipped_and_said():
     """scipy.special.xlogy has no np.longdouble loop: the extended-precision re-run cannot run. That is the tool's
     limit, said in the report and the JSON; the bound alone decides, as for code that cannot be raised."""
     r = lockstep.check(scipy_net.off_by_a_millionth, activation="sigmoid", loss="bce", steps=3, **SMALL)
-    d = r.to_dict()["first_divergence"]
-    assert r.verdict == "diverge" and (d["step"], d["phase"], d["tensor"]) == (0, "backward", "layers.1.weight")
-    assert d["note"].startswith("not re-run in extended precision: ") and "xlogy" in d["note"], d["note"]
-    assert "given np.longdouble" in d["note"] and "check --layout" not in d["note"]
-    assert d["note"] in str(r)
+    d = r.first_divergence
+    assert r.verdict == "diverge" and (d.step, d.phase, d.tensor) == (0, "backward", "layers.1.weight")
+    assert d.note.startswith("not re-run in extended precision: ") and "xlogy" in d.note, d.note
+    assert "given np.longdouble" in d.note and "check --layout" not in d.note
+    assert d.note in str(r) and r.to_dict()["first_divergence"]["note"] == d.note
 
 
 def saturating_run(logit, epochs=1):
@@ -94,9 +94,9 @@ def test_a_finite_value_made_from_an_inf_is_float32_only():
     agrees, but no float32 rounding makes a difference larger than the value itself: float32_only, not rounding."""
     r = saturating_run(logit=25)
     d = r.first_divergence
-    assert r.verdict == "diverge" and d["phase"] == "loss" and d["float32_only"], str(r)
-    assert abs(d["handmade"]) > 1e37 and abs(d["reference"]) < 100
-    assert "float32_only" in [f["code"] for f in r.findings] and "rounding, re-anchored" not in str(r)
+    assert r.verdict == "diverge" and d.phase == "loss" and d.float32_only, str(r)
+    assert abs(d.head.side) > 1e37 and abs(d.head.ref) < 100
+    assert "float32_only" in [f.code for f in r.findings] and "rounding, re-anchored" not in str(r)
 
 
 def test_an_isolated_float32_loss_of_digits_is_still_tolerated():
@@ -115,7 +115,7 @@ def test_a_float32_run_that_cannot_see_is_inconclusive(capsys):
     point is above 1e-2, so the float32 run says it cannot vouch, shows its floor, and exits 3."""
     X, y = moons()
     r = lockstep.check(MoonsNetEpsInsideSqrt, X=X, y=y, dtype="float64", **MOONS_BLIND)
-    assert r.verdict == "diverge" and r.first_divergence["phase"] == "update", str(r)
+    assert r.verdict == "diverge" and r.first_divergence.phase == "update", str(r)
     r = lockstep.check(MoonsNetEpsInsideSqrt, X=X, y=y, dtype="float32", **MOONS_BLIND)
     line = str(r).splitlines()[-1]
     assert r.verdict == "inconclusive" and r.exit_code == 3, str(r)
@@ -148,8 +148,8 @@ def test_a_class_candidates_optimizer_bug_is_named_from_its_update():
     assert lockstep.check(MomentumNet, **MOMENTUM).verdict == "agree"
     r = lockstep.check(MomentumNetZeroStart, **MOMENTUM)
     d = r.first_divergence
-    assert r.verdict == "diverge" and (d["step"], d["phase"]) == (0, "update"), str(r)
-    assert [f["bug"] for f in r.findings if f["code"] == "suspect"] == ["momentum-dampened-first-step"], str(r)
+    assert r.verdict == "diverge" and (d.step, d.phase) == (0, "update"), str(r)
+    assert [f.bug for f in r.findings if f.code == "suspect"] == ["momentum-dampened-first-step"], str(r)
 
 
 @pytest.mark.parametrize(
@@ -166,5 +166,5 @@ def test_a_class_candidates_optimizer_bug_is_named_from_its_update():
 )
 def test_an_unmatched_finding_says_what_its_numbers_mean(candidate, settings, words):
     r = lockstep.check(candidate, steps=2, **dict(dict(n_train=512), **settings))
-    (found,) = [f for f in r.findings if f["code"] == "unmatched"]
-    assert words in found["message"] and "side under test / reference =" not in found["message"], found["message"]
+    (found,) = [f for f in r.findings if f.code == "unmatched"]
+    assert words in found.message and "side under test / reference =" not in found.message, found.message

@@ -260,7 +260,7 @@ class SoftmaxNoMaxShift(MLP):
 
 def predict_softmax_no_shift(s):
     nf = s.non_finite
-    if not nf or not nf.get("handmade") or nf.get("reference") or s.cfg.loss != "cross_entropy":
+    if not nf or not nf.side or nf.ref or s.cfg.loss != "cross_entropy":
         return None
     z = s.ref.get(f"layers.{s.n_layers - 1}.z")
     if z is None:

@@ -1,5 +1,5 @@
-"""Findings: what the measurements mean. Each is a function of the run (a Context) that returns a dict
-{code, message, ...} for the JSON and the text report, or None. FINDINGS lists them in the order they are
+"""Findings: what the measurements mean. Each is a function of the run (a Context) that returns a Finding (its code,
+a message, and the measured facts behind it) or None. FINDINGS lists them in the order they are
 reported; adding a finding is a function and a row there.
 
   local_error     the divergence persists from one shared state beyond rounding: this step makes it (a real bug)
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..judge.tolerance import TOLERANCES
+from ..records import Finding
 from .bugs import CATALOGUE
 from .signatures import Scene, ratio_fit
 
@@ -47,58 +48,56 @@ def _when(step):
 
 def local_error(ctx):
     d, out = ctx.outcome.first_divergence, ctx.outcome
-    if not d or out.non_finite and not d["float32_only"]:
+    if not d or out.non_finite and not d.float32_only:
         return None
     dtype = out.scene["dtype"] if out.scene else ctx.cfg.dtype
-    times = d["max_rel_err"] / TOLERANCES[dtype].for_phase(d["phase"])
-    if d["float32_only"]:
+    facts = dict(
+        step=d.step, rel_err=d.max_rel_err, times_tolerance=d.max_rel_err / TOLERANCES[dtype].for_phase(d.phase)
+    )
+    if d.float32_only:
         off = (
-            f"is {d['handmade']:.3g} where the twin has {d['reference']:.3g} {_when(d['step'])}: {d['note']}"
-            if d.get("note")
-            else f"is off by {d['max_rel_err']:.2g}, beyond what float32 rounding of the same maths allows, "
-            f"{_when(d['step'])} and at the next steps (or as a NaN or inf)"
+            f"is {d.head.side:.3g} where the twin has {d.head.ref:.3g} {_when(d.step)}: {d.note}"
+            if d.note
+            else f"is off by {d.max_rel_err:.2g}, beyond what float32 rounding of the same maths allows, "
+            f"{_when(d.step)} and at the next steps (or as a NaN or inf)"
         )
-        return dict(
-            code="float32_only",
-            step=d["step"],
-            rel_err=d["max_rel_err"],
-            times_tolerance=times,
-            message=f"A float32 problem, not a maths error: from one shared state the side under test and "
-            f"the twin agree in float64, but in float32 {what(d['phase'], d['tensor'])} {off}. The code loses "
+        return Finding(
+            "float32_only",
+            f"A float32 problem, not a maths error: from one shared state the side under test and "
+            f"the twin agree in float64, but in float32 {what(d.phase, d.tensor)} {off}. The code loses "
             f"precision in float32 (cancellation, log of 0, a poor summation order, an epsilon too small for "
             f"float32, a lower-precision copy).",
+            facts=facts,
         )
     ladder = (
         " Re-run in extended precision (np.longdouble) it still differs, so this is not the side's own rounding."
-        if d.get("note") is None
-        else f" ({d['note']}.)"
+        if d.note is None
+        else f" ({d.note}.)"
     )
-    return dict(
-        code="local_error",
-        step=d["step"],
-        rel_err=d["max_rel_err"],
-        times_tolerance=times,
-        message=f"A real bug, not rounding: {what(d['phase'], d['tensor'])} is off by {d['max_rel_err']:.2g} "
-        f"relative {_when(d['step'])}, beyond the rounding that this step's own terms allow, with "
-        f"both sides starting the step from one state ({d['checked']}).{ladder} This step makes "
+    return Finding(
+        "local_error",
+        f"A real bug, not rounding: {what(d.phase, d.tensor)} is off by {d.max_rel_err:.2g} "
+        f"relative {_when(d.step)}, beyond the rounding that this step's own terms allow, with "
+        f"both sides starting the step from one state ({d.checked}).{ladder} This step makes "
         f"the error; --resync finds it at the same step.",
+        facts=facts,
     )
 
 
 def loss_only(ctx):
     d = ctx.outcome.first_divergence
-    if not d or d.get("float32_only") or d["phase"] != "loss":
+    if not d or d.float32_only or d.phase != "loss":
         return None
-    others = {p: v for p, v in d["phases"].items() if p != "loss"}
+    others = {p: v for p, v in d.phases.items() if p != "loss"}
     if not others or any(v != "agree" for v in others.values()):
         return None
     grads = "every gradient agrees" if "backward" in others else "every updated parameter agrees"
-    return dict(
-        code="loss_only",
-        step=d["step"],
-        message=f"Only the loss value differs; {grads} ({', '.join(others)} all agree at step {d['step']}). "
+    return Finding(
+        "loss_only",
+        f"Only the loss value differs; {grads} ({', '.join(others)} all agree at step {d.step}). "
         f"The backprop is right: the loss you return is computed differently from the one your "
         f"gradients belong to.",
+        facts=dict(step=d.step),
     )
 
 
@@ -106,7 +105,7 @@ def convention(ctx):
     """One constant factor between the side's loss and the reference's (and maybe its gradients): a convention
     (sum or mean, a scale, an l2 divisor) rather than a backprop bug; name the flag that matches it."""
     out, d = ctx.outcome, ctx.outcome.first_divergence
-    if not d or not out.scene or d.get("float32_only"):
+    if not d or not out.scene or d.float32_only:
         return None
     pairs = {(ph, name): (a, b) for ph, name, a, b in out.scene["pairs"]}
     ours, ref = pairs.get(("loss", "loss"), (None, None))
@@ -116,7 +115,7 @@ def convention(ctx):
     grads = [(a, b) for (ph, _), (a, b) in pairs.items() if ph == "backward"]
     r_grads = [ratio_fit(a, b) for a, b in grads]
     same = grads and all(r is not None and res < 1e-6 and abs(r / r_loss - 1) < 1e-6 for r, res in r_grads)
-    agree = d["phases"].get("backward") == "agree"
+    agree = d.phases.get("backward") == "agree"
     if abs(r_loss - 1) < 1e-9 or not (same or agree):
         return None
     m = len(out.scene["X"])
@@ -133,12 +132,10 @@ def convention(ctx):
         if same
         else "while every gradient agrees: the value you return uses another convention than your gradients"
     )
-    return dict(
-        code="convention",
-        factor=r_loss,
-        fix=fix if same else None,
-        message=f"Your loss is {r_loss:.4g}x the reference's at step {d['step']}, {tail}. A convention, "
-        f"not a backprop bug.",
+    return Finding(
+        "convention",
+        f"Your loss is {r_loss:.4g}x the reference's at step {d.step}, {tail}. A convention, not a backprop bug.",
+        facts=dict(factor=r_loss, fix=fix if same else None),
     )
 
 
@@ -146,24 +143,23 @@ def own_rounding(ctx):
     notes = ctx.outcome.notes
     if not notes:
         return None
-    worst = max(notes, key=lambda n: n["rel_err"])
-    return dict(
-        code="own_rounding",
-        steps=[n["step"] for n in notes],
-        rel_err=worst["rel_err"],
-        message=f"At {len(notes)} step(s) the side under test differed from torch beyond float64 rounding "
-        f"of torch's formulas (largest: {what(worst['phase'], worst['tensor'])}, {worst['rel_err']:.2g} "
-        f"relative, step {worst['step']}), but re-run in extended precision it agrees with torch "
+    worst = max(notes, key=lambda n: n.rel_err)
+    return Finding(
+        "own_rounding",
+        f"At {len(notes)} step(s) the side under test differed from torch beyond float64 rounding "
+        f"of torch's formulas (largest: {what(worst.phase, worst.tensor)}, {worst.rel_err:.2g} "
+        f"relative, step {worst.step}), but re-run in extended precision it agrees with torch "
         f"within torch's own rounding: the side's float64 arithmetic rounds more than torch's (for "
         f"example a textbook loss formula that loses digits where a sigmoid saturates). Not a bug.",
+        facts=dict(steps=[n.step for n in notes], rel_err=worst.rel_err),
     )
 
 
 def rounding_drift(ctx):
-    drift = [d for d in ctx.outcome.drift if d["kind"] != "own_rounding"]
+    drift = [d for d in ctx.outcome.drift if d.kind != "own_rounding"]
     if not drift:
         return None
-    kinds = {k: sum(d["kind"] == k for d in drift) for k in ("accumulated", "rounding", "float32_only")}
+    kinds = {k: sum(d.kind == k for d in drift) for k in ("accumulated", "rounding", "float32_only")}
     why = [
         f"{kinds['accumulated']}x accumulated rounding that vanished when the step was re-run from one state"
         if kinds["accumulated"]
@@ -174,16 +170,18 @@ def rounding_drift(ctx):
         else "",
         f"{kinds['float32_only']}x an isolated float32 difference" if kinds["float32_only"] else "",
     ]
-    return dict(
-        code="rounding_drift",
-        count=len(drift),
-        kinds=kinds,
-        steps=[d["step"] for d in drift],
-        max_local_rel_err=max(d["local_rel_err"] for d in drift),
-        message=f"Rounding drift, not divergence: the twins' difference crossed the {ctx.cfg.dtype} tolerance "
+    return Finding(
+        "rounding_drift",
+        f"Rounding drift, not divergence: the twins' difference crossed the {ctx.cfg.dtype} tolerance "
         f"at {len(drift)} step(s): "
         + "; ".join(w for w in why if w)
         + ". The twin was re-anchored to the state of the side under test there.",
+        facts=dict(
+            count=len(drift),
+            kinds=kinds,
+            steps=[d.step for d in drift],
+            max_local_rel_err=max(d.local_rel_err for d in drift),
+        ),
     )
 
 
@@ -193,46 +191,43 @@ def non_finite(ctx):
         return None
     who = (
         "both backends, at the same place"
-        if nf["same_place"]
+        if nf.same_place
         else "the side under test only"
-        if not nf["reference"]
+        if not nf.ref
         else "the reference only"
-        if not nf["handmade"]
-        else f"both backends, but at different places (reference: {nf['reference']['phase']} "
-        f"{nf['reference']['tensor']})"
+        if not nf.side
+        else f"both backends, but at different places (reference: {nf.ref.phase} {nf.ref.tensor})"
     )
-    first = nf["handmade"] or nf["reference"]
-    big = first.get("largest_before")
-    fed = "from finite inputs" if nf["inputs_finite"] else "from non-finite inputs (the batch itself)"
-    big_text = f"; the largest value before it in that step was |{big['tensor']}| = {big['value']:.3g}" if big else ""
-    if nf["same_place"]:
+    big = (nf.side or nf.ref).largest_before
+    fed = "from finite inputs" if nf.inputs_finite else "from non-finite inputs (the batch itself)"
+    big_text = f"; the largest value before it in that step was |{big[0]}| = {big[1]:.3g}" if big else ""
+    extended = nf.extended or {}
+    if nf.same_place:
         advice = (
             "Training itself blew up, in the reference too, from a state where both agreed: the verdict is "
             "blew_up, because the two implementations do not differ. Lower --lr, or check the data's scale."
         )
-    elif nf["handmade"] and not nf["reference"] and (nf.get("extended") or {}).get("finite"):
+    elif nf.side and not nf.ref and extended.get("finite"):
         advice = (
-            f"In extended precision the same code stays finite there ({nf['extended']['value']:.6g}), so the "
+            f"In extended precision the same code stays finite there ({extended['value']:.6g}), so the "
             "maths is finite and float64 rounding takes it to log(0), an overflow or 0/0: a less stable "
             "formula than torch's, such as log(1 - a) where a sigmoid saturates. It matters (your values "
             "are NaN or inf), but it is not a backprop error: use a stable form."
         )
-    elif nf["handmade"] and not nf["reference"]:
+    elif nf.side and not nf.ref:
         advice = (
             "The reference stays finite on the same numbers, so the side under test computes this "
             "differently: look for exp without the max shift, log of 0, or a division by 0."
         )
-        skipped = (nf.get("extended") or {}).get("skipped")
-        if skipped:
-            advice += f" (Not re-run in extended precision: {skipped}.)"
+        if extended.get("skipped"):
+            advice += f" (Not re-run in extended precision: {extended['skipped']}.)"
     else:
         advice = "The two backends went non-finite differently: a real difference."
-    return dict(
-        nf,
-        code="non_finite",
-        message=f"The first non-finite value appeared at step {nf['step']} in "
-        f"{nf['phase']} {nf['tensor']}, in {who}, {fed}{big_text}. The run "
-        f"stops there. {advice}",
+    return Finding(
+        "non_finite",
+        f"The first non-finite value appeared at step {nf.step} in {nf.phase} {nf.tensor}, in {who}, "
+        f"{fed}{big_text}. The run stops there. {advice}",
+        facts=nf.to_dict(),
     )
 
 
@@ -240,7 +235,7 @@ def suspects(ctx):
     """Rank the catalogue's predictions against the divergence; the best fit below the threshold is named."""
     out = ctx.outcome
     d, nf = out.first_divergence, out.non_finite
-    if not d or out.scene is None or (nf and nf["same_place"]) or d["float32_only"] and not nf:
+    if not d or out.scene is None or (nf and nf.same_place) or d.float32_only and not nf:
         return None  # a blow-up in both, or float32 rounding: no catalogue bug (an overflow in float32 may be one)
     scene = Scene(ctx.cfg, d, out.scene, nf, n_train=len(ctx.y_train))
     fits = []
@@ -256,14 +251,13 @@ def suspects(ctx):
         tail = (
             " This is offered from the measured prediction, not as a certainty." if ctx.side.kind == "candidate" else ""
         )
-        return dict(
-            code="suspect",
+        return Finding(
+            "suspect",
+            f"Likely cause: {name}: {evidence} (the prediction fits to {residual:.1e}).{tail}",
             bug=name,
-            evidence=evidence,
-            fit=residual,
-            message=f"Likely cause: {name}: {evidence} (the prediction fits to {residual:.1e}).{tail}",
+            facts=dict(evidence=evidence, fit=residual),
         )
-    if nf or d["phase"] == "loss":
+    if nf or d.phase == "loss":
         return None  # the non_finite, loss_only or convention finding says what is known
     seen = relation(*scene.divergent(), SUSPECT_FIT[out.scene["dtype"]])
     hint = (
@@ -272,7 +266,7 @@ def suspects(ctx):
         if not scene.agrees("loss", "loss")
         else "Compare that tensor's formula with the reference's."
     )
-    return dict(code="unmatched", message=f"No catalogue bug explains {d['phase']} {d['tensor']}: {seen}. {hint}")
+    return Finding("unmatched", f"No catalogue bug explains {d.phase} {d.tensor}: {seen}. {hint}")
 
 
 def relation(ours, ref, close):
@@ -316,10 +310,10 @@ def prior_plateau(ctx):
     prior = prior_cost(cfg.loss, ctx.y_train, ctx.n_classes)
     if prior < 1e-3:
         return None  # one class only: nothing to predict, no plateau to sit on
-    first, last = out.steps[0]["loss"], out.steps[-1]["loss"]
-    if not all(abs(last[k] - prior) <= 0.01 * prior for k in ("handmade", "reference")):
+    first, last = out.steps[0], out.steps[-1]
+    if not all(abs(loss - prior) <= 0.01 * prior for loss in (last.loss_side, last.loss_ref)):
         return None
-    if abs(first["reference"] - prior) <= 0.05 * prior and len(out.steps) < 200:
+    if abs(first.loss_ref - prior) <= 0.05 * prior and len(out.steps) < 200:
         return None  # it started at the prior and has not trained long enough to call it stuck
     formula = {
         "bce": "-sum_k [p_k ln p_k + (1-p_k) ln(1-p_k)]",
@@ -327,16 +321,18 @@ def prior_plateau(ctx):
         "mse": "1/2 sum_k p_k (1-p_k)",
     }[cfg.loss]
     found = culprits(cfg)
-    return dict(
-        code="prior_plateau",
-        prior_cost=prior,
-        achieved=last,
-        formula=formula,
-        culprits=found,
-        message=f"Both backends sit at {last['handmade']:.4f}, within 1% of {prior:.4f} = {formula} over "
+    return Finding(
+        "prior_plateau",
+        f"Both backends sit at {last.loss_side:.4f}, within 1% of {prior:.4f} = {formula} over "
         f"the training labels' frequencies p_k: the cost of ignoring the input and predicting each "
         f"class's frequency. The twins agree, so the backprop is right and the setup is at fault. "
         f"Likely culprits: " + "; ".join(found) + ".",
+        facts=dict(
+            prior_cost=prior,
+            achieved=dict(handmade=last.loss_side, reference=last.loss_ref),
+            formula=formula,
+            culprits=found,
+        ),
     )
 
 
@@ -375,26 +371,26 @@ def gradcheck(ctx):
     if result is None:
         return None
     if result.get("skipped"):
-        return dict(result, code="gradcheck", message=f"Finite differences: not run, {result['skipped']}.")
+        return Finding("gradcheck", f"Finite differences: not run, {result['skipped']}.", facts=result)
     w = result["worst"]
     if result.get("non_finite"):
-        return dict(
-            result,
-            code="gradcheck",
-            message="Finite differences on the first batch: FAIL, the loss or a "
-            "gradient is not finite there, so nothing can be checked.",
+        return Finding(
+            "gradcheck",
+            "Finite differences on the first batch: FAIL, the loss or a gradient is not finite there, so nothing "
+            "can be checked.",
+            facts=result,
         )
     where = f"{w['tensor']}{tuple(w['index'])}"
     described = ctx.side.describe(w["tensor"], w["index"])
     if described:
         where += f" [{described}]"
     verdict = "pass" if result["passed"] else "FAIL"
-    return dict(
-        result,
-        code="gradcheck",
-        message=f"Finite differences on the first batch ({result['checked']} sampled elements, float64): "
+    return Finding(
+        "gradcheck",
+        f"Finite differences on the first batch ({result['checked']} sampled elements, float64): "
         f"{verdict}. Worst: {where}, analytic {w['analytic']:.6g}, numeric {w['numeric']:.6g}, "
         f"|difference| {w['abs_err']:.1e} = {w['excess']:.2g}x what rounding allows.",
+        facts=result,
     )
 
 
@@ -403,11 +399,11 @@ def bug_not_exposed(ctx):
     bug = getattr(ctx.side, "bug", None)
     if bug is None or ctx.outcome.verdict == "diverge":
         return None
-    return dict(
-        code="bug_not_exposed",
-        bug=bug.name,
-        message=f"The planted bug {bug.name} changed no tensor beyond rounding under these settings, so the "
+    return Finding(
+        "bug_not_exposed",
+        f"The planted bug {bug.name} changed no tensor beyond rounding under these settings, so the "
         f"twins agree. Its own setup exposes it: python compare.py --inject-bug {bug.name}",
+        bug=bug.name,
     )
 
 

@@ -40,13 +40,13 @@ class Scene:
     def __init__(self, cfg, div, scene, non_finite=None, n_train=None):
         self.cfg, self.div, self.non_finite = cfg, div, non_finite
         self.pairs = {(ph, name): (a, b) for ph, name, a, b in scene["pairs"]}
-        self.checks = {(t["phase"], t["tensor"]): t["ok"] for t in div.get("tensors", [])} or {
+        self.checks = {(v.phase, v.name): v.ok for v in div.tensors} or {
             (c.phase, c.name): c.ok for c in scene["checks"]
         }
         self.ref, self.pre, self.X, self.hyper = scene["ref"], scene["pre"], scene["X"], scene["hyper"]
-        self.m, self.step = len(self.X), div["step"]
+        self.m, self.step = len(self.X), div.step
         self.n_layers = len(cfg.sizes) - 1
-        self.phase, self.tensor = div["phase"], div["tensor"]
+        self.phase, self.tensor = div.phase, div.tensor
         self.l2_divisor = l2_divisor(cfg.l2_norm, self.m, n_train)
         self._implied_gradients()
 

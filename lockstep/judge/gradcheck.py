@@ -67,7 +67,7 @@ def _central(loss_at, p, idx, h):
 
 def for_run(run):
     """Gradcheck the side under test of a Lockstep run at its current parameters, on the run's first batch."""
-    if getattr(run.side, "loss_and_grads", None) is None:
+    if not run.side.differentiable:
         return dict(
             skipped="a class candidate updates its own parameters inside step(), so it has no loss "
             "function to differentiate; give a function candidate for --gradcheck"
@@ -79,7 +79,8 @@ def for_run(run):
     with np.errstate(all="ignore"):
         loss, grads = side.loss_and_grads(X, Y)
         grads = {name: np.array(g, dtype=np.float64) for name, g in grads.items()}
-        names = [name for name, _ in side.named]
+        params = side.params()  # live: perturbed in place
+        names = list(params)
         if not np.isfinite(loss) or not all(np.isfinite(g).all() for g in grads.values()):
             return dict(
                 passed=False,
@@ -91,7 +92,7 @@ def for_run(run):
         precision = np.dtype(side.computes_in).name  # a candidate may compute in float32 inside
         return check(
             lambda: side.loss_value(X, Y),
-            [p.data for _, p in side.named],
+            list(params.values()),
             [grads[n] for n in names],
             names,
             np.random.default_rng(run.cfg.seed),

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..records import Element
+
 
 @dataclass(frozen=True)
 class Tolerance:
@@ -152,8 +154,8 @@ def compare_all(pairs, tol, scratch=None, cancel=1.0):
 
 
 def worst(ours, ref, k=5):
-    """The k elements with the largest absolute error, worst first: [{index, handmade, reference, abs_err,
-    rel_err}], with rel_err = |ours - ref| / max(|ours|, |ref|) per element (0 where both are 0)."""
+    """The k elements with the largest absolute error, worst first: [Element], with rel_err = |ours - ref| /
+    max(|ours|, |ref|) per element (0 where both are 0)."""
     ours, ref = np.atleast_1d(np.asarray(ours, dtype=np.float64)), np.atleast_1d(np.asarray(ref, dtype=np.float64))
     if ours.shape != ref.shape:
         return []
@@ -167,5 +169,5 @@ def worst(ours, ref, k=5):
         a, b = float(ours.ravel()[flat]), float(ref.ravel()[flat])
         denom = max(abs(a), abs(b))
         rel = 0.0 if denom == 0 else float(err[flat]) / denom if np.isfinite(denom) else np.inf
-        rows.append(dict(index=list(idx), handmade=a, reference=b, abs_err=float(err[flat]), rel_err=rel))
+        rows.append(Element(list(idx), a, b, float(err[flat]), rel))
     return rows

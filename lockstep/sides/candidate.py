@@ -20,16 +20,19 @@ import inspect
 import sys
 import traceback
 import types
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 import handmade
 
-from ..config import SettingError, make_optimizer, make_schedule
+from ..config import SettingError, make_schedule
 from ..judge.tolerance import TOLERANCES, compare
+from ..records import Identity
 from . import layouts
 from .handmade import Handmade
+from .protocol import Side
 from .snapshot import snapshot
 from .twin import Twin
 
@@ -132,17 +135,38 @@ class _Schedule:
         self.schedule = make_schedule(handmade, self, cfg)
 
 
-class Candidate(Handmade):
-    """The base of both forms: the side under test is the user's code, speaking the user's layout."""
+@dataclass(frozen=True)
+class CandidateSettings:
+    """Who the candidate is and how it speaks, the same at every precision: the user's function or class, the run's
+    Config and training-set size, the layout and Form of its parameters, its name in messages and its files."""
+
+    obj: object
+    cfg: object
+    n_train: int
+    layout: str
+    form: layouts.Form
+    spec: str  # 'file.py:name', or the object's qualified name
+    files: tuple  # the user's files (user_files), whose frames are the user's own
+
+
+class Candidate(Side):
+    """What both forms share: the side under test is the user's code, speaking the user's layout."""
 
     kind, label = "candidate", "candidate"
     records = False  # only what the user's code returns or keeps: the loss, gradients and parameters
 
-    def __init__(self, obj, cfg, dtype, seed, n_train, layout, form, spec, files):
-        self.obj, self.layout, self.form, self.spec, self.files = obj, layout, form, spec, files
-        self.cfg, self.dtype, self.n_train, self.bug = cfg, np.dtype(dtype), n_train, None
-        self.who = spec
+    def __init__(self, settings, dtype):
+        self.settings, self.dtype = settings, np.dtype(dtype)
+        self.who = settings.spec
         self.returned = self.dtype  # the coarsest dtype of what the candidate last returned
+
+    obj = property(lambda self: self.settings.obj)
+    cfg = property(lambda self: self.settings.cfg)
+    n_train = property(lambda self: self.settings.n_train)
+    layout = property(lambda self: self.settings.layout)
+    form = property(lambda self: self.settings.form)
+    spec = property(lambda self: self.settings.spec)
+    files = property(lambda self: list(self.settings.files))
 
     @property
     def computes_in(self):
@@ -153,11 +177,10 @@ class Candidate(Handmade):
 
     def identity(self):
         kind = "class" if inspect.isclass(self.obj) else "function"
-        return dict(
-            side=self.kind,
-            side_name=f"candidate {self.spec} ({self.layout} layout, {kind})",
-            side_label=self.label,
-            bug=None,
+        return Identity(
+            self.kind,
+            f"candidate {self.spec} ({self.layout} layout, {kind})",
+            self.label,
             candidate=dict(
                 spec=self.spec,
                 form=kind,
@@ -237,16 +260,17 @@ class Candidate(Handmade):
 
 
 class FunctionCandidate(Candidate):
-    """f(params, X, Y) -> (loss, grads); the tool's optimizer updates the parameters, held by a handmade.MLP."""
+    """f(params, X, Y) -> (loss, grads); the tool's optimizer updates the parameters, which a Handmade holds (its
+    handmade.MLP, optimizer and schedule: the side the function's gradients are applied to)."""
 
     phases = ("loss", "backward", "optimizer", "update")
+    differentiable = True
 
-    def __init__(self, obj, cfg, dtype, seed, n_train, layout, form, spec, files):
-        super().__init__(obj, cfg, dtype, seed, n_train, layout, form, spec, files)
-        self.net = handmade.MLP(**cfg.model_args(dtype, n_train), seed=seed)  # holds the parameters
-        self.opt = make_optimizer(handmade, self.net.parameters(), cfg)
-        self.schedule = make_schedule(handmade, self.opt, cfg)
-        self.named = list(self.net.named_parameters())
+    def __init__(self, settings, dtype, seed=0):
+        super().__init__(settings, dtype)
+        self.held = Handmade(settings.cfg, dtype, seed, settings.n_train)
+
+    net = property(lambda self: self.held.net)  # the parameters
 
     def loss_and_grads(self, X, Y):
         """Call the user's function once: (loss, {name: grad}) in torch's layout."""
@@ -260,9 +284,6 @@ class FunctionCandidate(Candidate):
         loss, grads = result
         self.returned = self.dtype
         return _loss_value(loss, self.who), self._from_user(grads, "returned grads")
-
-    def loss_value(self, X, Y):
-        return self.loss_and_grads(X, Y)[0]
 
     def traced_call(self, X, Y):
         """The user's call for one traced step, and a function from its result to [(returned array, twin name)]."""
@@ -278,21 +299,35 @@ class FunctionCandidate(Candidate):
         return (lambda: self.obj(params, X.copy(), targets(Y, self.cfg))), returned
 
     def step(self, X, Y):
-        self.opt.zero_grad()
-        self.loss, grads = self.loss_and_grads(X, Y)
-        for name, p in self.named:
+        held = self.held
+        held.opt.zero_grad()
+        held.loss, grads = self.loss_and_grads(X, Y)
+        for name, p in held.named:
             p.grad = grads[name]
-        self.opt.step()
-        return self.loss
+        held.opt.step()
+        return held.loss
 
     def tensors(self):
-        out = super().tensors()
+        out = self.held.tensors()
         return {k: v for k, v in out.items() if k[0] != "forward" and not k[1].endswith((".dz", ".da"))}
 
+    def params(self):
+        return self.held.params()
+
+    def optimizer_state(self):
+        return self.held.optimizer_state()
+
+    def save(self, into=None):
+        return self.held.save(into)
+
+    def restore(self, snap):
+        self.held.restore(snap)
+
+    def end_epoch(self):
+        self.held.end_epoch()
+
     def at(self, dtype):
-        return FunctionCandidate(
-            self.obj, self.cfg, dtype, 0, self.n_train, self.layout, self.form, self.spec, self.files
-        )
+        return FunctionCandidate(self.settings, dtype)
 
     def predict(self, X):
         """Predictions of the candidate-trained parameters, through handmade's forward."""
@@ -302,22 +337,24 @@ class FunctionCandidate(Candidate):
 class ClassCandidate(Candidate):
     """Net(params, **hyper) with step(X, Y, lr) -> loss and .params (and .grads): the network owns its update."""
 
-    loss_and_grads = loss_value = None  # step() updates inside: there is no loss function to differentiate
+    differentiable = False  # step() updates inside: there is no loss function to differentiate
 
-    def __init__(self, obj, cfg, dtype, seed, n_train, layout, form, spec, files, build=True):
-        super().__init__(obj, cfg, dtype, seed, n_train, layout, form, spec, files)
+    def __init__(self, settings, dtype, seed=0, phases=None):
+        """Built from the tool's initial parameters (drawn from `seed`, the run's Generator); with `phases`, a copy
+        for a re-run at another precision, whose network restore() brings."""
+        super().__init__(settings, dtype)
+        cfg, obj = settings.cfg, settings.obj
         self.lr = _Schedule(cfg)
-        self.phases, self.net, self.state, self.grads = ("loss", "update"), None, None, None
-        if not build:
+        self.phases, self.net, self.state, self.grads = phases, None, None, None
+        if phases is not None:
             return
-        init = handmade.MLP(**cfg.model_args(dtype, n_train), seed=seed).state_dict()
+        init = handmade.MLP(**cfg.model_args(dtype, settings.n_train), seed=seed).state_dict()
         params = self._user_params(init)
         try:
-            self.net = obj(params, **hyper(obj, cfg, n_train))
+            self.net = obj(params, **hyper(obj, cfg, settings.n_train))
         except (Exception, SystemExit) as e:
             self._fail(e, params, stage=0)
         self.state = init
-        self.grads = None
         self.phases = ("loss", "backward", "update") if hasattr(self.net, "grads") else ("loss", "update")
 
     def step(self, X, Y):
@@ -369,13 +406,7 @@ class ClassCandidate(Candidate):
         self.lr.lr = snap["lr"]
 
     def at(self, dtype):
-        return ClassCandidate(
-            self.obj, self.cfg, dtype, 0, self.n_train, self.layout, self.form, self.spec, self.files, build=False
-        )._phases_of(self)
-
-    def _phases_of(self, other):
-        self.phases = other.phases
-        return self
+        return ClassCandidate(self.settings, dtype, phases=self.phases)
 
     def predict(self, X):
         net = handmade.MLP(**self.cfg.model_args(self.dtype, self.n_train))
@@ -448,13 +479,13 @@ def build(candidate, cfg, rng, n_train, first_batch):
         spec = getattr(candidate, "__qualname__", repr(candidate))
         if not callable(obj):
             raise CandidateError(f"the candidate {spec} is neither a function nor a class")
-    files = user_files(obj, file)
+    files = tuple(user_files(obj, file))
     side_class = ClassCandidate if inspect.isclass(obj) else FunctionCandidate
     state = rng.bit_generator.state  # the initial weights are drawn once, for the layout that is chosen
 
     def try_call(name, trial_form):
         rng.bit_generator.state = state
-        side = side_class(obj, cfg, cfg.dtype, rng, n_train, name, trial_form, spec, files)
+        side = side_class(CandidateSettings(obj, cfg, n_train, name, trial_form, spec, files), cfg.dtype, rng)
         side.step(*first_batch)
         return side
 
@@ -462,6 +493,6 @@ def build(candidate, cfg, rng, n_train, first_batch):
         cfg.sizes, cfg.bias, try_call, CandidateError, None if cfg.layout == "auto" else cfg.layout
     )
     rng.bit_generator.state = state
-    side = side_class(obj, cfg, cfg.dtype, rng, n_train, layout, form, spec, files)
+    side = side_class(CandidateSettings(obj, cfg, n_train, layout, form, spec, files), cfg.dtype, rng)
     side.chosen = chosen if cfg.layout == "auto" else None
     return side

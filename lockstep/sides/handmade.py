@@ -5,15 +5,18 @@ import numpy as np
 import handmade
 
 from ..config import make_optimizer, make_schedule
+from ..records import Identity
 from .plan import PHASES
+from .protocol import Side
 
 
-class Handmade:
+class Handmade(Side):
     """handmade.MLP and its optimizer as the side under test; `bug` (findings/bugs.py) swaps in its subclasses."""
 
     kind, label = "handmade", "handmade"
     phases = PHASES
     records = True  # z, a and dL/dz of every layer, besides the gradients
+    differentiable = True
 
     def __init__(self, cfg, dtype, seed, n_train, bug=None):
         self.cfg, self.dtype, self.n_train, self.bug = cfg, np.dtype(dtype), n_train, bug
@@ -95,20 +98,11 @@ class Handmade:
         """A fresh side of the same kind computing in dtype; restore() then loads a saved state into it."""
         return Handmade(self.cfg, dtype, 0, self.n_train, self.bug)
 
-    def describe(self, name, index=None):
-        return None  # handmade speaks torch's names already
-
     def identity(self):
         """How the report names this side: side ('handmade', 'handmade+bug' or 'candidate'), side_name, side_label
         (its column in the text report), bug and candidate."""
         bug = self.bug and self.bug.name
-        return dict(
-            side=self.kind,
-            side_name=f"handmade with bug {bug}" if bug else "handmade (NumPy)",
-            side_label=self.label,
-            bug=bug,
-            candidate=None,
-        )
+        return Identity(self.kind, f"handmade with bug {bug}" if bug else "handmade (NumPy)", self.label, bug)
 
     def predict(self, X):
         return self.net.predict(X)
@@ -123,7 +117,7 @@ class Handmade:
             file=file,
             line=line,
             variable=text,
-            tensor=outcome.first_divergence["tensor"],
+            tensor=outcome.first_divergence.tensor,
             matched_before=[],
         )
 

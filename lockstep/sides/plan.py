@@ -1,12 +1,7 @@
-"""The two sides of a lockstep run: the side under test and the torch twin, and the tensors a step compares.
+"""The tensors a step compares, by phase and in the order the step computes them, and timed().
 
-The side under test is one object, built once: handmade (Handmade), handmade with a planted bug (Handmade with a
-bug's subclasses, lockstep/findings/bugs.py), or the user's own code (lockstep/sides/candidate.py). Each knows
-how to take a step, to save and restore its state, to be rebuilt at another precision (at()), to name its tensors in the
-user's terms (describe()) and to run one step traced (trace()). The engine, the gradient check, the suspect
-finder and the report take it, never loose flags.
-
-Every step computes, in this order, the tensors that plan() names (a side compares those it has):
+The side under test (lockstep/sides/protocol.py writes down what it does) names its tensors as torch does. Every
+step computes, in this order, the tensors that plan() names (a side compares those it has):
 
     forward    layers.{i}.z, layers.{i}.a               for i = 0 .. L-1
     loss       loss
