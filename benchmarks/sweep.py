@@ -1,7 +1,7 @@
 """The false-alarm sweep: random configurations of the built-in network, no bug planted, must agree; planted
 bugs must still be found where the catalogue says.
 
-    python benchmarks/sweep.py                 # 500 configurations and 24 planted-bug runs, about an hour
+    python benchmarks/sweep.py                 # 500 configurations and 24 planted-bug runs, about 15 minutes
     python benchmarks/sweep.py --report        # the table of an existing results file
     python benchmarks/sweep.py --only 17       # re-run configuration 17 alone, with its full report
 

@@ -1,76 +1,10 @@
 """How far from the exact value can a correct implementation of one training step be? A per-element bound.
 
-Two correct implementations of the same maths (handmade and torch; or a user's code) differ only by rounding:
-other summation orders, fused multiply-adds, another libm. step_bounds() computes, for every tensor T of one
-training step and every element, a bound E_T >= 0 on |computed T - exact T| that any such implementation in
-arithmetic of unit roundoff u satisfies (u = eps/2: 2^-53 in float64, 2^-24 in float32). "Exact" is the
-same maths in real numbers, applied to the same inputs: the parameters and optimizer state before the step,
-X and Y. Then two correct implementations satisfy |ours - ref| <= E_ours + E_ref element by element, and a
-difference beyond that cannot be rounding: excess() measures it.
-
-This is a running error analysis (Higham, Accuracy and Stability of Numerical Algorithms, ch. 3): E is built
-from the magnitudes of the terms each tensor was computed from, taken from the reference's own tensors of the
-step (torch's values, independent of the side under test), and carried forward through the chain. Each op
-contributes two things: its own rounding, and what it does to the errors of its inputs.
-
-  matmul C = A B, n terms a row (+1 for a bias):  E_C = gamma_n |A||B| + E_A |B| + |A| E_B,
-      gamma_n = n u / (1 - n u) (Higham's Lemma 3.5: any order, with or without FMA, blocked or not).
-      Evaluated as gamma_n (|A| + 2 E_A)(|B| + 2 E_B) + E_A (|B| + 2 E_B) + (|A| + E_A) E_B: the computing side's
-      A is within 2 E_A of the reference's (via the exact value), so this holds for every side, not just to first
-      order. z = a W^T + b, dW = dz^T x, db = sum of dz, da = dz W are all of this kind; the batch is n for
-      dW and db. Parameters, X and Y are exact (E = 0), so the forward costs one matmul a layer.
-  elementwise a = f(z) and the derivative g(z, a) = f'(z) as the backward computes it (da * (1 - a*a)):
-      evaluated at the corners of the box z +- E_z (and a +- E_a), with handmade's own functions (its
-      ACTIVATIONS table: a new activation needs no code here). The largest move from the centre is the input
-      error's effect, exactly for a monotone function, not a linearisation (tanh(20 + 1e-14) - tanh(20) is 0).
-      The derivative's box is twice as wide: g may jump (relu's mask at z = 0), and the two sides' inputs are up
-      to 2 E apart, with the jump anywhere between them. So where |z| <= 2 E_z the mask may differ, and E_dz
-      holds all of |da| there. Own rounding: ULPS u |result| (libm quality, a few ulps); an intermediate term's
-      rounding is modelled as a relative perturbation IN u of the inputs: 1 - a*a then has an absolute rounding
-      of about u a^2, not u |1 - a^2|. That is what a saturated layer needs (below).
-  softmax: a_j moves by at most a_j [(1 - a_j) d_j + sum_{l != j} a_l d_l] exp(4 max d) for logit moves
-      |d_l| <= delta_l, delta_l = E_z + 2u|z_l - max| (the shift's rounding, also through exp(log_softmax))
-      + ULPS u (exp's); plus the normalisation's gamma_k + 2 ULPS u (1 + log S) relative.
-  losses: the value moves by sum |dL/dz| E_z (with dL/dz = F r (a - Y), widened by E_a along the segment),
-      plus its rounding: for cross-entropy the absolute rounding of each log-softmax, 2u|z - max| + the
-      normalisation (the cancellation in log-sum-exp); for bce u (3|z| + 2|zY| + |l| + 2 ULPS + 1), which covers
-      both the textbook-stable max(z,0) - zY + log1p(e^-|z|) and torch's (1-Y) z - log_sigmoid(z), each of which
-      cancels on one side; gamma_{mk} for the sum. The output gradient F r (a - Y): F r (E_a + 2u(|a| + |Y|)),
-      the cancellation in a - Y being the point; mse goes through the output activation's derivative as above.
-  optimizers (torch's formulas, handmade/optim.py): each new state and parameter carries the propagated
-      gradient error times its coefficient (lr, 1 - dampening, 1 - beta1, ...) plus a couple of u per term.
-      Adam divides by sqrt(v): E_sqrt = min(E_v / (sqrt(v - E_v) + sqrt(v - 2 E_v)), sqrt(E_v)). sqrt is not
-      Lipschitz at 0, so where a gradient element is rounding noise, E_v ~ v and the update's bound is ~ lr:
-      Adam turns that noise into a full step, and the bound says so.
-  underflow: each op adds tiny * (its number of terms), tiny = the format's smallest normal (flush-to-zero
-      included); never a relative fudge. This floor is carried as one number per tensor, propagated with
-      the largest row or column sums of the operands, and added at the end: kept in the arrays, it would turn
-      the bound's own arithmetic subnormal wherever an error is exactly 0 (dead relu units, blank pixels),
-      and x86 runs subnormal arithmetic 20-100 times slower.
-
-Rigour. The matmul and sum bounds are rigorous. The activation's bound is exact for the reference's own error
-and first-order (second-order terms E^2 f'') for another side; a jump of the derivative is covered for the
-comparison of any two sides. The softmax and loss bounds are first-order with their second-order terms widened
-in (|a - Y| + E_a, exp(4 max delta)). The rest rests on stated assumptions: library functions (exp, log, log1p,
-tanh, pow, sqrt) within ULPS/2 ulps; each short formula's roundings as modelled; scalar hyperparameter
-arithmetic (1 - beta2^t, lr / (1 - beta1^t)) done in float64 Python floats, as torch and handmade both do. The
-loss value's bound covers torch's stable formulas, not a user's unstable one (log(1 - a) where a sigmoid
-saturates): that is told apart by re-running the user's code in extended precision. For u below float64's, the
-elementwise corners are evaluated in np.longdouble; the bound is otherwise computed in float64, its own rounding
-a relative n 2^-53, negligible beside what it bounds. And the last rounding of a result is bounded by u |x|,
-which is tight: where the exact value lies at the midpoint of two floats just above a power of 2, two correct
-sides can round apart by one ulp = 2u|x|, an excess of up to 1. So correct code gives excess <= 1, not << 1.
-
-Worked example: a saturating tanh layer (compare.py --activation tanh --loss mse --lr 10 --scale symmetric,
-float64, step 2, layers.1.dz, which the fixed tolerance called a bug). At element (38, 44), z = -8.06 and
-a = tanh(z) = -0.99999980, so tanh'(z) = 1 - a*a = 3.97e-7 is a difference of 1 and a*a = 0.9999996: the
-rounding of a*a (u a^2 = 1.1e-16) and a's own few ulps leave it about 9 correct digits. The box a +- 2(E_a +
-2u|a|) moves 1 - a*a by E_g = 1.2e-14. lr 10 has grown the weights, and dL/da = 7225 there, so dz = da (1 - a*a)
-= 0.00287 is uncertain by |da| E_g = 8.3e-11 in any correct implementation. handmade and torch differ by 2.0e-12
-there: an excess of 0.012. The fixed rule divided that difference by max|dz| = 0.0082 (2.4e-10 > 1e-10),
-blind to this element being 7225 times a derivative with 9 digits. Where a rounds to exactly +-1 (|z| > 19),
-1 - a*a is 0 while tanh'(z) is 4e-17 at z = 19 and 3e-35 at z = 40; the box gives E_g ~ 4|a| E_a ~ 1e-14
-there too, and any dz of such a layer is all rounding (issue 7's layers.0.dz of 8e-17, 1.2e-5 apart).
+step_bounds() computes, for every tensor of one step and every element, a bound E on |computed - exact| that any
+correct implementation in arithmetic of unit roundoff u satisfies, by running error analysis from the twin's own
+tensors (Higham, ch. 3): two correct sides satisfy |ours - ref| <= E_ours + E_ref, and excess() measures how far
+beyond that a difference is. Each op's rule (matmul, the activations and their derivatives, softmax, the losses,
+the optimizers, underflow), what is rigorous and what is assumed, and a worked example: docs/judging.md, section 5.
 """
 
 import inspect

@@ -1,27 +1,9 @@
-"""The one comparison rule. Tests, compare.py and the benchmark all call compare(); no other tolerance exists.
+"""The one comparison rule: tests, compare.py and the benchmark all call compare(); no other tolerance exists.
 
-compare() and compare_all() apply it; _decide() states it. A pair of tensors agrees when
-    max|ours - ref| <= rtol * scale,   scale = max|ref|
-(or max|ours| where that is larger than the error itself, e.g. when the reference is all zeros).
-The error is measured against the tensor's largest magnitude, not element by element, because single elements
-of a gradient can be sums that cancel to nearly zero, where an elementwise relative error means nothing.
-For the scalar loss the scale is max(|loss|, 1): a loss below 1 is a difference of terms of size 1 or more
-(log-sum-exp minus a logit), and it carries their rounding, not its own. Likewise every backward tensor is
-linear in the output gradient dL/dz = (a - Y)/m, which cancels to almost nothing once a model fits its batch,
-while its rounding stays that of a and Y: so backward tensors, and the optimizer state that sums them, are
-measured against their largest magnitude times c = ((max|a| + max|Y|) / m) / max|dL/dz| (at least 1), the
-output gradient's cancellation factor.
-A tensor of zeros in both backends has error 0 (never 0/0 = NaN). A non-finite value never agrees.
-
-Tolerances, by dtype (eps = machine epsilon: 2.2e-16 in float64, 1.2e-7 in float32):
-
-  float64  loss 1e-12, tensors 1e-10. torch's CPU kernels use fused multiply-add and other summation orders,
-           so one step agrees to about 1e-15, and after thousands of steps to about 1e-12 (README, measured).
-  float32  loss 2^10 eps = 1.2e-4, tensors 2^12 eps = 4.9e-4. One float32 step from the same state differs by
-           about 150 eps at the median and 1,000 eps at the 99th percentile.
-
-What happens after an excess (re-running the step from one state, float64 as the arbiter) is the engine's
-business: lockstep/engine.py.
+A pair of tensors agrees when max|ours - ref| <= rtol * scale, the scale being the reference's largest magnitude
+(max(|loss|, 1) for the loss; times the output gradient's cancellation factor c for backward and optimizer
+tensors); NaN or inf never agrees. rtol by dtype, and why: docs/judging.md, section 1. _decide() states the rule;
+what an excess means is the judge's business (lockstep/judge/judge.py).
 """
 
 import math
@@ -43,8 +25,8 @@ class Tolerance:
 
 EPS32 = float(np.finfo(np.float32).eps)
 TOLERANCES = {
-    "float64": Tolerance(loss=1e-12, tensor=1e-10),
-    "float32": Tolerance(loss=2**10 * EPS32, tensor=2**12 * EPS32),
+    "float64": Tolerance(loss=1e-12, tensor=1e-10),  # FMA, summation order: 1e-15 a step, 1e-12 after thousands
+    "float32": Tolerance(loss=2**10 * EPS32, tensor=2**12 * EPS32),  # a step: 150 eps at the median, 1,000 at 99%
 }
 BLIND = 1e-2  # a run whose detection floor in some phase is above this cannot vouch for agreement: 'inconclusive'
 
