@@ -15,6 +15,7 @@ import dataclasses
 import importlib.metadata
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from . import data, report
 from .config import FIELDS, PRESETS, Config, SettingError
@@ -177,6 +178,13 @@ def check(candidate=None, *, X=None, y=None, X_test=None, y_test=None, on_start=
     on_step    called with each step's record as the run goes.
     settings   compare.py's flags with underscores: sizes, activation, loss, optimizer, lr, steps, layout, ...
     """
+    # one BLAS thread throughout, as in the run itself (lockstep/engine.py says why): the layout's trial calls, the
+    # gradient check, the tracer and the predictions too
+    with threadpool_limits(1, user_api="blas"):
+        return _check(candidate, X, y, X_test, y_test, on_start, on_step, settings)
+
+
+def _check(candidate, X, y, X_test, y_test, on_start, on_step, settings):
     cfg = resolve(settings)
     ds = load_data(cfg, X, y, X_test, y_test)
     scale = cfg.scale or ("unit" if ds.images else "none")

@@ -17,6 +17,7 @@ from lockstep.judge.tolerance import TOLERANCES, compare
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_readme_example_runs_with_either_backend():
     code = re.search(r"```python\n(import numpy.*?)```", (ROOT / "README.md").read_text(), re.S).group(1)
     assert "import handmade as backend" in code

@@ -40,6 +40,7 @@ def test_default_run_agrees(tmp_path, capsys):
     assert r["config"]["sizes"] == [784, 128, 64, 10] and r["config"]["epochs"] == 1
 
 
+@pytest.mark.slow
 def test_every_flag_documents_its_default():
     help_text = subprocess.run(
         [sys.executable, "compare.py", "--help"], cwd=ROOT, capture_output=True, text=True
@@ -52,6 +53,7 @@ def test_every_flag_documents_its_default():
             assert "(default:" in " ".join(block.split()), name
 
 
+@pytest.mark.slow
 def test_version_and_console_name():
     out = subprocess.run([sys.executable, "compare.py", "--version"], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0 and re.match(r"compare\.py \d+\.\d+", out.stdout), out.stdout
@@ -91,6 +93,7 @@ def test_preset_seed_sits_at_the_prior(tmp_path, capsys):
     assert r["accuracy"]["handmade"] < 0.15
 
 
+@pytest.mark.slow
 def test_preset_fixed_learns(capsys):
     code, out, _ = run(["--preset", "fixed", "--epochs", "5"], capsys)
     acc = float(out.split("test accuracy   handmade ")[1].split("%")[0])
@@ -150,6 +153,7 @@ def test_same_seed_same_report_other_seed_other_run(tmp_path, capsys):
     assert reports[0] != reports[2]
 
 
+@pytest.mark.slow
 def test_json_to_stdout_and_text_to_stderr():
     out = subprocess.run(
         [sys.executable, "compare.py", "--steps", "3", "--json", "-"], cwd=ROOT, capture_output=True, text=True
@@ -163,11 +167,11 @@ def test_json_to_stdout_and_text_to_stderr():
     "argv,passes",
     [
         (["--steps", "2"], True),
-        (["--preset", "seed"], True),
+        (["--preset", "seed", "--n-train", "1000"], True),
         (["--preset", "modern", "--steps", "2"], True),
-        (["--batch-size", "full", "--steps", "1"], True),
+        (["--batch-size", "full", "--steps", "1", "--n-train", "500"], True),
         (["--inject-bug", "stale-weights", "--resync"], False),
-        (["--inject-bug", "bias-rows-only"], False),
+        (["--inject-bug", "bias-rows-only", "--n-train", "1000"], False),
     ],
 )
 def test_gradcheck(argv, passes, capsys):
@@ -205,6 +209,7 @@ def test_json_config_holds_the_values_used(tmp_path, capsys):
     assert config["betas"] == [0.9, 0.999] and config["momentum"] is None
 
 
+@pytest.mark.slow
 def test_piped_into_head_is_not_an_error():
     piped = subprocess.run(
         f"{sys.executable} compare.py --list-bugs | head -1; {sys.executable} compare.py --steps 40 | head -2",
@@ -218,9 +223,8 @@ def test_piped_into_head_is_not_an_error():
 
 
 def test_candidate_in_bias_row_layout_speaks_its_terms(capsys):
-    code, out, _ = run(
-        ["--preset", "seed", "--candidate", "examples/bias_row_net.py:cost_and_grads_bias_rows_only"], capsys
-    )
+    spec = "examples/bias_row_net.py:cost_and_grads_bias_rows_only"
+    code, out, _ = run(["--preset", "seed", "--n-train", "1000", "--candidate", spec], capsys)
     assert code == 1
     assert "params[2] rows 1.. (the weights, transposed)" in out
     assert "suspect: bias-rows-only" in out
@@ -310,6 +314,7 @@ def test_bad_input_table_matches_the_program(tmp_path, capsys, monkeypatch):
         assert "Traceback" not in err and not (tmp_path / "r.json").exists()
 
 
+@pytest.mark.slow
 def test_subprocess_exit_codes_and_no_traceback():
     """The real process: exit 2 with one stderr line for bad input, 0 for a short agreeing run."""
     bad = subprocess.run([sys.executable, "compare.py", "--lr", "-1"], cwd=ROOT, capture_output=True, text=True)
@@ -343,6 +348,7 @@ def test_candidate_returning_nan_is_a_finding(tmp_path, capsys):
     assert code == 1 and "finding [non_finite]" in out
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_with_130(tmp_path):
     """SIGINT mid-run: one line naming the step, exit 130, and no report left behind."""
     report = tmp_path / "r.json"

@@ -114,6 +114,7 @@ LONG = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", LONG, ids=[f"{c['activation']}-{c['loss']}-{c['optimizer']}" for c in LONG])
 def test_300_steps_float64_within_1e9_absolute(digits, case):
     X, Y = data.prepare(digits, 1000, "unit", "float64")[:2]
@@ -123,12 +124,14 @@ def test_300_steps_float64_within_1e9_absolute(digits, case):
     assert not out.drift
 
 
+@pytest.mark.slow
 def test_600_steps_default_network_float64(digits):
     X, Y = data.prepare(digits, None, "unit", "float64")[:2]
     out = lockstep(X, Y, steps=600)
     assert out.verdict == "agree" and len(out.steps) == 600 and not out.drift
 
 
+@pytest.mark.slow
 def test_float32_2000_steps_is_not_called_divergent(digits):
     """Rounding drift in float32 (relu gates flipping, growth over steps) is re-anchored, never a verdict."""
     X, Y = data.prepare(digits, None, "unit", "float32")[:2]
@@ -137,19 +140,25 @@ def test_float32_2000_steps_is_not_called_divergent(digits):
     assert all(d.kind in ("accumulated", "rounding") for d in out.drift), out.drift
 
 
+SLOW = pytest.mark.slow
 OVERFIT = [  # a model that fits its few images makes dL/dz cancel to ~1e-7 of its terms: still agreement
-    dict(n_train=4, steps=200),
-    dict(n_train=8, steps=300, lr=0.1),
+    pytest.param(dict(n_train=4, steps=200), marks=SLOW),
+    pytest.param(dict(n_train=8, steps=300, lr=0.1), marks=SLOW),
     dict(n_train=1, steps=20),
-    dict(n_train=4, steps=300, optimizer="adam", lr=1e-3),
-    dict(n_train=2, steps=500, loss="bce", activation="sigmoid"),
-    dict(n_train=4, steps=500, loss="mse"),
-    dict(n_train=8, steps=300, dtype="float32"),
-    dict(n_train=32, steps=400, dtype="float32"),
+    pytest.param(dict(n_train=4, steps=300, optimizer="adam", lr=1e-3), marks=SLOW),
+    pytest.param(dict(n_train=2, steps=500, loss="bce", activation="sigmoid"), marks=SLOW),
+    pytest.param(dict(n_train=4, steps=500, loss="mse"), marks=SLOW),
+    pytest.param(dict(n_train=8, steps=300, dtype="float32"), marks=SLOW),
+    pytest.param(dict(n_train=32, steps=400, dtype="float32"), marks=SLOW),
 ]
 
 
-@pytest.mark.parametrize("case", OVERFIT, ids=[" ".join(f"{k}={v}" for k, v in c.items()) for c in OVERFIT])
+def _name(case):
+    case = case if isinstance(case, dict) else case.values[0]
+    return " ".join(f"{k}={v}" for k, v in case.items())
+
+
+@pytest.mark.parametrize("case", OVERFIT, ids=[_name(c) for c in OVERFIT])
 def test_overfitting_a_few_images_still_agrees(digits, case):
     case = dict(case)
     n = case.pop("n_train")

@@ -14,13 +14,18 @@ from lockstep.config import OPTIMIZERS, SCHEDULES, Config, make_optimizer, make_
 from lockstep.judge.tolerance import TOLERANCES, compare
 
 T64 = TOLERANCES["float64"]
-RNG = np.random.default_rng(0)
 EXTREMES = np.array([-1000.0, -40.0, -18.0, -1e-8, 0.0, 0.0, 1e-8, 18.0, 40.0, 1000.0])  # saturation, ties at 0
 
 
-def inputs(shape, extremes=True):
+@pytest.fixture
+def rng():
+    """Each test draws its data from its own Generator, seeded alike: running one test alone (-k) sees the same data."""
+    return np.random.default_rng(0)
+
+
+def inputs(rng, shape, extremes=True):
     """Random values with the extremes mixed in: large |z|, tiny |z| and exact zeros."""
-    z = RNG.standard_normal(shape) * 3
+    z = rng.standard_normal(shape) * 3
     if extremes:
         z.ravel()[: EXTREMES.size] = EXTREMES
     return z
@@ -43,19 +48,19 @@ def torch_grad(f, *arrays, upstream):
 
 @pytest.mark.parametrize("name", list(layers.ACTIVATIONS))
 @pytest.mark.parametrize("slope", [0.01, 0.2])
-def test_activation(name, slope):
+def test_activation(rng, name, slope):
     forward, backward = layers.activation(name, slope)
-    z = inputs((12, 7))
-    da = RNG.standard_normal(z.shape)
+    z = inputs(rng, (12, 7))
+    da = rng.standard_normal(z.shape)
     a = forward(z)
     a_t, (dz_t,) = torch_grad(lambda t: reference.mlp.ACTIVATIONS[name](t, slope), z, upstream=da)
     check_op(f"{name} forward", a, a_t)
     check_op(f"{name} backward", backward(da, z, a), dz_t, phase="backward")
 
 
-def test_linear():
-    x, W, b = inputs((9, 5), extremes=False), inputs((4, 5), extremes=False), inputs(4, extremes=False)
-    dz = RNG.standard_normal((9, 4))
+def test_linear(rng):
+    x, W, b = inputs(rng, (9, 5), extremes=False), inputs(rng, (4, 5), extremes=False), inputs(rng, 4, extremes=False)
+    dz = rng.standard_normal((9, 4))
     z = layers.linear_forward(x, W, b)
     z_t, (dx_t, dW_t, db_t) = torch_grad(lambda x, W, b: torch.nn.functional.linear(x, W, b), x, W, b, upstream=dz)
     dW, db, dx = layers.linear_backward(dz, x, W)
@@ -71,10 +76,10 @@ LOSS_CASES = [(loss, output) for loss, (_, _, outputs) in losses.LOSSES.items() 
 
 @pytest.mark.parametrize("loss,output", LOSS_CASES, ids=[f"{l}-{o}" for l, o in LOSS_CASES])
 @pytest.mark.parametrize("saturated", [False, True])
-def test_loss(loss, output, saturated):
+def test_loss(rng, loss, output, saturated):
     """Value and dL/dz of each loss, summed over the batch, against torch's formulas of reference.mlp."""
-    z = inputs((16, 4), extremes=saturated) * (10 if saturated else 1)
-    Y = np.eye(4)[RNG.integers(0, 4, 16)]
+    z = inputs(rng, (16, 4), extremes=saturated) * (10 if saturated else 1)
+    Y = np.eye(4)[rng.integers(0, 4, 16)]
     value, grad, _ = losses.LOSSES[loss]
     a = losses.OUTPUTS[output](z)
     out_backward = layers.ACTIVATIONS[output][1] if output != "softmax" else None
@@ -97,14 +102,14 @@ def optimizer_cases():
 
 
 @pytest.mark.parametrize("name,extra", list(optimizer_cases()), ids=lambda v: str(v))
-def test_optimizer(name, extra):
+def test_optimizer(rng, name, extra):
     """Three steps of each optimizer from the same parameters and gradients, state and values compared."""
     cfg = Config(optimizer=name, lr=0.1, **extra)
-    p = handmade.Param(RNG.standard_normal((6, 3)))
+    p = handmade.Param(rng.standard_normal((6, 3)))
     t = torch.nn.Parameter(torch.tensor(p.data))
     ours, theirs = make_optimizer(handmade, [p], cfg), make_optimizer(reference, [t], cfg)
     for step in range(3):
-        g = RNG.standard_normal(p.data.shape)
+        g = rng.standard_normal(p.data.shape)
         p.grad, t.grad = g.copy(), torch.tensor(g)
         ours.step()
         theirs.step()

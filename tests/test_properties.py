@@ -1,6 +1,7 @@
 """Property tests: hypothesis draws whole configurations and both backends must agree in float64 at every step."""
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -43,14 +44,28 @@ def setups(draw):
     return cfg, n
 
 
-@settings(max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-@given(setups())
-def test_float64_twins_agree_at_every_step(setup):
+def agrees_at_every_step(setup):
     overrides, n = setup
     X, Y = synthetic(n, overrides["sizes"][0], overrides["sizes"][-1], np.float64, seed=overrides["seed"])
     out = lockstep(X, Y, **overrides)
-    if out.non_finite:  # a blow-up is allowed only where both backends blow up together
-        assert out.non_finite.same_place, out.non_finite
-        return
-    assert out.verdict == "agree" and not out.drift, (overrides, out.first_divergence, out.drift)
-    assert len(out.steps) == overrides["steps"]
+    # at these learning rates and at most 8 steps no draw blows up (none of 400): every step agrees, none vacuously,
+    # within the tolerance or, judged, within the step's own rounding (an Adam step normalises rounding noise)
+    assert out.verdict == "agree" and out.non_finite is None, (overrides, out.first_divergence)
+    assert len(out.steps) == overrides["steps"] and all(s.ok or s.drift for s in out.steps)
+    assert {d.kind for d in out.drift} <= {"rounding"}, out.drift
+
+
+DRAWS = dict(deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+
+
+@settings(max_examples=50, **DRAWS)
+@given(setups())
+def test_float64_twins_agree_at_every_step(setup):
+    agrees_at_every_step(setup)
+
+
+@pytest.mark.slow
+@settings(max_examples=400, **DRAWS)
+@given(setups())
+def test_float64_twins_agree_at_every_step_of_400_draws(setup):
+    agrees_at_every_step(setup)

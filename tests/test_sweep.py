@@ -105,7 +105,9 @@ BUG_SLICE = ["softmax-no-max-shift", "missing-mean", "momentum-dampened-first-st
 
 
 @pytest.mark.parametrize(
-    "settings", SLICE, ids=[f"{i}-{s['dtype']}-{s.get('activation', 'relu')}" for i, s in enumerate(SLICE)]
+    "settings",
+    [pytest.param(s, marks=pytest.mark.slow) if s["steps"] >= 100 else s for s in SLICE],  # the long ones
+    ids=[f"{i}-{s['dtype']}-{s.get('activation', 'relu')}" for i, s in enumerate(SLICE)],
 )
 def test_correct_code_raises_no_false_alarm(settings):
     row = sweep.run_config(dict(n_train=256, seed=1, **settings) if "n_train" not in settings else settings)

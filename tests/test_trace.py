@@ -332,11 +332,16 @@ def test_record_returns_what_the_call_returns_and_restores_the_tracer():
     def boom():
         raise ValueError("inside")
 
-    marker = []
-    sys.settrace(None)
-    with pytest.raises(ValueError):
-        trace.record(boom, [__file__])
-    assert sys.gettrace() is None and not marker
+    def outer(frame, event, arg):  # a tracer of someone else's (a debugger, coverage), there before the call
+        return None
+
+    sys.settrace(outer)
+    try:
+        with pytest.raises(ValueError):
+            trace.record(boom, [__file__])
+        assert sys.gettrace() is outer  # put back, even when the call raised
+    finally:
+        sys.settrace(None)
 
 
 def test_a_failing_tracer_stops_recording_but_not_the_call(monkeypatch):

@@ -15,6 +15,7 @@ of the smaller step; a wrong gradient stays wrong at every h.
 import copy
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ..config import batch_order
 
@@ -76,7 +77,7 @@ def for_run(run):
     X, Y = run.X[idx].astype(np.float64), run.Y[idx].astype(np.float64)
     side = run.side.at("float64")
     side.restore(run.side.save())
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), threadpool_limits(1, user_api="blas"):  # one BLAS thread, as in the run itself
         loss, grads = side.loss_and_grads(X, Y)
         grads = {name: np.array(g, dtype=np.float64) for name, g in grads.items()}
         params = side.params()  # live: perturbed in place
