@@ -26,6 +26,7 @@ import numpy as np
 
 import handmade
 
+from .. import trace
 from ..config import SettingError, make_optimizer, make_schedule
 from ..judge.tolerance import TOLERANCES, compare
 from . import layouts
@@ -77,18 +78,18 @@ def load(spec):
 def where(e, files):
     """'ValueError: message (at file.py:12)' from the innermost frame inside the user's files."""
     line = None
-    names = {Path(f).resolve() for f in files}
+    names = files if isinstance(files, trace.UserFiles) else {str(Path(f).resolve()) for f in files}
     for frame in traceback.extract_tb(e.__traceback__):
-        if Path(frame.filename).resolve() in names:
+        if str(Path(frame.filename).resolve()) in names:
             line = f"{Path(frame.filename).name}:{frame.lineno}"
     msg = str(e).splitlines()[0] if str(e) else ""
     return f"{type(e).__name__}: {msg}" + (f" (at {line})" if line else "")
 
 
 def user_files(obj, file=None):
-    """The files whose frames are the user's own: the candidate's file, and its folder's other modules."""
-    file = Path(file or inspect.getsourcefile(obj)).resolve()
-    return sorted({str(file)} | {str(p.resolve()) for p in file.parent.glob("*.py")})
+    """The files whose frames are the user's own: every file outside the standard library, the installed packages
+    and this tool (trace.UserFiles), so that helpers beside the candidate or in a sibling folder are traced."""
+    return trace.UserFiles()
 
 
 def targets(Y, cfg):
@@ -190,8 +191,6 @@ class Candidate(Handmade):
         re-run once from the state before it, traced, and what the user's code bound is matched against the
         twin's tensors of that step. A batch larger than TRACE_BATCH is traced on its first TRACE_BATCH samples,
         with the twin re-run on the same slice. Returns the source record, or {'unmatched': why}."""
-        from .. import trace
-
         sc = outcome.scene
         if sc is None or outcome.first_divergence is None:
             return None

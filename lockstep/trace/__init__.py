@@ -69,6 +69,6 @@ later step magnifies (probabilities clipped at eps, then logged) is found where 
 """
 
 from .locator import default_order, locate
-from .recorder import Event, Events, record
+from .recorder import Event, Events, UserFiles, record
 
-__all__ = ["Event", "Events", "default_order", "locate", "record"]
+__all__ = ["Event", "Events", "UserFiles", "default_order", "locate", "record"]

@@ -1,5 +1,7 @@
 """locate(): the departure rule over the recorded values (see lockstep/trace/__init__.py), and the report."""
 
+import re
+
 import numpy as np
 
 from .matcher import Catalog, Match, parse, phase
@@ -58,8 +60,11 @@ def locate(events, twin, order, layout, sizes, agree, returned=(), updates=None)
             given |= {v.tobytes(), v.T.tobytes()}
     for s in states:  # an input, or an exact copy, reshape or transpose of one: trusted, and no match of anything
         v = events[s].value
-        if events[s].kind == "source" or (v is not None and v.size > 1 and v.tobytes() in given):
-            info[s] = Match({}, {}, {}, info[s].kinds, True)
+        view = events[s].view
+        part = events[s].kind != "change" and view in info and info[view].trusted
+        part = part and not (info[s].exact or info[s].weak)
+        if events[s].kind == "source" or (v is not None and v.size > 1 and v.tobytes() in given) or part:
+            info[s] = Match({}, {}, {}, info[s].kinds, True)  # (a view of a trusted array is part of it)
         elif (
             v is not None
             and v.size == 1
@@ -67,6 +72,7 @@ def locate(events, twin, order, layout, sizes, agree, returned=(), updates=None)
             and any(events[r].value is not None and events[r].value.size > 1 for r in events[s].reads)
         ):
             info[s].trusted = False  # a number computed from arrays (a loss before its l2 term) may be wrong
+    repeat_trust(events, states, info)
     exact, weak = set(), set()
     for c in info.values():
         exact |= c.exact.keys()
@@ -107,12 +113,56 @@ def locate(events, twin, order, layout, sizes, agree, returned=(), updates=None)
         upstream = graph.ancestors(D)
         holders = loc.holders(D, graph.gp_star(D, exact | weak)) or loc.holders(D, upstream)
         held = [s for s in states if events[s].ident == ident[D]] if D in ident else []
-        if not (held or holders):  # (c) nothing could have held it: computed inside one expression
-            continue
-        holder = held[-1] if held else _first_holder(holders, D, info, cat)
         allowed = set(graph.parents[D]) | graph.gp_star(D, exact | weak)
+        if not (held or holders):
+            stand_in = loc.stand_in(D)
+            if stand_in is None:  # (c) nothing could have held it: computed inside one expression
+                continue
+            out = loc.report(D, stand_in, {stand_in}, twin, allowed, upstream)
+            return dict(out, holds=_chain_parent(D)), None
+        holder = held[-1] if held else _first_holder(holders, D, info, cat)
         return loc.report(D, holder, set(holders), twin, allowed, upstream), None
     return None, "every tensor of the step is matched, or consistent with your code not storing it"
+
+
+def _role(name):
+    """A tensor's or helper's name without its layer: what it is, whichever layer it belongs to."""
+    return re.sub(r"\.\d+\.", ".#.", name).replace("layers.", "").strip()
+
+
+def _signature(event, info):
+    """The roles of what a value was computed from (layers.#.z, f'(#.z), ...)."""
+    out = set()
+    for r in event.reads:
+        c = info.get(r)
+        if c is not None:
+            out |= {_role(n) for n in list(c.exact) + list(c.weak) + list(c.helper) if n != "constant"}
+    return frozenset(out)
+
+
+def repeat_trust(events, states, info):
+    """A line that gave the twin's values (or helpers) at other executions computes what it computes: where it
+    now gives a value that matches nothing, from inputs in the same roles (f'(z) of the output layer, which the
+    twin never forms, by the same sigmoid_prime that gave f'(z) of a hidden one), that value is trusted. Whatever
+    departs is then charged to the line that used it, not to the helper."""
+    good = {}
+    for s in states:
+        e, c = events[s], info[s]
+        if e.kind in ("bind", "return", "change") and (c.exact or set(c.helper) - {"constant"}):
+            good.setdefault((e.file, e.line, e.variable), set()).add(_signature(e, info))
+    for s in states:
+        e, c = events[s], info[s]
+        if c.trusted or e.value is None or e.kind not in ("bind", "return"):
+            continue
+        sig = _signature(e, info)
+        if sig and sig in good.get((e.file, e.line, e.variable), ()):
+            name = f"what line {e.line} gives at its other executions"
+            c.trusted, c.helper[name], c.full = True, "", set(c.full) | {name}  # a helper: it holds no tensor
+
+
+def _chain_parent(name):
+    kind, i, what = parse(name)
+    return {"dz": f"layers.{i}.da", "a": f"layers.{i}.z"}.get(what)
 
 
 def _first_holder(holders, D, info, cat):
@@ -137,6 +187,19 @@ class Locator:
         for i, e in enumerate(events):
             if e.kind == "alias":
                 self.alias.setdefault(e.state, i)
+        self.carried = set()  # changes in place of what existed before the step with a value (the parameters)
+        for s in states:
+            e, origin = events[s], s
+            while events[origin].kind == "change" and events[origin].prev >= 0:
+                origin = events[origin].prev
+            v = events[origin].value
+            if e.kind == "change" and events[origin].kind == "source" and v is not None and v.any():
+                self.carried.add(s)
+        self.good_lines = {
+            (e.file, e.line, e.variable)
+            for s in states
+            if (e := events[s]).kind == "bind" and (info[s].exact or set(info[s].helper) - {"constant"})
+        }
 
     def compatible(self, s, D):
         kind, key = self.cat.kind[D]
@@ -152,11 +215,22 @@ class Locator:
             e, c = self.events[s], self.info[s]
             if e.kind == "source" or not self.compatible(s, D) or (gp and not self.anc[s] & gp):
                 continue
+            if s in self.carried and phase(D) not in ("update", "optimizer"):
+                continue  # a parameter changed in place holds the parameter, not the step's other tensors
             others = [n for n in list(c.exact) + list(c.helper) + list(c.weak) if n not in (D, "constant")]
             if c.full - {D, "constant"} or any(_class(self.cat.kind.get(n, ("?",))[0]) == cls for n in others):
                 continue  # explained in full by something else, or in part by another tensor of D's kind
             out.append(s)
-        return out
+        kind_key = self.cat.kind[D]
+        native = [s for s in out if kind_key in self.info[s].native or ("rows", kind_key[1]) in self.info[s].native]
+        return native or out  # W1 (5, 2) holds layer 0's weight, not W2 (2, 5) read transposed
+
+    def stand_in(self, D):
+        """The value that stands where D belongs when nothing holds D: the one matching D's chain parent (dL/da
+        for dL/dz), which the code goes on to use as if it were D (delta = a - y kept without f'(z))."""
+        P = _chain_parent(D)
+        found = [s for s in self.states if P in self.info[s].exact and self.events[s].kind != "source"] if P else []
+        return found[-1] if found else None
 
     def foreign(self, s, D, upstream):
         """An input of s that matches, in full, only tensors D is not computed from (the weights after the update,
@@ -176,12 +250,13 @@ class Locator:
         (see blames_caller; what the function did inside with the wrong argument is not where the fault is).
         Returns (that value, the foreign input or None)."""
         cur, seen = holder, {holder}
+        self.path = [holder]
         while True:
             e = self.events[cur]
             odd = self.foreign(cur, D, upstream)
             if odd is not None:
                 return cur, odd
-            if cur != holder and self.blames_caller(cur, allowed):
+            if (cur != holder or e.kind != "return") and self.blames_caller(cur, allowed):
                 return cur, None
             ins = [
                 r
@@ -196,6 +271,7 @@ class Locator:
                     return cur, None
                 cur = max(pool)
             seen.add(cur)
+            self.path.append(cur)
 
     def blames_caller(self, s, allowed):
         """Whether a function's wrong return value is its caller's doing: the same return line gave matching
@@ -203,8 +279,11 @@ class Locator:
         that matches a tensor outside `allowed` (what the departing tensor is computed from), e.g. sigmoid(a)
         where sigmoid(z) belongs."""
         e = self.events[s]
-        if e.kind != "return" or (e.file, e.line) not in self.good_returns:
-            return False
+        if e.kind == "return":
+            if (e.file, e.line) not in self.good_returns:
+                return False
+        elif e.kind != "bind" or e.site is None or (e.file, e.line, e.variable) not in self.good_lines:
+            return False  # a line inside a function called from the user's code, that gave matches before
         given = set()
         for r in self.events[s].reads:
             if r in self.info:
@@ -215,12 +294,16 @@ class Locator:
         """(file, line, function, variable) of a value as the user wrote it; a value a function returned is shown
         where the caller bound it (or at the call) when call_site."""
         e = self.events[s]
-        if e.kind == "return" and call_site:
-            a = self.alias.get(s)
+        if e.site and call_site and e.kind in ("return", "bind"):
+            a = self.alias.get(s) if e.kind == "return" else None
             if a is not None and e.site == (self.events[a].file, self.events[a].line):
                 e = self.events[a]
-            elif e.site:
-                return e.site[0], e.site[1], e.function, e.variable
+            else:  # the value the caller's line binds from it, on the way from the holder, else the call itself
+                bound = [p for p in getattr(self, "path", ()) if (self.events[p].file, self.events[p].line) == e.site]
+                if bound:
+                    b = self.events[bound[-1]]
+                    return b.file, b.line, b.function, b.variable
+                return e.site[0], e.site[1], e.function, f"{e.function}(...)" if e.kind == "bind" else e.variable
         return e.file, e.line, e.function, e.variable
 
     def report(self, D, holder, holders, twin, allowed, upstream):

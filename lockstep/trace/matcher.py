@@ -52,6 +52,7 @@ class Match:
     kinds: set
     trusted: bool
     full: set = frozenset()  # the names that explain all of the value (not one part of a bias-layout array)
+    native: set = frozenset()  # the (kind, key) its shape stands for in the layout's own orientation
 
 
 class Catalog:
@@ -154,18 +155,28 @@ class Catalog:
                 out.append(("bias", i, u.ravel(), "", "all"))
         return out
 
+    def native(self, kind, form):
+        """Whether a view is the layout's own orientation: W (out, in) for torch and the bias-column layouts, W^T for
+        in-out and bias-row; samples as rows for batch tensors."""
+        if kind == "weight" and form in ("", "transposed"):
+            return (form == "") == (self.layout in ("torch", "bias-first-col", "bias-last-col"))
+        return not form.startswith("transposed")
+
     def classify(self, u):
-        exact, weak, helper, kinds, ok, full = {}, {}, {}, set(), set(), set()
+        exact, weak, helper, kinds, ok, full, native = {}, {}, {}, set(), set(), set(), set()
         if u.size > 1 and (u == u.flat[0]).all():
             helper["constant"] = ""
             full.add("constant")
         for kind, key, arr, form, part in self.view_cache.pop(id(u), None) or self.views(u):
             kinds.add((kind, key))
+            if self.native(kind, form):
+                native.add((kind, key))
             before = set(exact) | set(weak) | set(helper)
             if kind == "rows":
                 self._rows(arr, key, form, exact, weak, helper)
             else:
                 self._check(arr, kind, key, form, exact, weak, helper)
+                self._scaled_state(arr, kind, key, form, weak)
                 if kind == "weight":
                     self._per_sample(arr, key, helper)
             if kind in ("batch", "rows") and key == self.sizes[-1] and self.output is not None:
@@ -176,7 +187,20 @@ class Catalog:
                 if part in ("all", "rest"):
                     full |= new
         trusted = bool("all" in ok or "rest" in ok or {"W", "b"} <= ok or "constant" in full or u.size == 1)
-        return Match(exact, weak, helper, kinds, trusted, full)
+        return Match(exact, weak, helper, kinds, trusted, full, native)
+
+    def _scaled_state(self, arr, kind, key, form, weak):
+        """Optimizer state held as a constant multiple of torch's: a velocity that carries the learning rate
+        (v = mu v + lr g, whose lr v is torch's lr buf) or an average kept without its (1 - beta) factor."""
+        if kind not in ("weight", "bias") or not arr.any():
+            return
+        for name, T, role, _ in self.entries.get((kind, key), ()):
+            if role != "match" or parse(name)[2] != "state" or name in weak or arr.shape != T.shape:
+                continue
+            denom = float((T * T).sum())
+            c = float((arr * T).sum()) / denom if denom > 0 else 0.0
+            if c != 0 and np.isfinite(c) and abs(c - 1) > 1e-6 and self.agree(arr / c, T):
+                weak[name] = (form + ", " if form else "") + f"{c:.3g} times"
 
     def _per_sample(self, arr, i, helper):
         """One sample's weight gradient, outer(dz_i[k], a_{i-1}[k]) (or m times it), for the k it fits."""
