@@ -98,7 +98,9 @@ def locate(events, twin, order, layout, sizes, agree, returned=(), updates=None)
         e, a = events[s], set()
         for r in e.reads + ((e.prev,) if e.prev >= 0 else ()):
             if r in info:
-                a |= (info[r].exact.keys() | info[r].weak.keys()) if info[r].trusted else anc[r]
+                c = info[r]
+                helped = {cat.stands_for[h] for h in c.helper if h in cat.stands_for}
+                a |= (c.exact.keys() | c.weak.keys() | helped) if c.trusted else anc[r]
         anc[s] = frozenset(a)
     loc = Locator(events, cat, info, anc, states)
     for D in names:
@@ -125,19 +127,19 @@ def locate(events, twin, order, layout, sizes, agree, returned=(), updates=None)
     return None, "every tensor of the step is matched, or consistent with your code not storing it"
 
 
-def _role(name):
-    """A tensor's or helper's name without its layer: what it is, whichever layer it belongs to."""
-    return re.sub(r"\.\d+\.", ".#.", name).replace("layers.", "").strip()
-
-
 def _signature(event, info):
-    """The roles of what a value was computed from (layers.#.z, f'(#.z), ...)."""
-    out = set()
+    """The roles of what a value was computed from, with their layers counted from the lowest among them: z and
+    a of one layer, whichever it is, or the output's dL/da beside a hidden layer's a (a call handed the wrong
+    layer's tensor)."""
+    roles = set()
     for r in event.reads:
         c = info.get(r)
-        if c is not None:
-            out |= {_role(n) for n in list(c.exact) + list(c.weak) + list(c.helper) if n != "constant"}
-    return frozenset(out)
+        for n in list(c.exact) + list(c.weak) + list(c.helper) if c is not None else ():
+            layer = re.search(r"layers\.(\d+)\.", n)
+            if n != "constant" and not n.startswith("what line"):
+                roles.add((re.sub(r"layers\.\d+\.", "layers.#.", n), int(layer.group(1)) if layer else None))
+    low = min((i for _, i in roles if i is not None), default=0)
+    return frozenset((n, None if i is None else i - low) for n, i in roles)
 
 
 def repeat_trust(events, states, info):
@@ -148,7 +150,7 @@ def repeat_trust(events, states, info):
     good = {}
     for s in states:
         e, c = events[s], info[s]
-        if e.kind in ("bind", "return", "change") and (c.exact or set(c.helper) - {"constant"}):
+        if e.kind in ("bind", "return", "change") and (c.exact or c.weak or set(c.helper) - {"constant"}):
             good.setdefault((e.file, e.line, e.variable), set()).add(_signature(e, info))
     for s in states:
         e, c = events[s], info[s]
@@ -184,9 +186,11 @@ class Locator:
             for s in states
             if (e := events[s]).kind == "return" and (info[s].exact or set(info[s].helper) - {"constant"})
         }
+        self.aliases = {}  # state -> every alias of it
         for i, e in enumerate(events):
             if e.kind == "alias":
                 self.alias.setdefault(e.state, i)
+                self.aliases.setdefault(e.state, []).append(i)
         self.carried = set()  # changes in place of what existed before the step with a value (the parameters)
         for s in states:
             e, origin = events[s], s
@@ -198,7 +202,7 @@ class Locator:
         self.good_lines = {
             (e.file, e.line, e.variable)
             for s in states
-            if (e := events[s]).kind == "bind" and (info[s].exact or set(info[s].helper) - {"constant"})
+            if (e := events[s]).kind == "bind" and (info[s].exact or info[s].weak or set(info[s].helper) - {"constant"})
         }
 
     def compatible(self, s, D):
@@ -290,25 +294,29 @@ class Locator:
                 given |= self.info[r].exact.keys() | self.info[r].weak.keys()
         return bool(given - allowed)
 
-    def display(self, s, call_site=False):
-        """(file, line, function, variable) of a value as the user wrote it; a value a function returned is shown
-        where the caller bound it (or at the call) when call_site."""
+    def display(self, s, call_site=False, path=()):
+        """(file, line, function, variable) of a value as the user wrote it. With call_site, a value made inside a
+        function is shown at the caller's line, under the name that line binds it to: the value on the path from
+        the holder at that line (delta2 = ... * sig(a2)), else the name bound to the value itself or to what the
+        function returned, else the call ('sig(...)')."""
         e = self.events[s]
-        if e.site and call_site and e.kind in ("return", "bind"):
-            a = self.alias.get(s) if e.kind == "return" else None
-            if a is not None and e.site == (self.events[a].file, self.events[a].line):
-                e = self.events[a]
-            else:  # the value the caller's line binds from it, on the way from the holder, else the call itself
-                bound = [p for p in getattr(self, "path", ()) if (self.events[p].file, self.events[p].line) == e.site]
-                if bound:
-                    b = self.events[bound[-1]]
-                    return b.file, b.line, b.function, b.variable
-                return e.site[0], e.site[1], e.function, f"{e.function}(...)" if e.kind == "bind" else e.variable
-        return e.file, e.line, e.function, e.variable
+        if not (e.site and call_site and e.kind in ("return", "bind")):
+            return e.file, e.line, e.function, e.variable
+        at_site = lambda i: (self.events[i].file, self.events[i].line) == e.site  # noqa: E731
+        ret = next(
+            (r for r in self.states if r > s and self.events[r].kind == "return" and self.events[r].site == e.site),
+            None,
+        )
+        names = [p for p in path if at_site(p)][-1:]
+        names += [i for x in (s, ret) if x is not None for i in self.aliases.get(x, ()) if at_site(i)]
+        if names:
+            b = self.events[names[0]]
+            return b.file, b.line, b.function, b.variable
+        return e.site[0], e.site[1], e.function, f"{e.function}(...)" if e.kind == "bind" else e.variable
 
     def report(self, D, holder, holders, twin, allowed, upstream):
         final, odd = self.walk(holder, D, holders, upstream, allowed)
-        file, line, function, variable = self.display(final, self.blames_caller(final, allowed))
+        file, line, function, variable = self.display(final, self.blames_caller(final, allowed), self.path)
         out = dict(file=file, line=line, function=function, variable=variable, tensor=D)
         first, last = statement_span(file, line)
         if last > line and first == line:  # a statement over several lines: the fault may be on any of them

@@ -62,6 +62,7 @@ class Catalog:
         self.agree, self.layout, self.sizes, self.L = agree, layout, [int(n) for n in sizes], len(sizes) - 1
         self.entries = {}  # (kind, key) -> [(name, tensor, role, scalable)]; kind batch/weight/bias/scalar
         self.kind = {}  # name -> (kind, key), helpers included
+        self.stands_for = {}  # helper -> the twin tensor it is computed from, for the data flow
         self.m = None
         for name, v in twin.items():
             p = parse(name) if name != "input" else ("batch", -1, "input")
@@ -88,11 +89,13 @@ class Catalog:
                 )
                 if fp is not None:
                     self.add(f"f'(layers.{i}.z)", "batch", fp.shape[1], fp, "helper", False)
+                    self.stands_for[f"f'(layers.{i}.z)"] = f"layers.{i}.z"
             prev = twin.get(f"layers.{i - 1}.a") if i else twin.get("input")
             if dz is not None and prev is not None:  # the weight gradient's data part, before any l2 term
                 self.dz[i], self.prev[i] = np.asarray(dz, float), np.asarray(prev, float)
                 g = self.dz[i].T @ self.prev[i]
                 self.add(f"data part of grad:layers.{i}.weight", "weight", i, g, "helper", True)
+        self.output_da(twin)
         self.prefilter = tolerance(agree)
         self.widths = {k for (kind, k) in self.entries if kind == "batch"}
         self.index, self.widths_index = {}, {}  # WidthIndex of one tensor by name, of all by width
@@ -100,6 +103,23 @@ class Catalog:
         self.groups, self.check_cache = {}, {}  # group(); prepare()'s findings for _check
         self.view_cache = {}  # id(value) -> views(value), from prepare() to classify()
         self.prev_norm = {i: np.linalg.norm(p, axis=1) for i, p in self.prev.items()}
+
+    def output_da(self, twin):
+        """dL/da of the output where the twin fuses it into dL/dz (cross-entropy, binary cross-entropy): a helper
+        the textbook dAL = -(Y/AL - (1-Y)/(1-AL)) matches, derived from dz = a - y (over m) and a."""
+        L, m = self.L, self.m
+        a, dz = twin.get(f"layers.{L - 1}.a"), twin.get(f"layers.{L - 1}.dz")
+        if f"layers.{L - 1}.da" in twin or a is None or dz is None or m is None:
+            return
+        a, dz = np.asarray(a, dtype=np.float64), np.asarray(dz, dtype=np.float64)
+        with np.errstate(all="ignore"):
+            if a.shape[1] > 1 and self.agree(a.sum(axis=1), np.ones(len(a))):  # softmax: dL/da = -y / (m a)
+                da = -(a - m * dz) / (m * a)
+            else:  # sigmoid: dL/da = dz / (a (1 - a))
+                da = dz / (a * (1 - a))
+        if np.isfinite(da).all():
+            self.add(f"dL/da of layers.{L - 1}.a", "batch", a.shape[1], da, "helper", True)
+            self.stands_for[f"dL/da of layers.{L - 1}.a"] = f"layers.{L - 1}.a"
 
     def add(self, name, kind, key, tensor, role, scalable):
         self.entries.setdefault((kind, key), []).append((name, tensor, role, scalable))
