@@ -1,4 +1,4 @@
-"""locate(): the departure rule over the recorded values (see lockstep/trace/__init__.py), and the report."""
+"""locate(): the departure rule over the recorded values (see docs/tracing.md), and the report."""
 
 import re
 
