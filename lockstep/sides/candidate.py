@@ -80,21 +80,23 @@ def load(spec):
     return obj, file.resolve()
 
 
+def _user_frames(e, files):
+    """The traceback's frames inside the user's files (a trace.UserFiles, or a list of paths), outermost first."""
+    names = files if isinstance(files, trace.UserFiles) else {str(Path(f).resolve()) for f in files}
+    return [f for f in traceback.extract_tb(e.__traceback__) if str(Path(f.filename).resolve()) in names]
+
+
 def where(e, files):
     """'ValueError: message (at file.py:12)' from the innermost frame inside the user's files."""
-    line = None
-    names = files if isinstance(files, trace.UserFiles) else {str(Path(f).resolve()) for f in files}
-    for frame in traceback.extract_tb(e.__traceback__):
-        if str(Path(frame.filename).resolve()) in names:
-            line = f"{Path(frame.filename).name}:{frame.lineno}"
+    frames = _user_frames(e, files)
+    line = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else None
     msg = str(e).splitlines()[0] if str(e) else ""
     return f"{type(e).__name__}: {msg}" + (f" (at {line})" if line else "")
 
 
 def lines_reached(e, files):
     """The line numbers of the frames inside the user's files, outermost first: how far the code got."""
-    names = {Path(f).resolve() for f in files}
-    return tuple(f.lineno for f in traceback.extract_tb(e.__traceback__) if Path(f.filename).resolve() in names)
+    return tuple(f.lineno for f in _user_frames(e, files))
 
 
 def user_files(obj, file=None):
