@@ -8,6 +8,7 @@ must report nothing.
 
 import importlib.util
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -450,3 +451,17 @@ def test_user_files_are_everything_outside_the_installed_packages_and_this_tool(
     assert str(tmp_path / "src" / "helpers.py") in files and __file__ in files
     assert np.__file__ not in files and lockstep.__file__ not in files and pytest.__file__ not in files
     assert importlib.__file__ not in files and str(tmp_path / "src" / "missing.py") not in files
+
+
+def test_tracing_a_file_says_none_of_its_compile_warnings(tmp_path):
+    """A docstring with an invalid escape (\\m, as real code has) warns once, when Python imports the file; the
+    tracer's own parse of the file must not warn again inside the user's run."""
+    (tmp_path / "net.py").write_text(
+        'import numpy as np\n\n\ndef step(x):\n    """The mean \\mu of x."""\n    y = x * 2.0\n    return y\n'
+    )
+    with pytest.warns(DeprecationWarning):  # the import says it
+        step = load(f"{tmp_path / 'net.py'}:step")
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        _, events = trace.record(lambda: step(np.ones(2)), [str(tmp_path / "net.py")])
+    assert [e.variable for e in events if e.kind == "bind"] == ["y"] and not said, [str(w.message) for w in said]

@@ -14,6 +14,7 @@ import os
 import site
 import sys
 import sysconfig
+import warnings
 import weakref
 from dataclasses import dataclass
 
@@ -422,11 +423,19 @@ def _changed(obj, snapshot):
     return not np.array_equal(obj, snapshot, equal_nan=True)  # NaN where NaN was: look at all of it
 
 
+def _parse(file):
+    """The AST of a user's file, its own compile warnings (an invalid escape in a docstring) kept quiet: Python
+    already said them when it imported the file, and the tracer's parse is no reason to say them again."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse("".join(linecache.getlines(file)))
+
+
 def statement_span(file, line):
     """(first, last) line of the simple statement of `file` that covers `line` (a multi-line return or call), or
     (line, line)."""
     try:
-        tree = ast.parse("".join(linecache.getlines(file)))
+        tree = _parse(file)
     except (SyntaxError, ValueError):
         return line, line
     spans = [
@@ -444,7 +453,7 @@ def _line_table(file):
     receivers); and (root, key) of the arrays it can change in place (augmented and subscripted targets, names
     passed to calls, out=, mutating methods), key the plain name or constant of a first subscript."""
     try:
-        tree = ast.parse("".join(linecache.getlines(file)))
+        tree = _parse(file)
     except (SyntaxError, ValueError):
         return {}
     table = {}
