@@ -27,6 +27,7 @@ import numpy as np
 
 import handmade
 
+from .. import trace
 from ..config import SettingError, make_schedule
 from ..judge.tolerance import TOLERANCES, compare
 from ..records import Identity
@@ -82,27 +83,29 @@ def load(spec):
     return obj, file.resolve()
 
 
+def _user_frames(e, files):
+    """The traceback's frames inside the user's files (a trace.UserFiles, or a list of paths), outermost first."""
+    names = files if isinstance(files, trace.UserFiles) else {str(Path(f).resolve()) for f in files}
+    return [f for f in traceback.extract_tb(e.__traceback__) if str(Path(f.filename).resolve()) in names]
+
+
 def where(e, files):
     """'ValueError: message (at file.py:12)' from the innermost frame inside the user's files."""
-    line = None
-    names = {Path(f).resolve() for f in files}
-    for frame in traceback.extract_tb(e.__traceback__):
-        if Path(frame.filename).resolve() in names:
-            line = f"{Path(frame.filename).name}:{frame.lineno}"
+    frames = _user_frames(e, files)
+    line = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else None
     msg = str(e).splitlines()[0] if str(e) else ""
     return f"{type(e).__name__}: {msg}" + (f" (at {line})" if line else "")
 
 
 def lines_reached(e, files):
     """The line numbers of the frames inside the user's files, outermost first: how far the code got."""
-    names = {Path(f).resolve() for f in files}
-    return tuple(f.lineno for f in traceback.extract_tb(e.__traceback__) if Path(f.filename).resolve() in names)
+    return tuple(f.lineno for f in _user_frames(e, files))
 
 
 def user_files(obj, file=None):
-    """The files whose frames are the user's own: the candidate's file, and its folder's other modules."""
-    file = Path(file or inspect.getsourcefile(obj)).resolve()
-    return sorted({str(file)} | {str(p.resolve()) for p in file.parent.glob("*.py")})
+    """The files whose frames are the user's own: every file outside the standard library, the installed packages
+    and this tool (trace.UserFiles), so that helpers beside the candidate or in a sibling folder are traced."""
+    return trace.UserFiles()
 
 
 def targets(Y, cfg):
@@ -146,7 +149,7 @@ class CandidateSettings:
     layout: str
     form: layouts.Form
     spec: str  # 'file.py:name', or the object's qualified name
-    files: tuple  # the user's files (user_files), whose frames are the user's own
+    files: object  # the user's files (user_files(): a trace.UserFiles), whose frames are the user's own
 
 
 class Candidate(Side):
@@ -166,7 +169,7 @@ class Candidate(Side):
     layout = property(lambda self: self.settings.layout)
     form = property(lambda self: self.settings.form)
     spec = property(lambda self: self.settings.spec)
-    files = property(lambda self: list(self.settings.files))
+    files = property(lambda self: self.settings.files)
 
     @property
     def computes_in(self):
@@ -227,8 +230,6 @@ class Candidate(Side):
         re-run once from the state before it, traced, and what the user's code bound is matched against the
         twin's tensors of that step. A batch larger than TRACE_BATCH is traced on its first TRACE_BATCH samples,
         with the twin re-run on the same slice. Returns the source record, or {'unmatched': why}."""
-        from .. import trace
-
         sc = outcome.scene
         if sc is None or outcome.first_divergence is None:
             return None
@@ -479,7 +480,7 @@ def build(candidate, cfg, rng, n_train, first_batch):
         spec = getattr(candidate, "__qualname__", repr(candidate))
         if not callable(obj):
             raise CandidateError(f"the candidate {spec} is neither a function nor a class")
-    files = tuple(user_files(obj, file))
+    files = user_files(obj, file)
     side_class = ClassCandidate if inspect.isclass(obj) else FunctionCandidate
     state = rng.bit_generator.state  # the initial weights are drawn once, for the layout that is chosen
 
