@@ -17,7 +17,7 @@ import importlib.metadata
 import numpy as np
 
 from . import data, report
-from .config import FIELDS, PRESETS, Config, SettingError
+from .config import FIELDS, OPTIMIZERS, PRESETS, Config, SettingError, misplaced
 from .data import user as userdata
 from .engine import Lockstep
 from .findings import findings
@@ -25,9 +25,6 @@ from .findings.bugs import BUGS
 from .judge import gradcheck
 from .judge.tolerance import TOLERANCES
 from .sides import Handmade
-
-SGD_ONLY = ("momentum", "dampening", "nesterov")
-ADAM_ONLY = ("betas", "eps")
 
 
 def version():
@@ -67,17 +64,9 @@ def resolve(settings):
     cfg = dataclasses.replace(cfg, **settings)
     if cfg.output == "softmax" and cfg.loss == "cross_entropy":
         cfg = dataclasses.replace(cfg, output=None)
-    wrong = (
-        [f"--{k}" for k in SGD_ONLY if k in settings]
-        if cfg.optimizer != "sgd"
-        else [f"--{k}" for k in ADAM_ONLY if k in settings]
-    )
+    wrong = cfg.optimizer in OPTIMIZERS and misplaced(cfg.optimizer, settings)
     if wrong:
-        owner = "--optimizer sgd" if cfg.optimizer != "sgd" else "--optimizer adam or adamw"
-        raise SettingError(
-            f"{', '.join(wrong)} {'belong' if len(wrong) > 1 else 'belongs'} to {owner}, not "
-            f"{cfg.optimizer}; drop {'them' if len(wrong) > 1 else 'it'}"
-        )
+        raise SettingError(wrong)
     if cfg.data_dir and "data" in settings:
         raise SettingError("--data and --data-dir both choose the data; give one of them")
     cfg.validate()

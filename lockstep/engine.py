@@ -187,9 +187,8 @@ class Lockstep:
                     sync = True
             else:
                 streak.clear()
-            if epoch_end:
-                side.end_epoch()
-                twin.end_epoch()
+            side.end_step(epoch_end)  # a schedule steps per epoch, or per iteration
+            twin.end_step(epoch_end)
         return out
 
     @staticmethod

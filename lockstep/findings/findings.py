@@ -5,7 +5,8 @@ reported; adding a finding is a function and a row there.
   local_error     the divergence persists from one shared state beyond rounding: this step makes it (a real bug)
   float32_only    float64 agrees from the same state, but float32 arithmetic differs where it matters
   loss_only       at the divergence step only the loss value differs; every gradient and update agrees
-  convention      the loss (and the gradients) differ by one constant factor: a convention, and the flag to match it
+  convention      the loss (and the gradients) differ by one constant factor, or match a course's convention
+                  (findings/conventions.py: clipped probabilities, a momentum form, Adam's counter): the flag
   own_rounding    a difference beyond torch's rounding that vanished in extended precision: the side's own rounding
   rounding_drift  the twins drifted apart by rounding and were re-anchored; each such step was rounding
   non_finite      where the first NaN or inf appeared, in which backend, and what fed it (a blow-up, in both)
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..judge.tolerance import TOLERANCES
+from . import conventions
 from .bugs import CATALOGUE
 from .signatures import Scene, ratio_fit
 
@@ -104,6 +106,15 @@ def convention(ctx):
     out, d = ctx.outcome, ctx.outcome.first_divergence
     if not d or not out.scene or d.get("float32_only"):
         return None
+    course = conventions.named(ctx, SUSPECT_FIT)  # a course's convention that a flag follows
+    if course:
+        return dict(
+            code="convention",
+            factor=None,
+            fix=course["flag"],
+            message=f"{course['text']}, at step {d['step']} ({d['phase']} {d['tensor']}): a convention, not a "
+            f"bug. Rerun with {course['flag']}.",
+        )
     pairs = {(ph, name): (a, b) for ph, name, a, b in out.scene["pairs"]}
     ours, ref = pairs.get(("loss", "loss"), (None, None))
     if ours is None or not ref or not np.isfinite(ours):
@@ -256,7 +267,7 @@ def suspects(ctx):
             fit=residual,
             message=f"Likely cause: {name}: {evidence} (the prediction fits to {residual:.1e}).{tail}",
         )
-    if nf or d["phase"] == "loss":
+    if nf or d["phase"] == "loss" or conventions.named(ctx, SUSPECT_FIT):
         return None  # the non_finite, loss_only or convention finding says what is known
     ours, ref = scene.divergent()
     r, res = ratio_fit(ours, ref)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..config import bounds_settings
 from . import bounds
 from .tolerance import TOLERANCES, worst
 
@@ -81,6 +82,7 @@ def spec(cfg, twin, n_train):
         leaky_slope=cfg.leaky_slope,
         optimizer=cfg.optimizer,
         hyper=twin.hyper(),
+        **bounds_settings(cfg),
     )
 
 
