@@ -303,8 +303,8 @@ def summarise(rows):
 
 
 TRAINING_KEYS = {  # the training settings' breakdowns: what each run drew
-    "momentum_form": lambda s: s.get("momentum_form", "torch") if s["optimizer"] == "sgd" else "(not sgd)",
-    "adam_t0": lambda s: str(s.get("adam_t0", 0)) if s["optimizer"] in ("adam", "adamw") else "(not adam)",
+    "momentum_form": lambda s: s.get("momentum_form", "torch") if s.get("optimizer", "sgd") == "sgd" else "(not sgd)",
+    "adam_t0": lambda s: str(s.get("adam_t0", 0)) if s.get("optimizer") in ("adam", "adamw") else "(not adam)",
     "schedule": lambda s: (
         "none"
         if "lr_schedule" not in s

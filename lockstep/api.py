@@ -57,6 +57,9 @@ def resolve(settings):
         settings["steps"] = None
     if "n_train" in settings:
         settings["train_cap"] = None
+    for one, other in (("clip_value", "clip_norm"), ("clip_norm", "clip_value")):  # yours replaces a setup's other
+        if settings.get(one) is not None:
+            settings.setdefault(other, None)
     if settings.get("batch_size") == "full":
         settings["batch_size"] = None
     if isinstance(settings.get("sizes"), (tuple, np.ndarray)):

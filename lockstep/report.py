@@ -214,9 +214,14 @@ def summary_line(r):
         )
     if r["verdict"] == "blew_up":
         nf = next(f for f in r["findings"] if f["code"] == "non_finite")
+        where = (
+            "in one backend, where rounding leaves the formula's domain in either"
+            if nf.get("domain")
+            else "in both backends alike"
+        )
         return (
-            f"verdict: blew_up at step {nf['step']}: NaN or inf in {what(nf['phase'], nf['tensor'])} in both "
-            f"backends alike; they agreed until then, so nothing differs"
+            f"verdict: blew_up at step {nf['step']}: NaN or inf in {what(nf['phase'], nf['tensor'])} {where}; "
+            f"they agreed until then, so nothing differs"
         )
     d = r["first_divergence"]
     if d is None:  # a non-finite value on one side only, found before any tensor was judged

@@ -353,3 +353,17 @@ def test_handmade_against_twin_issue_cases(digits, flags, steps):
     X, Y = data.prepare(digits, None, cfg.scale, cfg.dtype)[:2]
     worst = max(max(r["excess"].values()) for r in run(cfg, X, Y, steps=steps))
     assert worst <= 1, worst
+
+
+@pytest.mark.parametrize("opt", [ADAM, RMSPROP, ADAGRAD], ids=lambda o: o["optimizer"])
+def test_an_exactly_zero_gradient_keeps_a_finite_bound(opt):
+    """A blank input feature makes a weight column's gradient exactly 0 in every implementation: the adaptive
+    optimizers' sqrt then has an exact input (not 0/0), so a wrong update there is still seen."""
+    spec = make_spec(opt=opt)
+    pre, X, Y = draw(spec, "random", 0)  # the first step: the sum of squares is exactly 0 there
+    X[:, 0] = 0.0
+    ref = torch_step(spec, pre, X, Y, "float64")
+    assert not ref["grad:layers.0.weight"][:, 0].any()
+    E = step_bounds(spec, pre, X, Y, ref, U["float64"])[("update", "layers.0.weight")]
+    column = ref["layers.0.weight"][:, 0]
+    assert np.isfinite(E).all() and excess(column * (1 + 1e-6), column, E[:, 0], E[:, 0]) > 10

@@ -227,3 +227,27 @@ def test_overfitting_a_few_images_still_agrees(digits, case):
     out = lockstep(X, Y, **case)
     assert out.verdict == "agree", out.first_divergence
     assert all(d["kind"] != "float32_only" for d in out.drift)
+
+
+def test_centered_rmsprops_square_root_of_rounding_is_a_blow_up_not_a_divergence():
+    """A gradient held constant by clipping makes centered RMSprop's s - a^2 zero within rounding: which backend rounds
+    it below 0 (a NaN from sqrt) is luck. One backend's NaN there is a blow-up of the formula (exit 0), not a
+    difference: the bound marks where a correct implementation may leave sqrt's domain."""
+    X, Y = synthetic(32, 5, 3, "float32", seed=0)
+    out = lockstep(
+        X * 30,
+        Y,
+        sizes=[5, 4, 3],
+        dtype="float32",
+        optimizer="rmsprop",
+        lr=1e-6,
+        alpha=0.9,
+        centered=True,
+        clip_value=0.3,
+        batch_size=None,
+        steps=220,
+        loss="mse",
+    )
+    nf = out.non_finite
+    assert out.verdict == "blew_up" and nf["domain"] and not nf["same_place"], (out.first_divergence, nf)
+    assert (nf["handmade"] is None) != (nf["reference"] is None)  # one backend only

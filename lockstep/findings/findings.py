@@ -201,6 +201,9 @@ def non_finite(ctx):
     who = (
         "both backends, at the same place"
         if nf["same_place"]
+        else "one backend, where rounding may take any correct implementation out of the formula's domain (the "
+        "square root of a difference that is 0 within rounding)"
+        if nf.get("domain")
         else "the side under test only"
         if not nf["reference"]
         else "the reference only"
@@ -212,7 +215,14 @@ def non_finite(ctx):
     big = first.get("largest_before")
     fed = "from finite inputs" if nf["inputs_finite"] else "from non-finite inputs (the batch itself)"
     big_text = f"; the largest value before it in that step was |{big['tensor']}| = {big['value']:.3g}" if big else ""
-    if nf["same_place"]:
+    if nf.get("domain"):
+        advice = (
+            "Both sides compute the same formula from a state where they agreed; its argument is 0 within "
+            "rounding, so which of them rounds below 0 is luck (torch's centered RMSprop does it where a gradient "
+            "stays constant, as clipping by value makes it): the verdict is blew_up. Use the uncentered form, or "
+            "keep the gradients from sitting at the clip."
+        )
+    elif nf["same_place"]:
         advice = (
             "Training itself blew up, in the reference too, from a state where both agreed: the verdict is "
             "blew_up, because the two implementations do not differ. Lower --lr, or check the data's scale."
@@ -244,7 +254,7 @@ def suspects(ctx):
     """Rank the catalogue's predictions against the divergence; the best fit below the threshold is named."""
     out = ctx.outcome
     d, nf = out.first_divergence, out.non_finite
-    if not d or out.scene is None or (nf and nf["same_place"]) or d["float32_only"] and not nf:
+    if not d or out.scene is None or (nf and (nf["same_place"] or nf.get("domain"))) or d["float32_only"] and not nf:
         return None  # a blow-up in both, or float32 rounding: no catalogue bug (an overflow in float32 may be one)
     scene = Scene(ctx.cfg, d, out.scene, nf, n_train=len(ctx.y_train))
     fits = []

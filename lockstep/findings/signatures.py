@@ -56,6 +56,7 @@ class Scene:
         the gradient predictions then apply to it as to a returned gradient."""
         h = self.hyper
         plain = self.cfg.optimizer == "sgd" and not h.get("momentum") and not h.get("weight_decay")
+        plain = plain and self.cfg.clip_value is None and self.cfg.clip_norm is None  # the update's g is clipped
         if self.phase != "update" or not plain or ("backward", self.tensor) in self.pairs or self.pre is None:
             return
         for (phase, name), (ours, _) in list(self.pairs.items()):

@@ -272,6 +272,7 @@ def sqrt_bound(v, Ev, fv, u):
     share is at most 1.5 sqrt(floor of v)."""
     r = np.sqrt(v)
     Er = np.minimum(Ev / (np.sqrt(np.maximum(v - Ev, 0)) + np.sqrt(np.maximum(v - 2 * Ev, 0))), np.sqrt(Ev))
+    Er = np.where(Ev > 0, Er, 0.0)  # an exact v (a gradient exactly 0, as at a blank pixel): not 0/0
     Er += 2 * u * r
     return r, Er, 1.5 * np.sqrt(fv)
 
@@ -296,15 +297,17 @@ def squares(old, rate, g, Eg, fg, u, tiny):
 
 
 def rmsprop_bounds(h, p, G, EG, fG, state, u, tiny):
-    """({state key: (E, floor)}, new parameter's (E, floor)) of torch's RMSprop:
+    """({state key: (E, floor)}, new parameter's (E, floor), domain) of torch's RMSprop:
     s = alpha s + (1 - alpha) g^2; centered: a = a + (1 - alpha)(g - a) (a lerp, as Adam's m) and w = s - a^2,
     whose cancellation rounds by 3u(s + a^2); d = sqrt(w) + eps; q = g / d; then p - lr q, or with momentum
-    buf = mu buf + q (from 0) and p - lr buf."""
+    buf = mu buf + q (from 0) and p - lr buf. w >= 0 exactly, but where it is within rounding of 0 (a gradient
+    constant over many steps, as clipping by value makes it: s and a^2 then agree to their last bits), any correct
+    side may round it below 0 and take sqrt of a negative: `domain` marks those elements (None uncentered)."""
     lr, alpha, eps, mu = h["lr"], h["alpha"], h["eps"], h.get("momentum", 0)
     g, Eg, fg = decayed(h, p, G, EG, fG, u, tiny)
     zero = np.zeros_like(g)
     s, Es, fs = squares(_get(state, "square_avg", zero), 1 - alpha, g, Eg, fg, u, tiny)
-    keys, (w, Ew, fw) = {"square_avg": (Es, fs)}, (s, Es, fs)
+    keys, (w, Ew, fw), domain = {"square_avg": (Es, fs)}, (s, Es, fs), None
     if h.get("centered"):
         a0 = _get(state, "grad_avg", zero)
         a = a0 + (1 - alpha) * (g - a0)
@@ -314,6 +317,7 @@ def rmsprop_bounds(h, p, G, EG, fG, state, u, tiny):
         w = s - a * a
         Ew = Es + (2 * np.abs(a) + Ea) * Ea + 3 * u * (s + a * a)
         fw = fs + (2 * float(np.max(np.abs(a) + Ea, initial=0)) + fa) * fa + tiny
+        domain = w - 2 * (Ew + fw) <= 0  # the sides' w are within 2 E_w of each other, through the exact one
     r, Er, fr = sqrt_bound(w, Ew, fw, u)
     D = r + eps
     q, Eq, fq = quotient(g, Eg, fg, D, Er + u * D, fr, u)
@@ -322,7 +326,7 @@ def rmsprop_bounds(h, p, G, EG, fG, state, u, tiny):
         Eq, fq = magnitude((1, Eq), (3 * u * mu, b0), (3 * u, q)), fq + tiny
         q = mu * b0 + q
         keys["momentum_buffer"] = (Eq, fq)
-    return keys, (magnitude((lr, Eq), (3 * u * lr, q), (u, p)), lr * fq + tiny)
+    return keys, (magnitude((lr, Eq), (3 * u * lr, q), (u, p)), lr * fq + tiny), domain
 
 
 def adagrad_bounds(h, p, G, EG, fG, state, u, tiny):
@@ -336,7 +340,7 @@ def adagrad_bounds(h, p, G, EG, fG, state, u, tiny):
     r, Er, fr = sqrt_bound(s, Es, fs, u)
     D = r + h["eps"]
     q, Eq, fq = quotient(g, Eg, fg, D, Er + u * D, fr, u)
-    return {"sum": (Es, fs)}, (magnitude((clr, Eq), ((3 * u + 3 * us) * clr, q), (u, p)), clr * fq + tiny)
+    return {"sum": (Es, fs)}, (magnitude((clr, Eq), ((3 * u + 3 * us) * clr, q), (u, p)), clr * fq + tiny), None
 
 
 def _get(state, key, zero):
@@ -404,7 +408,7 @@ def clipped_grads(spec, names, grads, u, tiny):
     }
 
 
-def step_bounds(spec, pre, X, Y, ref, u):
+def step_bounds(spec, pre, X, Y, ref, u, domain=None):
     """spec: dict(sizes, activation, output, loss, l2, l2_divisor, reduction, loss_scale, bias, leaky_slope,
                   optimizer, hyper, momentum_form, clip_value, clip_norm, prob_clip) -- hyper is torch's
                   param_groups[0] without 'params' (lr, momentum, dampening, nesterov, weight_decay; or lr, betas,
@@ -426,7 +430,9 @@ def step_bounds(spec, pre, X, Y, ref, u):
     the hidden layers (and of the output with mse). Where an input is NaN or inf, E is inf.
     output is the resolved output activation; l2_divisor None means the batch size m (or l2_norm 'batch',
     'dataset' with n_train, 'none' may be given instead); reduction 'mean' or 'sum'; leaky_slope is leaky_relu's.
-    The reference's 'loss' is not needed."""
+    The reference's 'loss' is not needed. domain, a dict if given, receives {(phase, name): bool array} of the
+    elements where rounding may take any correct implementation out of a formula's domain (a NaN there is a blow-up
+    of the formula, not a difference: centered RMSprop's sqrt(s - a^2))."""
     h = spec["hyper"]
     if h.get("maximize") or h.get("amsgrad"):
         raise NotImplementedError("maximize and amsgrad are not bounded")
@@ -510,7 +516,10 @@ def step_bounds(spec, pre, X, Y, ref, u):
                     h, p, *grads[name], state, u, tiny, setting(spec, "momentum_form", "torch")
                 )
             elif spec["optimizer"] in OPTIMIZER_BOUNDS:
-                keys, new[name] = OPTIMIZER_BOUNDS[spec["optimizer"]](h, p, *grads[name], state, u, tiny)
+                keys, new[name], risk = OPTIMIZER_BOUNDS[spec["optimizer"]](h, p, *grads[name], state, u, tiny)
+                if domain is not None and risk is not None:  # where a correct side may leave a formula's domain
+                    domain["update", name] = risk
+                    domain.update({("optimizer", f"{name}.{key}"): risk for key in keys if key == "momentum_buffer"})
             else:
                 decoupled = spec["optimizer"] == "adamw" or bool(h.get("decoupled_weight_decay"))
                 mom, sq, new[name] = adam_bounds(h, decoupled, p, *grads[name], state, u, tiny)
@@ -530,6 +539,7 @@ def step_bounds(spec, pre, X, Y, ref, u):
     return E
 
 
+# optimizer -> (h, p, G, E_G, floor, state, u, tiny) -> (states' bounds, the update's, its domain mask or None)
 OPTIMIZER_BOUNDS = {"rmsprop": rmsprop_bounds, "adagrad": adagrad_bounds}  # sgd and adam/adamw: above
 
 
