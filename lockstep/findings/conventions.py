@@ -128,6 +128,7 @@ def named(ctx, threshold):
     if not d or out.scene is None or d.get("float32_only") or out.non_finite:
         return None
     s = Scene(ctx.cfg, d, out.scene, None, n_train=len(ctx.y_train))
+    s.phase, s.tensor = d["phase"], d["tensor"]  # the divergence as measured, not the gradient or buffer it implies
     s.Y, s.dtype, s.n_train = out.scene["Y"], out.scene["dtype"], len(ctx.y_train)
     for convention in CONVENTIONS:
         try:
