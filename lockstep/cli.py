@@ -183,6 +183,7 @@ def parse_args(argv):
     train.add_argument(
         "--adam-t0",
         type=whole,
+        metavar="T",
         help="Adam's step counter before its first step, 1 for CS231n's skeleton (t = 1, t += 1 before use) "
         "(default: 0, as torch's)",
     )
@@ -204,12 +205,14 @@ def parse_args(argv):
     train.add_argument(
         "--clip-value",
         type=number,
+        metavar="V",
         help="clip every gradient element to [-V, V] between backward and the update (torch.nn.utils."
         "clip_grad_value_) (default: none)",
     )
     train.add_argument(
         "--clip-norm",
         type=number,
+        metavar="N",
         help="scale the gradients to a total 2-norm of at most N between backward and the update (torch.nn.utils."
         "clip_grad_norm_) (default: none)",
     )
