@@ -1,14 +1,18 @@
 """Sensitivity and cost of lockstep/judge/bounds.py, in float64.
 
-    python benchmarks/bounds_check.py [floors] [bugs] [cost]     # all three by default
+    python benchmarks/bounds_check.py [floors] [bugs] [cost] [training]     # the first three by default
 
 1. Detection floor: max_i E_i / max |ref| per tensor (one side's bound; a pair's is twice that), for the default
    network (784-128-64-10 relu, cross-entropy, SGD momentum 0.9) and a tanh/mse one, at steps 0 and 60.
 2. One gradient tensor times (1 + 1e-6): its excess.
-3. The 12 planted bugs (lockstep/findings/bugs.py), each under its own config with the twin re-synced every step:
+3. The planted bugs (lockstep/findings/bugs.py), each under its own config with the twin re-synced every step:
    the first step and tensor (in computation order) whose excess passes 1, and the excess at the tensor the catalogue
    expects.
 4. Cost: step_bounds against one handmade training step, default network, batch 64, one thread.
+5. training: each optimizer, momentum form, Adam counter, schedule and clipping on the default network, float64,
+   the twin re-synced every step, 40 steps: the largest excess of handmade against the twin (correct code: <= 1),
+   the detection floor of the optimizer state and of the update, and the smallest excess of one of those tensors
+   times (1 + 1e-6).
 """
 
 import dataclasses
@@ -121,6 +125,45 @@ def cost(keep, cfg):
     )
 
 
+TRAINING = [  # (name, Config fields) on the default network
+    ("sgd momentum 0.9 (torch's form)", {}),
+    ("sgd momentum-form ema", dict(momentum_form="ema")),
+    ("sgd momentum-form velocity, inv-iter:0.05", dict(momentum_form="velocity", lr_schedule="inv-iter:0.05")),
+    ("rmsprop", dict(optimizer="rmsprop", lr=1e-3)),
+    ("rmsprop alpha 0.9 eps 1e-7 (NNFS)", dict(optimizer="rmsprop", lr=1e-3, alpha=0.9, eps=1e-7)),
+    ("rmsprop centered, momentum 0.9", dict(optimizer="rmsprop", lr=1e-3, centered=True, momentum=0.9)),
+    ("adagrad", dict(optimizer="adagrad", lr=1e-2)),
+    ("adagrad eps 1e-7, lr-decay 1e-2", dict(optimizer="adagrad", lr=1e-2, eps=1e-7, lr_decay=1e-2)),
+    ("adam adam-t0 1 (CS231n)", dict(optimizer="adam", lr=1e-3, adam_t0=1)),
+    ("sgd stair-iter:0.5:10", dict(lr_schedule="stair-iter:0.5:10")),
+    ("sgd clip-value 1e-3", dict(clip_value=1e-3)),
+    ("sgd clip-norm 0.5", dict(clip_norm=0.5)),
+    ("adam clip-norm 0.5", dict(optimizer="adam", lr=1e-3, clip_norm=0.5)),
+    ("sgd prob-clip 1e-7", dict(prob_clip=1e-7)),
+]
+
+
+def training(steps=40):
+    print(
+        "\ntraining settings, default network, float64, twin re-synced every step, 40 steps: worst excess of handmade"
+        "\nagainst the twin; detection floor (max E / max|ref|) of the optimizer state and the update; the smallest"
+        "\nexcess of one such tensor x (1 + 1e-6), over every step"
+    )
+    print(f"  {'setting':44s} {'worst':>7s} {'floor opt':>10s} {'floor upd':>10s} {'1e-6 x':>9s}")
+    for name, fields in TRAINING:
+        cfg = dataclasses.replace(Config(), **fields)
+        X, Y = arrays(cfg)
+        worst, floor, flagged = 0.0, {"optimizer": 0.0, "update": 0.0}, np.inf
+        for r in run(cfg, X, Y, steps=steps, keep=True):
+            worst = max(worst, max(r["excess"].values()))
+            for ph, tensor, _, ref in r["pairs"]:
+                if ph in floor:
+                    E = r["E"][ph, tensor]
+                    floor[ph] = max(floor[ph], float(np.max(E)) / max(float(np.max(np.abs(ref))), 1e-300))
+                    flagged = min(flagged, excess(ref * (1 + 1e-6), ref, E, E))
+        print(f"  {name:44s} {worst:7.3f} {floor['optimizer']:10.2e} {floor['update']:10.2e} {flagged:9.3g}")
+
+
 def main(parts=("floors", "bugs", "cost")):
     default = Config()
     keep = floors(default) if "floors" in parts or "cost" in parts else None
@@ -130,6 +173,8 @@ def main(parts=("floors", "bugs", "cost")):
         bugs()
     if "cost" in parts:
         cost(keep, default)
+    if "training" in parts:
+        training()
 
 
 if __name__ == "__main__":

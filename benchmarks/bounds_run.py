@@ -59,6 +59,5 @@ def run(cfg, X, Y, bug=None, steps=None, keep=False):
             yield out
             if not finite:
                 return
-            if epoch_end:
-                side.end_epoch()
-                twin.end_epoch()
+            side.end_step(epoch_end)
+            twin.end_step(epoch_end)

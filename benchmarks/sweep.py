@@ -4,6 +4,7 @@ bugs must still be found where the catalogue says.
     python benchmarks/sweep.py                 # 500 configurations and 24 planted-bug runs, about 15 minutes
     python benchmarks/sweep.py --report        # the table of an existing results file
     python benchmarks/sweep.py --only 17       # re-run configuration 17 alone, with its full report
+    python benchmarks/sweep.py --focus training --n 150 --bugs 32 --workers 2   # weighted toward the training settings
 
 A false alarm is exit 1 (verdict 'diverge') on correct code; 'agree' and 'blew_up' (both backends produced the
 first NaN or inf at the same place) are both right, and so is 'inconclusive' (a detection floor above 1e-2: the
@@ -16,8 +17,10 @@ public tables are used: a new activation, loss, optimizer, init or scale is swep
 
 import argparse
 import json
+import multiprocessing
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -28,11 +31,17 @@ sys.path.insert(0, str(ROOT))
 import handmade  # noqa: E402
 import lockstep  # noqa: E402
 from handmade.mlp import L2_NORMS, REDUCTIONS  # noqa: E402
-from lockstep.config import OPTIMIZERS, SCHEDULES  # noqa: E402
+from lockstep.config import OPTIMIZERS, PER_ITERATION, PROB_CLIP_LOSSES, SCHEDULES  # noqa: E402
 from lockstep.data import SCALES  # noqa: E402
 from lockstep.findings.bugs import BUGS, CATALOGUE  # noqa: E402
 
-LR_RANGE = {"sgd": (1e-4, 3.0), "adam": (1e-5, 0.1), "adamw": (1e-5, 0.1)}  # log-uniform; the top ends blow up
+LR_RANGE = {  # log-uniform; the top ends blow up
+    "sgd": (1e-4, 3.0),
+    "adam": (1e-5, 0.1),
+    "adamw": (1e-5, 0.1),
+    "rmsprop": (1e-5, 0.03),
+    "adagrad": (1e-4, 0.5),
+}
 LR_OTHER = (1e-5, 1e-2)  # an optimizer added to the table later
 SATURATED = 0.25  # share of draws from the issue's saturating family: tanh/sigmoid, [-1, 1] or standardised, deep
 MAX_SECONDS = 10.0  # a draw estimated to cost more is shrunk: n_train of a full batch, the steps (to 300), the batch
@@ -43,13 +52,49 @@ def cost(s, m):
     sweep (median ratio 0.96, 80% within 0.6x..1.5x): per step 4 ms, 2.5 ms per weight layer (the tensors compared),
     and per weight 170 ns for Adam's state, 90 ns more in float64, and 1 ns per sample of the batch."""
     P = sum(a * b for a, b in zip(s["sizes"], s["sizes"][1:]))
-    per_weight = 1.7e-7 * (s["optimizer"] != "sgd") + 9e-8 * (s["dtype"] == "float64") + 1e-9 * m
+    per_weight = (
+        1.7e-7 * (s["optimizer"] != "sgd" or "momentum_form" in s) + 9e-8 * (s["dtype"] == "float64") + 1e-9 * m
+    )
     return s["steps"] * (4e-3 + 2.5e-3 * (len(s["sizes"]) - 1) + P * per_weight)
 
 
-def draw(seed, index, steps=(300, 2000)):
-    """Configuration `index` of the sweep `seed`: (meta, settings for lockstep.check). Nothing else decides it."""
-    rng = np.random.default_rng([seed, index])
+# how often a training setting is drawn: by default, and with --focus training (the optimizers beyond sgd and adam,
+# the momentum forms, Adam's counter, the schedules per epoch and per iteration, clipping, clipped probabilities)
+ODDS = {
+    None: dict(optimizer={o: 1 for o in OPTIMIZERS}, form=0.3, t0=0.15, schedule=0.1, clip=0.1, prob_clip=0.05),
+    "training": dict(
+        optimizer=dict(sgd=3, rmsprop=2, adagrad=2, adam=1, adamw=1),
+        form=0.7,
+        t0=0.5,
+        schedule=0.5,
+        clip=0.4,
+        prob_clip=0.25,
+    ),
+}
+
+
+def schedule(rng, steps, lr):
+    """A random --lr-schedule: a kind of SCHEDULES with drawn arguments, per epoch or per iteration."""
+    kind = str(rng.choice(list(SCHEDULES)))
+    per_iteration = rng.random() < 0.5
+    slow = lambda: float(np.exp(np.log(rng.uniform(0.05, 0.9)) / steps))  # x G per iteration: G^steps in [0.05, 0.9]
+    k = int(rng.integers(1, 6)) * (int(rng.integers(1, 50)) if per_iteration else 1)
+    args = {
+        "step": lambda: [k, float(rng.uniform(0.3, 0.95))],
+        "exp": lambda: [slow() if per_iteration else float(rng.uniform(0.5, 0.99))],
+        "inv": lambda: [float(np.exp(rng.uniform(np.log(1e-4), np.log(0.05 if per_iteration else 1))))],
+        "stair": lambda: [float(np.exp(rng.uniform(np.log(1e-2), np.log(1)))), k],
+        "at": lambda: [int(rng.integers(1, max(2, steps // (1 if per_iteration else 20)))), lr * rng.uniform(0.01, 1)],
+    }[kind]()
+    return f"{kind}{PER_ITERATION if per_iteration else ''}:" + ":".join(f"{a:.6g}" for a in args)
+
+
+def draw(seed, index, steps=(300, 2000), focus=None):
+    """Configuration `index` of the sweep `seed` (and `focus`): (meta, settings for lockstep.check). Nothing else
+    decides it."""
+    odds = ODDS[focus]
+    weights = {o: odds["optimizer"].get(o, 1) for o in OPTIMIZERS}  # an optimizer added later: weight 1
+    rng = np.random.default_rng([seed, index] if focus is None else [seed, index, 17])
     pick = lambda table: str(rng.choice(list(table)))
     logu = lambda lo, hi: float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
     now_and_then = lambda p=0.15: rng.random() < p
@@ -69,7 +114,7 @@ def draw(seed, index, steps=(300, 2000)):
         init=pick(handmade.INITS),
         scale=scale,
         dtype=pick(["float32", "float64"]),
-        optimizer=pick(OPTIMIZERS),
+        optimizer=str(rng.choice(list(weights), p=np.array(list(weights.values())) / sum(weights.values()))),
         seed=int(rng.integers(2**31)),
         n_train=round(logu(64, 2000)),
         steps=round(logu(*steps)),
@@ -90,14 +135,37 @@ def draw(seed, index, steps=(300, 2000)):
         s["leaky_slope"] = logu(1e-3, 0.5)
     if now_and_then():
         s["weight_decay"] = logu(1e-5, 0.1)
-    if now_and_then(0.1):
-        s["lr_schedule"] = SCHEDULES[pick(SCHEDULES)][2]
+    if now_and_then(odds["schedule"]):
+        s["lr_schedule"] = schedule(rng, s["steps"], s["lr"])
+    if now_and_then(odds["clip"]):  # around the gradients' sizes, so that it clips some steps and not others
+        s["clip_value" if now_and_then(0.5) else "clip_norm"] = logu(1e-4, 0.1) if now_and_then(0.5) else logu(0.1, 10)
+    if s["loss"] in PROB_CLIP_LOSSES and now_and_then(odds["prob_clip"]):
+        s["prob_clip"] = float(rng.choice([1e-7, float(np.finfo(s["dtype"]).eps), 1e-3, 0.05]))
     if s["optimizer"] == "sgd":
         s["momentum"] = 0.0 if now_and_then(0.4) else float(rng.uniform(0.5, 0.99))
-        if now_and_then():
+        if now_and_then(odds["form"]):
+            s["momentum_form"] = str(rng.choice(["ema", "velocity"]))
+        elif now_and_then():
             s["dampening"] = float(rng.uniform(0.1, 0.9))
         elif s["momentum"] and now_and_then(0.2):
             s["nesterov"] = True
+    if s["optimizer"] == "rmsprop":
+        s["alpha"] = float(rng.choice([0.99, 0.9, rng.uniform(0.5, 0.999)]))  # torch's and CS231n's, NNFS's, any
+        if now_and_then(0.3):
+            s["eps"] = 1e-7  # NNFS's
+        if now_and_then(0.3):
+            s["momentum"] = float(rng.uniform(0.5, 0.95))
+        if now_and_then(0.3):
+            s["centered"] = True
+    if s["optimizer"] == "adagrad":
+        if now_and_then(0.4):
+            s["eps"] = 1e-7  # NNFS's
+        if now_and_then(0.3):
+            s["lr_decay"] = logu(1e-4, 0.1)
+        if now_and_then(0.3):
+            s["initial_accumulator_value"] = logu(1e-3, 1)
+    if s["optimizer"] in ("adam", "adamw") and now_and_then(odds["t0"]):
+        s["adam_t0"] = int(rng.choice([1, 1, 5]))  # CS231n's skeleton
     meta = dict(family=family, capped=False)
     m = lambda: s["n_train"] if s["batch_size"] == "full" else s["batch_size"]
     while cost(s, m()) > MAX_SECONDS and (m() > 1 or s["steps"] > steps[0]):
@@ -177,14 +245,14 @@ def run_bug(name, show=None, **settings):
     )
 
 
-def run_row(kind, seed, index, use_synthetic=False, show=None):
-    """Row `index` of the sweep `seed`: a configuration ('config') or a planted bug ('bug')."""
-    row = dict(kind=kind, seed=seed, index=index, data="synthetic" if use_synthetic else "digits")
+def run_row(kind, seed, index, use_synthetic=False, show=None, focus=None):
+    """Row `index` of the sweep `seed` (and `focus`): a configuration ('config') or a planted bug ('bug')."""
+    row = dict(kind=kind, seed=seed, index=index, data="synthetic" if use_synthetic else "digits", focus=focus)
     if kind == "bug":
         name = CATALOGUE[index % len(CATALOGUE)].name
         settings = dict(seed=int(np.random.default_rng([seed, 10**6 + index]).integers(2**31)))
         return dict(row, settings=settings, **run_bug(name, show, **settings))
-    meta, settings = draw(seed, index)
+    meta, settings = draw(seed, index, focus=focus)
     try:
         result = run_config(settings, synthetic(settings) if use_synthetic else None, show)
     except ValueError as e:  # draw() made a setting check() refuses: a bug of this script, reported as an error
@@ -225,8 +293,23 @@ def summarise(rows):
         by={
             k: breakdown(configs, lambda r, k=k: r.get(k) or r["settings"].get(k, "(default)"))
             for k in ("dtype", "activation", "family", "optimizer", "loss")
-        },
+        }
+        | {k: breakdown(configs, lambda r, f=f: f(r["settings"])) for k, f in TRAINING_KEYS.items()},
     )
+
+
+TRAINING_KEYS = {  # the training settings' breakdowns: what each run drew
+    "momentum_form": lambda s: s.get("momentum_form", "torch") if s.get("optimizer", "sgd") == "sgd" else "(not sgd)",
+    "adam_t0": lambda s: str(s.get("adam_t0", 0)) if s.get("optimizer") in ("adam", "adamw") else "(not adam)",
+    "schedule": lambda s: (
+        "none"
+        if "lr_schedule" not in s
+        else s["lr_schedule"].split(":")[0].replace(PER_ITERATION, "")
+        + (" iter" if PER_ITERATION in s["lr_schedule"] else "")
+    ),
+    "clipping": lambda s: next((k for k in ("clip_value", "clip_norm") if k in s), "none"),
+    "prob_clip": lambda s: f"{s['prob_clip']:g}" if "prob_clip" in s else "none",
+}
 
 
 def table(s):
@@ -272,6 +355,10 @@ def load(path):
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
 
 
+def _run_job(job):
+    return run_row(*job)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--n", type=int, default=500, help="configurations to draw, indices 0..N-1 (default: 500)")
@@ -293,6 +380,18 @@ def main():
         help="re-run one row alone and print its report: INDEX or bug:INDEX; nothing is written (default: none)",
     )
     p.add_argument(
+        "--focus",
+        choices=[k for k in ODDS if k],
+        help="weight the draws toward a group of settings; training: the optimizers beyond sgd and adam, the "
+        "momentum forms, Adam's counter, schedules, clipping and clipped probabilities (default: none)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="runs at a time, each in its own process with its two threads (default: 1)",
+    )
+    p.add_argument(
         "--synthetic",
         action="store_true",
         help="random 784-feature clusters instead of the digits; needs lockstep.check(X=, y=) (default: off)",
@@ -300,18 +399,26 @@ def main():
     args = p.parse_args()
     if args.only is not None:
         kind, index = ("bug", int(args.only[4:])) if args.only.startswith("bug:") else ("config", int(args.only))
-        row = run_row(kind, args.seed, index, args.synthetic, show=print)
+        row = run_row(kind, args.seed, index, args.synthetic, show=print, focus=args.focus)
         print(json.dumps(row))
         return 1 if row.get("false_alarm") or row.get("miss") or row["verdict"] == "error" else 0
     if not args.report:
         data = "synthetic" if args.synthetic else "digits"
-        done = {(r["kind"], r["index"]) for r in load(args.out) if r["seed"] == args.seed and r["data"] == data}
+        done = {
+            (r["kind"], r["index"])
+            for r in load(args.out)
+            if r["seed"] == args.seed and r["data"] == data and (r["kind"] == "bug" or r.get("focus") == args.focus)
+        }
         todo = [("bug", i) for i in range(args.bugs)] + [("config", i) for i in range(args.n)]
         todo = [t for t in todo if t not in done]
         print(f"{len(todo)} runs to do ({len(done)} already in {args.out})", flush=True)
-        with open(args.out, "a") as f:
-            for n, (kind, index) in enumerate(todo, 1):
-                row = run_row(kind, args.seed, index, args.synthetic)
+        jobs = [(kind, args.seed, index, args.synthetic, None, args.focus) for kind, index in todo]
+        with (
+            open(args.out, "a") as f,
+            multiprocessing.Pool(args.workers) if args.workers > 1 else nullcontext() as pool,
+        ):
+            rows = pool.imap(_run_job, jobs) if pool else map(_run_job, jobs)
+            for n, ((kind, index), row) in enumerate(zip(todo, rows), 1):
                 f.write(json.dumps(row) + "\n")
                 f.flush()
                 flag = " FALSE ALARM" if row.get("false_alarm") else " MISS" if row.get("miss") else ""

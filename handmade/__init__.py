@@ -12,7 +12,8 @@ from .init import INITS
 from .layers import ACTIVATIONS
 from .losses import LOSSES
 from .mlp import MLP, Param, check_config
-from .optim import SGD, Adam, AdamW, ExponentialLR, LambdaLR, StepLR
+from .optim import SGD, Adagrad, Adam, AdamW, RMSprop, SGDMovingAverage, SGDVelocity, start_step
+from .training import ExponentialLR, LambdaLR, StepLR, clip_grad_norm_, clip_grad_value_
 
 __all__ = [
     "MLP",
@@ -20,9 +21,16 @@ __all__ = [
     "SGD",
     "Adam",
     "AdamW",
+    "SGDMovingAverage",
+    "SGDVelocity",
+    "RMSprop",
+    "Adagrad",
+    "start_step",
     "StepLR",
     "ExponentialLR",
     "LambdaLR",
+    "clip_grad_value_",
+    "clip_grad_norm_",
     "ACTIVATIONS",
     "LOSSES",
     "INITS",

@@ -56,6 +56,24 @@ def mse_grad(z, a, Y, output_backward):
     return output_backward(a - Y, z, a)
 
 
+def check_prob_clip(loss, p):
+    """p as a float, or None; ValueError unless 0 < p < 0.5 with cross_entropy or bce."""
+    if p is None:
+        return None
+    if loss not in ("cross_entropy", "bce") or not 0 < p < 0.5:
+        raise ValueError(f"prob_clip clips cross_entropy or bce probabilities to [p, 1 - p], 0 < p < 0.5, not {p}")
+    return float(p)
+
+
+def clipped(loss, a, Y, p):
+    """The value of cross_entropy or bce on probabilities clipped to [p, 1 - p], as NNFS (p = 1e-7) and scikit-learn
+    (p = the dtype's eps) compute it before the log; their gradient stays a - Y, the unclipped one."""
+    c = np.clip(a, p, 1 - p)  # (m, k)
+    if loss == "cross_entropy":
+        return -float(np.vdot(Y, np.log(c)))
+    return -float(np.sum(Y * np.log(c) + (1 - Y) * np.log(1 - c)))
+
+
 OUTPUTS = {"softmax": softmax, "sigmoid": sigmoid_forward, "identity": lambda z: z}
 
 # loss name -> (value, gradient, the output activations it allows; the first is the default)

@@ -123,6 +123,8 @@ class MLP:
                  ('batch', the classic course), the training-set size n_train ('dataset', Nielsen's book) or 1
                  ('none')
     bias         False builds layers without biases
+    prob_clip    the loss value on probabilities clipped to [prob_clip, 1 - prob_clip] (NNFS, scikit-learn); the
+                 gradient stays a - Y, as theirs does
     seed         an int or a numpy Generator; init draws from it
     """
 
@@ -143,10 +145,12 @@ class MLP:
         loss_scale=1.0,
         bias=True,
         leaky_slope=layers.LEAKY_SLOPE,
+        prob_clip=None,
     ):
         self.config = model_config(
             sizes, activation, loss, output, init, l2, dtype, l2_norm, n_train, reduction, loss_scale, bias, leaky_slope
         )
+        self.config["prob_clip"] = losses.check_prob_clip(loss, prob_clip)
         self.dtype = np.dtype(dtype)
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         # W keeps torch's shape (out, in) but is stored column-major, as the transpose of a C-ordered (in, out)
@@ -200,6 +204,8 @@ class MLP:
         a = self.forward(X)
         self.targets = Y
         value = losses.LOSSES[self.config["loss"]][0](self.acts[f"layers.{len(self.layers) - 1}.z"], a, Y)
+        if self.config["prob_clip"]:
+            value = losses.clipped(self.config["loss"], a, Y, self.config["prob_clip"])
         value = self._reduce(value, len(X))
         if self.config["l2"]:
             value += (

@@ -1,15 +1,45 @@
-"""SGD, Adam and AdamW with torch.optim's constructor arguments, defaults and update formulas.
+"""Optimizers with torch.optim's constructor arguments, defaults and update formulas, and the courses' momentum forms.
 
 Each optimizer holds a list of Params (.data and .grad, like torch tensors) and a per-parameter state dict
-keyed by the Param, with torch's key names: 'momentum_buffer' for SGD; 'step', 'exp_avg', 'exp_avg_sq' for Adam.
-A parameter whose .grad is None is skipped, as in torch. The formulas follow torch's single-tensor CPU code
-(torch/optim/sgd.py and adam.py) line for line; where that differs from the textbook it is said below.
+keyed by the Param, with torch's key names: 'momentum_buffer' for SGD; 'step', 'exp_avg', 'exp_avg_sq' for Adam;
+'step', 'square_avg' (and 'momentum_buffer', 'grad_avg') for RMSprop; 'step', 'sum' for Adagrad. A parameter whose
+.grad is None is skipped, as in torch. The formulas follow torch's single-tensor CPU code (torch/optim/sgd.py,
+adam.py, rmsprop.py, adagrad.py) line for line; where that differs from the textbook it is said below.
+
+Two momentum forms that torch.optim has no class for, as the courses write them, keep their own state key:
+SGDMovingAverage ('exp_avg', Coursera and Holberton) and SGDVelocity ('velocity', CS231n and NNFS).
+The lr schedules and gradient clipping are in handmade/schedules.py.
 """
 
 import numpy as np
 
 
-class SGD:
+class Optimizer:
+    """What every optimizer here shares with torch.optim.Optimizer: the Params, lr, the state per Param."""
+
+    def __init__(self, params, lr):
+        self.params, self.lr = list(params), lr
+        self.state = {p: {} for p in self.params}
+
+    def zero_grad(self):
+        for p in self.params:
+            p.grad = None
+
+    def with_grad(self):
+        """(Param, its gradient plus weight_decay * p, its state) for every Param with a gradient."""
+        for p in self.params:
+            if p.grad is not None:
+                wd = getattr(self, "weight_decay", 0)
+                yield p, (p.grad + wd * p.data if wd else p.grad), self.state[p]
+
+
+def _check(name, **values):
+    bad = {k: v for k, v in values.items() if not v >= 0}
+    if bad:
+        raise ValueError(f"Invalid {name} setting: " + ", ".join(f"{k}={v}" for k, v in bad.items()))
+
+
+class SGD(Optimizer):
     """Stochastic gradient descent with torch's momentum:
 
         g = grad + weight_decay * p
@@ -22,30 +52,19 @@ class SGD:
     """
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False):
-        if lr < 0 or momentum < 0 or weight_decay < 0:
-            raise ValueError(f"Invalid SGD setting: lr={lr}, momentum={momentum}, weight_decay={weight_decay}")
+        _check("SGD", lr=lr, momentum=momentum, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
-        self.params = list(params)
-        self.lr, self.momentum, self.dampening = lr, momentum, dampening
+        super().__init__(params, lr)
+        self.momentum, self.dampening = momentum, dampening
         self.weight_decay, self.nesterov = weight_decay, nesterov
-        self.state = {p: {} for p in self.params}
-
-    def zero_grad(self):
-        for p in self.params:
-            p.grad = None
 
     def step(self):
-        for p in self.params:
-            if p.grad is None:
-                continue
-            g = p.grad
-            if self.weight_decay:
-                g = g + self.weight_decay * p.data
+        for p, g, state in self.with_grad():
             if self.momentum:
-                buf = self.state[p].get("momentum_buffer")
+                buf = state.get("momentum_buffer")
                 if buf is None:
-                    buf = self.state[p]["momentum_buffer"] = g.copy(order="K")  # keep the parameter's layout
+                    buf = state["momentum_buffer"] = g.copy(order="K")  # keep the parameter's layout
                 else:
                     buf *= self.momentum
                     buf += g if self.dampening == 0 else (1 - self.dampening) * g
@@ -53,28 +72,75 @@ class SGD:
             p.data -= self.lr * g
 
 
-class Adam:
+class SGDMovingAverage(Optimizer):
+    """Momentum as a moving average of the gradients, from v = 0 (Coursera's update_parameters_with_momentum,
+    Holberton's update_variables_momentum):
+
+        g = grad + weight_decay * p
+        v = momentum * v + (1 - momentum) * g     state 'exp_avg', zero before the first step
+        p = p - lr * v
+
+    torch's SGD with dampening = momentum computes this v after its first step, but starts with buf = g, so its
+    steps are larger by 1 / (1 - momentum^t); without dampening its buffer is v / (1 - momentum).
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0.9, weight_decay=0):
+        _check("SGDMovingAverage", lr=lr, momentum=momentum, weight_decay=weight_decay)
+        super().__init__(params, lr)
+        self.momentum, self.weight_decay = momentum, weight_decay
+
+    def step(self):
+        for p, g, state in self.with_grad():
+            v = state.setdefault("exp_avg", np.zeros_like(p.data))
+            v *= self.momentum
+            v += (1 - self.momentum) * g
+            p.data -= self.lr * v
+
+
+class SGDVelocity(Optimizer):
+    """Momentum as a velocity that holds the learning rate, from v = 0 (CS231n's sgd_momentum, NNFS's Optimizer_SGD):
+
+        g = grad + weight_decay * p
+        v = momentum * v - lr * g                 state 'velocity', zero before the first step
+        p = p + v
+
+    While lr is constant, v = -lr * torch's buffer and the two agree. Once a schedule changes lr, v still carries
+    the old steps at the old lr, where torch's buffer is rescaled by the new one: the runs part.
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0.9, weight_decay=0):
+        _check("SGDVelocity", lr=lr, momentum=momentum, weight_decay=weight_decay)
+        super().__init__(params, lr)
+        self.momentum, self.weight_decay = momentum, weight_decay
+
+    def step(self):
+        for p, g, state in self.with_grad():
+            v = state.setdefault("velocity", np.zeros_like(p.data))
+            v *= self.momentum
+            v -= self.lr * g
+            p.data += v
+
+
+class Adam(Optimizer):
     """Adam, as torch computes it:
 
+        t = t + 1                                 state 'step', 0 before the first step
         g = grad + weight_decay * p               (AdamW instead shrinks p by (1 - lr * weight_decay) first)
         m = m + (1 - beta1) (g - m)               torch's lerp, the same as beta1 m + (1 - beta1) g
         v = beta2 v + (1 - beta2) g^2
         p = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
 
-    Note that eps is added after the bias correction of sqrt(v), outside the square root.
+    Note that eps is added after the bias correction of sqrt(v), outside the square root. A course whose counter
+    starts elsewhere (CS231n's skeleton: t = 1, then t += 1 before use, so the first correction has t = 2) is this
+    Adam started from state step = t0 and zero moments: start_step(optimizer, t0).
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weight_decay=False):
         if lr < 0 or eps < 0 or weight_decay < 0 or not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
             raise ValueError(f"Invalid Adam setting: lr={lr}, betas={betas}, eps={eps}, weight_decay={weight_decay}")
-        self.params = list(params)
-        self.lr, self.betas, self.eps = lr, betas, eps
+        super().__init__(params, lr)
+        self.betas, self.eps = betas, eps
         self.weight_decay, self.decoupled_weight_decay = weight_decay, decoupled_weight_decay
-        self.state = {p: {} for p in self.params}
-
-    def zero_grad(self):
-        for p in self.params:
-            p.grad = None
 
     def step(self):
         beta1, beta2 = self.betas
@@ -107,37 +173,83 @@ class AdamW(Adam):
         super().__init__(params, lr, betas, eps, weight_decay, decoupled_weight_decay=True)
 
 
-# -- learning-rate schedules, stepped once per epoch as torch.optim.lr_scheduler's are ---------------------------
-class StepLR:
-    """lr times gamma every step_size epochs (torch's recursive form: the current lr times gamma)."""
-
-    def __init__(self, optimizer, step_size, gamma=0.1):
-        self.optimizer, self.step_size, self.gamma, self.last_epoch = optimizer, step_size, gamma, 0
-
-    def step(self):
-        self.last_epoch += 1
-        if self.last_epoch % self.step_size == 0:
-            self.optimizer.lr = self.optimizer.lr * self.gamma
+def start_step(optimizer, t0):
+    """Start Adam's step counter at t0 (zero moments): the first bias correction then uses t = t0 + 1."""
+    for p in optimizer.params:
+        optimizer.state[p] = dict(step=float(t0), exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
 
 
-class ExponentialLR:
-    """lr times gamma every epoch."""
+class RMSprop(Optimizer):
+    """RMSprop, as torch computes it (alpha is CS231n's decay_rate, NNFS's rho, Holberton's beta2):
 
-    def __init__(self, optimizer, gamma):
-        self.optimizer, self.gamma, self.last_epoch = optimizer, gamma, 0
+        g = grad + weight_decay * p
+        s = alpha s + (1 - alpha) g^2             state 'square_avg', zero before the first step
+        centered: a = a + (1 - alpha) (g - a)     state 'grad_avg';  d = sqrt(s - a^2) + eps
+        else:                                     d = sqrt(s) + eps
+        momentum > 0: buf = momentum buf + g / d, p = p - lr buf     (state 'momentum_buffer', from 0)
+        else:         p = p - lr g / d
 
-    def step(self):
-        self.last_epoch += 1
-        self.optimizer.lr = self.optimizer.lr * self.gamma
+    eps is added after the square root (TensorFlow and some courses put it inside).
+    """
 
-
-class LambdaLR:
-    """lr = initial lr * lr_lambda(epoch); 1/t decay is lr_lambda = lambda t: 1 / (1 + decay * t)."""
-
-    def __init__(self, optimizer, lr_lambda):
-        self.optimizer, self.lr_lambda, self.last_epoch = optimizer, lr_lambda, 0
-        self.base_lr = optimizer.lr
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False):
+        _check("RMSprop", lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum)
+        super().__init__(params, lr)
+        self.alpha, self.eps, self.weight_decay = alpha, eps, weight_decay
+        self.momentum, self.centered = momentum, centered
 
     def step(self):
-        self.last_epoch += 1
-        self.optimizer.lr = self.base_lr * self.lr_lambda(self.last_epoch)
+        alpha = self.alpha
+        for p, g, state in self.with_grad():
+            if not state:
+                state.update(step=0.0, square_avg=np.zeros_like(p.data))
+                if self.momentum > 0:
+                    state["momentum_buffer"] = np.zeros_like(p.data)
+                if self.centered:
+                    state["grad_avg"] = np.zeros_like(p.data)
+            state["step"] += 1
+            s = state["square_avg"]
+            s *= alpha
+            s += (1 - alpha) * (g * g)
+            if self.centered:
+                a = state["grad_avg"]
+                a += (1 - alpha) * (g - a)
+                d = np.sqrt(s - a * a)
+            else:
+                d = np.sqrt(s)
+            d += self.eps  # after the square root
+            if self.momentum > 0:
+                buf = state["momentum_buffer"]
+                buf *= self.momentum
+                buf += g / d
+                p.data -= self.lr * buf
+            else:
+                p.data -= self.lr * (g / d)
+
+
+class Adagrad(Optimizer):
+    """Adagrad, as torch computes it (its lr_decay is NNFS's decay):
+
+        t = t + 1                                 state 'step', 0 from the start
+        g = grad + weight_decay * p
+        s = s + g^2                               state 'sum', initial_accumulator_value from the start
+        p = p - lr / (1 + (t - 1) lr_decay) * g / (sqrt(s) + eps)
+
+    torch fills the state when the optimizer is built, not at its first step; so does this.
+    """
+
+    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10):
+        _check("Adagrad", lr=lr, lr_decay=lr_decay, weight_decay=weight_decay, eps=eps)
+        _check("Adagrad", initial_accumulator_value=initial_accumulator_value)
+        super().__init__(params, lr)
+        self.lr_decay, self.weight_decay, self.eps = lr_decay, weight_decay, eps
+        for p in self.params:
+            self.state[p] = dict(step=0.0, sum=np.full_like(p.data, initial_accumulator_value))
+
+    def step(self):
+        for p, g, state in self.with_grad():
+            state["step"] += 1
+            clr = self.lr / (1 + (state["step"] - 1) * self.lr_decay)
+            s = state["sum"]
+            s += g * g
+            p.data -= clr * (g / (np.sqrt(s) + self.eps))  # eps after the square root

@@ -18,7 +18,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from . import data, report
-from .config import FIELDS, PRESETS, Config, SettingError
+from .config import FIELDS, OPTIMIZERS, PRESETS, Config, SettingError, misplaced
 from .data import user as userdata
 from .engine import Lockstep
 from .findings import findings
@@ -29,8 +29,6 @@ from .records import Result
 from .sides import Handmade
 
 EXIT = dict(agree=0, blew_up=0, diverge=1, inconclusive=3)  # compare.py's exit status, as diff(1) (2: bad input)
-SGD_ONLY = ("momentum", "dampening", "nesterov")
-ADAM_ONLY = ("betas", "eps")
 
 
 def version():
@@ -63,6 +61,9 @@ def resolve(settings):
         settings["steps"] = None
     if "n_train" in settings:
         settings["train_cap"] = None
+    for one, other in (("clip_value", "clip_norm"), ("clip_norm", "clip_value")):  # yours replaces a setup's other
+        if settings.get(one) is not None:
+            settings.setdefault(other, None)
     if settings.get("batch_size") == "full":
         settings["batch_size"] = None
     if isinstance(settings.get("sizes"), (tuple, np.ndarray)):
@@ -70,17 +71,9 @@ def resolve(settings):
     cfg = dataclasses.replace(cfg, **settings)
     if cfg.output == "softmax" and cfg.loss == "cross_entropy":
         cfg = dataclasses.replace(cfg, output=None)
-    wrong = (
-        [f"--{k}" for k in SGD_ONLY if k in settings]
-        if cfg.optimizer != "sgd"
-        else [f"--{k}" for k in ADAM_ONLY if k in settings]
-    )
+    wrong = cfg.optimizer in OPTIMIZERS and misplaced(cfg.optimizer, settings)
     if wrong:
-        owner = "--optimizer sgd" if cfg.optimizer != "sgd" else "--optimizer adam or adamw"
-        raise SettingError(
-            f"{', '.join(wrong)} {'belong' if len(wrong) > 1 else 'belongs'} to {owner}, not "
-            f"{cfg.optimizer}; drop {'them' if len(wrong) > 1 else 'it'}"
-        )
+        raise SettingError(wrong)
     if cfg.data_dir and "data" in settings:
         raise SettingError("--data and --data-dir both choose the data; give one of them")
     cfg.validate()

@@ -35,6 +35,13 @@ def positive_int(text):
     return value
 
 
+def whole(text):
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
 def batch_size(text):
     return "full" if text == "full" else positive_int(text)
 
@@ -77,7 +84,7 @@ def parse_args(argv):
     from handmade import ACTIVATIONS, INITS, LOSSES
     from handmade.mlp import L2_NORMS, REDUCTIONS
     from lockstep.api import version
-    from lockstep.config import OPTIMIZERS, PRESET_HELP, PRESETS, TARGETS, Config
+    from lockstep.config import MOMENTUM_FORMS, OPTIMIZERS, PRESET_HELP, PRESETS, SCHEDULES, TARGETS, Config
     from lockstep.data import SCALES
     from lockstep.sides.layouts import LAYOUTS
 
@@ -133,6 +140,13 @@ def parse_args(argv):
         choices=list(L2_NORMS),
         help="the l2 divisor d: the batch size m, the training-set size n (dataset), or 1 (none) (default: batch)",
     )
+    model.add_argument(
+        "--prob-clip",
+        type=number,
+        metavar="P",
+        help="the loss value of cross_entropy or bce on probabilities clipped to [P, 1 - P], its gradient the "
+        "unclipped a - Y: NNFS's np.clip(p, 1e-7, 1 - 1e-7), scikit-learn's P = the dtype's eps (default: none)",
+    )
     model.add_argument("--dtype", choices=["float32", "float64"], help=f"precision of both twins (default: {d.dtype})")
     train = p.add_argument_group("training")
     train.add_argument("--optimizer", choices=list(OPTIMIZERS), help=f"optimizer (default: {d.optimizer})")
@@ -140,17 +154,67 @@ def parse_args(argv):
     train.add_argument(
         "--lr-schedule",
         metavar="SPEC",
-        help="per-epoch decay: step:K:G (x G every K epochs), exp:G "
-        "(x G every epoch) or inv:D (lr / (1 + D epoch)) "
-        "(default: none)",
+        help="lr decay, once per epoch: "
+        + ", ".join(f"{k}:{':'.join(s.args)} ({s.text})" for k, s in SCHEDULES.items())
+        + "; KIND-iter:... once per iteration instead, t counting updates (inv-iter:D is NNFS's decay, "
+        "at-iter:N:LR makemore's step) (default: none)",
     )
-    train.add_argument("--momentum", type=number, help=f"SGD momentum (default: {d.momentum:g})")
-    train.add_argument("--dampening", type=number, help=f"SGD dampening (default: {d.dampening:g})")
-    train.add_argument("--nesterov", action="store_true", default=None, help="SGD Nesterov momentum (default: off)")
+    train.add_argument(
+        "--momentum",
+        type=number,
+        help="momentum of sgd (default: 0.9) or rmsprop (default: 0, as torch's); with --momentum-form ema it is "
+        "the moving average's beta",
+    )
+    train.add_argument(
+        "--momentum-form",
+        choices=list(MOMENTUM_FORMS),
+        help="how sgd's momentum is written: "
+        + "; ".join(f"{k}: {f.text}" for k, f in MOMENTUM_FORMS.items())
+        + " (default: torch)",
+    )
+    train.add_argument("--dampening", type=number, help="sgd's dampening, torch's form only (default: 0)")
+    train.add_argument("--nesterov", action="store_true", default=None, help="sgd's Nesterov momentum (default: off)")
     train.add_argument("--betas", type=numbers(2), help="Adam's beta1,beta2 (default: 0.9,0.999)")
-    train.add_argument("--eps", type=number, help=f"Adam's epsilon (default: {d.eps:g})")
+    train.add_argument(
+        "--eps",
+        type=number,
+        help="the denominator's epsilon of adam, adamw, rmsprop (default: 1e-8) or adagrad (default: 1e-10)",
+    )
+    train.add_argument(
+        "--adam-t0",
+        type=whole,
+        metavar="T",
+        help="Adam's step counter before its first step, 1 for CS231n's skeleton (t = 1, t += 1 before use) "
+        "(default: 0, as torch's)",
+    )
+    train.add_argument(
+        "--alpha",
+        type=number,
+        help="rmsprop's smoothing constant: CS231n's decay_rate, NNFS's rho (0.9), Holberton's beta2 (default: 0.99)",
+    )
+    train.add_argument("--centered", action="store_true", default=None, help="rmsprop's centered form (default: off)")
+    train.add_argument(
+        "--lr-decay", type=number, help="adagrad's lr / (1 + (t - 1) lr_decay), NNFS's decay (default: 0)"
+    )
+    train.add_argument(
+        "--initial-accumulator-value", type=number, help="adagrad's starting sum of squares (default: 0)"
+    )
     train.add_argument(
         "--weight-decay", type=number, help="optimizer weight decay as torch defines it (default: 0, or 0.01 for adamw)"
+    )
+    train.add_argument(
+        "--clip-value",
+        type=number,
+        metavar="V",
+        help="clip every gradient element to [-V, V] between backward and the update (torch.nn.utils."
+        "clip_grad_value_) (default: none)",
+    )
+    train.add_argument(
+        "--clip-norm",
+        type=number,
+        metavar="N",
+        help="scale the gradients to a total 2-norm of at most N between backward and the update (torch.nn.utils."
+        "clip_grad_norm_) (default: none)",
     )
     train.add_argument(
         "--batch-size",

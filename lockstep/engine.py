@@ -230,9 +230,8 @@ class Lockstep:
                 sync = decision.action == "re-anchor"
             else:
                 streak.clear()
-            if epoch_end:
-                side.end_epoch()
-                twin.end_epoch()
+            side.end_step(epoch_end)  # a schedule steps per epoch, or per iteration
+            twin.end_step(epoch_end)
         return out
 
     @staticmethod

@@ -206,6 +206,7 @@ class NonFinite:
     same_place: bool
     blow_up: Divergence | None = None  # the step's record, when both blew up alike
     extended: dict | None = None  # {finite, value} or {skipped: why}, for the float64 side alone
+    domain: bool = False  # one side only, where rounding may take any correct side out of a formula's domain
 
     def to_dict(self):
         out = dict(
@@ -221,6 +222,8 @@ class NonFinite:
             out["first_divergence"] = self.blow_up.to_dict()
         if self.extended is not None:
             out["extended"] = self.extended
+        if self.domain:
+            out["domain"] = True
         return out
 
 

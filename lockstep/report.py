@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import training_text
 from .judge.tolerance import BLIND
 
 PHASE_COLORS = dict(forward="tab:blue", loss="tab:purple", backward="tab:red", optimizer="tab:green", update="tab:gray")
@@ -38,17 +39,11 @@ def plural(n, word):
 # -- text -----------------------------------------------------------------------------------------------------
 def header(r):
     c, tol = r.config, r.tolerance
-    opt = f"{c['optimizer']} lr {c['lr']:g}"
-    if c["optimizer"] == "sgd":
-        opt += f" momentum {c['momentum']:g}" + (f" dampening {c['dampening']:g}" if c["dampening"] else "")
-        opt += " nesterov" if c["nesterov"] else ""
-    if c["weight_decay"]:
-        opt += f" weight_decay {c['weight_decay']:g}"
-    if c["lr_schedule"]:
-        opt += f" schedule {c['lr_schedule']}"
+    opt = training_text(c)
     batch = "full batch" if c["batch_size"] >= c["n_train"] else f"batch {c['batch_size']}"
     loss = c["loss"] + (f" x {c['loss_scale']:g}" if c["loss_scale"] != 1 else "")
     loss += "" if c["reduction"] == "mean" else " summed over the batch"
+    loss += f" of probabilities clipped to [{c['prob_clip']:g}, 1 - {c['prob_clip']:g}]" if c.get("prob_clip") else ""
     if c["l2"]:
         loss += f" + l2 {c['l2']:g}" + ("" if c["l2_norm"] == "batch" else f" (divided by {c['l2_norm']})")
     extra = ("" if c["bias"] else ", no biases") + (
@@ -224,9 +219,14 @@ def summary_line(r):
         )
     nf = next((f.facts for f in r.findings if f.code == "non_finite"), None)
     if r.verdict == "blew_up":
+        where = (
+            "in one backend, where rounding leaves the formula's domain in either"
+            if nf.get("domain")
+            else "in both backends alike"
+        )
         return (
-            f"verdict: blew_up at step {nf['step']}: NaN or inf in {what(nf['phase'], nf['tensor'])} in both "
-            f"backends alike; they agreed until then, so nothing differs"
+            f"verdict: blew_up at step {nf['step']}: NaN or inf in {what(nf['phase'], nf['tensor'])} {where}; "
+            f"they agreed until then, so nothing differs"
         )
     d = r.first_divergence
     if d is None:  # a non-finite value on one side only, found before any tensor was judged

@@ -13,6 +13,7 @@ from torch import nn
 
 from handmade.init import init_params
 from handmade.layers import LEAKY_SLOPE
+from handmade.losses import check_prob_clip
 from handmade.mlp import model_config
 
 # name -> activation(z, leaky_slope)
@@ -30,6 +31,11 @@ LOSSES = {
     "cross_entropy": lambda z, a, Y: F.cross_entropy(z, Y, reduction="sum"),  # probability targets
     "bce": lambda z, a, Y: F.binary_cross_entropy_with_logits(z, Y, reduction="sum"),
     "mse": lambda z, a, Y: 0.5 * F.mse_loss(a, Y, reduction="sum"),
+}
+# the value of those two on probabilities c clipped to [p, 1 - p] (prob_clip): what NNFS and scikit-learn report
+CLIPPED = {
+    "cross_entropy": lambda c, Y: -(Y * torch.log(c)).sum(),
+    "bce": lambda c, Y: -(Y * torch.log(c) + (1 - Y) * torch.log(1 - c)).sum(),
 }
 
 
@@ -54,11 +60,13 @@ class MLP(nn.Module):
         loss_scale=1.0,
         bias=True,
         leaky_slope=LEAKY_SLOPE,
+        prob_clip=None,
     ):
         super().__init__()
         self.config = model_config(
             sizes, activation, loss, output, init, l2, dtype, l2_norm, n_train, reduction, loss_scale, bias, leaky_slope
         )
+        self.config["prob_clip"] = check_prob_clip(loss, prob_clip)
         self.dtype = getattr(torch, self.config["dtype"])
         sizes = self.config["sizes"]
         self.layers = nn.ModuleList(
@@ -118,6 +126,14 @@ class MLP(nn.Module):
         Y = Y.to(self.dtype)
         a = self.forward(X)
         value = LOSSES[self.config["loss"]](self._acts[f"layers.{len(self.layers) - 1}.z"], a, Y)
+        self._loss = self._finish(value, Y)
+        p = self.config["prob_clip"]
+        if p:  # the value on clipped probabilities; the gradient stays the unclipped loss's
+            return self._finish(CLIPPED[self.config["loss"]](torch.clamp(a.detach(), p, 1 - p), Y), Y).item()
+        return self._loss.item()
+
+    def _finish(self, value, Y):
+        """The loss scale, the reduction and the l2 penalty, on a sum of per-sample losses."""
         if self.config["loss_scale"] != 1:
             value = value * self.config["loss_scale"]
         if self.config["reduction"] == "mean":
@@ -125,8 +141,7 @@ class MLP(nn.Module):
         if self.config["l2"]:
             d = {"batch": len(Y), "dataset": self.config["n_train"], "none": 1}[self.config["l2_norm"]]
             value = value + self.config["l2"] / (2 * d) * sum((layer.weight**2).sum() for layer in self.layers)
-        self._loss = value
-        return value.item()
+        return value
 
     def backward(self):
         """Autograd through the last loss(); returns {name: grad} as numpy arrays."""

@@ -114,7 +114,7 @@ def test_check_a_planted_bug():
         (dict(lr=-1), "--lr must be a positive number"),
         (dict(activation="swish"), "unknown activation 'swish'"),
         (dict(bogus=1), "unknown setting 'bogus'"),
-        (dict(optimizer="adam", momentum=0.5), "--momentum belongs to --optimizer sgd, not adam; drop it"),
+        (dict(optimizer="adam", momentum=0.5), "--momentum belongs to --optimizer sgd or rmsprop, not adam; drop it"),
         (dict(steps=3, epochs=2), "give one of them"),
         (dict(inject_bug="typo"), "unknown bug 'typo'"),
         (dict(lr_schedule="cosine"), "--lr-schedule 'cosine' is not understood"),

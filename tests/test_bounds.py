@@ -20,6 +20,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import reference
 from handmade import layers
 from handmade.layers import ACTIVATIONS
 from handmade.losses import LOSSES
@@ -42,6 +43,21 @@ TORCH_ACT = {
 SGD = dict(optimizer="sgd", hyper=dict(lr=0.1, momentum=0.9, dampening=0.0, nesterov=False, weight_decay=0.0))
 ADAM = dict(optimizer="adam", hyper=dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0))
 ADAMW = dict(optimizer="adamw", hyper=dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2))
+RMSPROP = dict(
+    optimizer="rmsprop", hyper=dict(lr=1e-3, alpha=0.99, eps=1e-8, momentum=0.0, centered=False, weight_decay=0.0)
+)
+ADAGRAD = dict(
+    optimizer="adagrad", hyper=dict(lr=1e-2, lr_decay=0.0, eps=1e-10, initial_accumulator_value=0.0, weight_decay=0.0)
+)
+EMA = dict(SGD, momentum_form="ema", hyper=dict(lr=0.1, momentum=0.9, weight_decay=0.0))
+VELOCITY = dict(SGD, momentum_form="velocity", hyper=dict(lr=0.1, momentum=0.9, weight_decay=0.0))
+OPTIMIZERS = {
+    "sgd": torch.optim.SGD,
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "rmsprop": torch.optim.RMSprop,
+    "adagrad": torch.optim.Adagrad,
+}
 
 
 def make_spec(activation="tanh", loss="cross_entropy", output=None, opt=SGD, **conv):
@@ -64,6 +80,36 @@ def make_spec(activation="tanh", loss="cross_entropy", output=None, opt=SGD, **c
     return spec
 
 
+def optimizer_state(spec, shape, state_step, rng, f32):
+    """A state of the spec's optimizer after state_step steps (empty at 0, where torch makes its own), drawn."""
+    opt, h = spec["optimizer"], spec["hyper"]
+    if opt == "adagrad":  # torch fills it when the optimizer is built
+        summed = (
+            f32(rng.uniform(0, 1e-3, shape)) if state_step else np.full(shape, h.get("initial_accumulator_value", 0.0))
+        )
+        return {"step": float(state_step), "sum": summed}
+    if opt in ("adam", "adamw") and spec.get("adam_t0") and not state_step:  # the counter started at t0
+        return {"step": float(spec["adam_t0"]), "exp_avg": np.zeros(shape), "exp_avg_sq": np.zeros(shape)}
+    if state_step == 0:
+        return {}
+    if opt == "sgd":
+        key = {"torch": "momentum_buffer", "ema": "exp_avg", "velocity": "velocity"}[spec.get("momentum_form", "torch")]
+        return {key: f32(rng.normal(0, 0.01 if key == "velocity" else 0.1, shape))}
+    if opt == "rmsprop":
+        square = f32(rng.uniform(1e-6, 1e-4, shape))
+        state = {"step": float(state_step), "square_avg": square}
+        if h.get("momentum"):
+            state["momentum_buffer"] = f32(rng.normal(0, 0.1, shape))
+        if h.get("centered"):
+            state["grad_avg"] = f32(np.sqrt(square) * rng.uniform(-0.5, 0.5, shape))
+        return state
+    return {
+        "step": float(state_step),
+        "exp_avg": f32(rng.normal(0, 0.01, shape)),
+        "exp_avg_sq": f32(rng.uniform(0, 1e-4, shape)),
+    }
+
+
 def draw(spec, inputs, state_step, seed=0):
     """(pre, X, Y) in float64, every number representable in float32: the exact inputs of both runs."""
     rng = np.random.default_rng(seed)
@@ -75,16 +121,7 @@ def draw(spec, inputs, state_step, seed=0):
         if spec["bias"]:
             params[f"layers.{i}.bias"] = f32(rng.uniform(-0.5, 0.5, n_out))
     for name, p in params.items():
-        if state_step == 0:
-            state[name] = {}
-        elif spec["optimizer"] == "sgd":
-            state[name] = {"momentum_buffer": f32(rng.normal(0, 0.1, p.shape))}
-        else:
-            state[name] = {
-                "step": float(state_step),
-                "exp_avg": f32(rng.normal(0, 0.01, p.shape)),
-                "exp_avg_sq": f32(rng.uniform(0, 1e-4, p.shape)),
-            }
+        state[name] = optimizer_state(spec, p.shape, state_step, rng, f32)
     X = f32(rng.normal(0, 1, (m, sizes[0])) * (40 if inputs == "saturated" else 1))
     Y = np.eye(sizes[-1])[rng.integers(0, sizes[-1], m)]
     return dict(params=params, state=state), X, Y
@@ -108,22 +145,36 @@ def torch_step(spec, pre, X, Y, dtype):
         total = F.binary_cross_entropy_with_logits(z, Yt, reduction="sum")
     else:
         total = 0.5 * F.mse_loss(a, Yt, reduction="sum")
-    loss = spec["loss_scale"] * (total / m if spec["reduction"] == "mean" else total)
+    finish = lambda total: spec["loss_scale"] * (total / m if spec["reduction"] == "mean" else total)  # noqa: E731
+    loss, value = finish(total), None
+    if spec.get("prob_clip"):  # the value on clipped probabilities, the gradient the unclipped loss's
+        c = torch.clamp(a.detach(), spec["prob_clip"], 1 - spec["prob_clip"])
+        clipped = Yt * torch.log(c) + ((1 - Yt) * torch.log(1 - c) if spec["loss"] == "bce" else 0)
+        value = finish(-clipped.sum())
     if spec["l2"]:
         d = spec["l2_divisor"] or {"batch": m, "dataset": spec.get("n_train"), "none": 1}[spec.get("l2_norm", "batch")]
-        loss = loss + spec["l2"] / (2 * d) * sum((P[f"layers.{i}.weight"] ** 2).sum() for i in range(L))
+        penalty = spec["l2"] / (2 * d) * sum((P[f"layers.{i}.weight"] ** 2).sum() for i in range(L))
+        loss, value = loss + penalty, None if value is None else value + penalty
     loss.backward()
     names = list(P)
-    cls = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[spec["optimizer"]]
-    opt = cls([P[n] for n in names], **spec["hyper"], foreach=False)
+    form = spec.get("momentum_form", "torch")
+    if spec["optimizer"] == "sgd" and form != "torch":
+        cls = {"ema": reference.SGDMovingAverage, "velocity": reference.SGDVelocity}[form]
+        opt = cls([P[n] for n in names], **{k: v for k, v in spec["hyper"].items() if k != "dampening"})
+    else:
+        opt = OPTIMIZERS[spec["optimizer"]]([P[n] for n in names], **spec["hyper"], foreach=False)
     for n in names:
         opt.state[P[n]] = {
             k: torch.tensor(v, dtype=torch.float32 if k == "step" else dt) for k, v in pre["state"][n].items()
         }
     ref = {k: t.detach().numpy().copy() for k, t in acts.items()}
     ref.update({k[:-1] + "dz": t.grad.numpy().copy() for k, t in acts.items() if k.endswith(".z")})
-    ref.update({f"grad:{n}": P[n].grad.numpy().copy() for n in names})
-    ref["loss"] = loss.item()
+    ref.update({f"grad:{n}": P[n].grad.numpy().copy() for n in names})  # the raw gradients
+    ref["loss"] = (loss if value is None else value).item()
+    if spec.get("clip_value") is not None:
+        torch.nn.utils.clip_grad_value_([P[n] for n in names], spec["clip_value"])
+    if spec.get("clip_norm") is not None:
+        torch.nn.utils.clip_grad_norm_([P[n] for n in names], spec["clip_norm"])
     opt.step()
     for n in names:
         ref[n] = P[n].detach().numpy().copy()
@@ -155,8 +206,33 @@ PAIRS = [(loss, output) for loss, (_, _, outputs) in LOSSES.items() for output i
 MATRIX = [
     (act, loss, out, inputs, opt)
     for (act, (loss, out), inputs), opt in zip(
-        itertools.product(ACTIVATIONS, PAIRS, ("random", "saturated")), itertools.cycle((SGD, ADAM, ADAMW))
+        itertools.product(ACTIVATIONS, PAIRS, ("random", "saturated")),
+        itertools.cycle((SGD, ADAM, ADAMW, RMSPROP, ADAGRAD, EMA, VELOCITY)),
     )
+]
+OPTIMIZER_CONVENTIONS = [  # (name, make_spec arguments, state_step): the optimizers, forms and clippings
+    ("rmsprop first step", dict(opt=RMSPROP), 0),
+    ("rmsprop nnfs rho, eps", dict(opt=RMSPROP, hyper=dict(alpha=0.9, eps=1e-7)), 3),
+    ("rmsprop centered, momentum", dict(opt=RMSPROP, hyper=dict(centered=True, momentum=0.9)), 3),
+    ("rmsprop centered first step", dict(opt=RMSPROP, hyper=dict(centered=True)), 0),
+    ("rmsprop weight decay", dict(opt=RMSPROP, hyper=dict(weight_decay=0.1)), 3),
+    ("adagrad first step", dict(opt=ADAGRAD), 0),
+    ("adagrad lr decay, start", dict(opt=ADAGRAD, hyper=dict(lr_decay=0.1, initial_accumulator_value=0.1)), 0),
+    ("adagrad later, nnfs eps, wd", dict(opt=ADAGRAD, hyper=dict(eps=1e-7, lr_decay=1e-3, weight_decay=0.01)), 5),
+    ("sgd ema first step", dict(opt=EMA), 0),
+    ("sgd ema", dict(opt=EMA, hyper=dict(weight_decay=1e-2)), 3),
+    ("sgd velocity first step", dict(opt=VELOCITY), 0),
+    ("sgd velocity", dict(opt=VELOCITY, hyper=dict(momentum=0.5)), 3),
+    ("adam t0 1 (cs231n)", dict(opt=ADAM, adam_t0=1), 0),
+    ("clip value", dict(clip_value=0.01), 3),
+    ("clip value, adam", dict(opt=ADAM, clip_value=1e-3), 3),
+    ("clip norm, clipping", dict(clip_norm=0.05), 3),
+    ("clip norm, not clipping", dict(clip_norm=1e3, opt=RMSPROP), 3),
+    ("clip norm, velocity", dict(clip_norm=0.1, opt=VELOCITY), 3),
+    ("prob clip ce", dict(prob_clip=1e-7), 3),
+    ("prob clip bce, sklearn's eps", dict(prob_clip=2.220446049250313e-16, loss="bce"), 3),
+    ("prob clip bce, clipping", dict(prob_clip=0.45, loss="bce", opt=ADAGRAD), 3),
+    ("prob clip ce, clipping", dict(prob_clip=0.2, activation="relu"), 3),
 ]
 CONVENTIONS = [  # (name, make_spec arguments, state_step)
     ("sum reduction", dict(reduction="sum"), 3),
@@ -179,7 +255,7 @@ CONVENTIONS = [  # (name, make_spec arguments, state_step)
     ("adam weight decay", dict(opt=ADAM, hyper=dict(weight_decay=0.1)), 7),
     ("adamw first step", dict(opt=ADAMW), 0),
     ("adamw, sum, scale, l2", dict(opt=ADAMW, reduction="sum", loss_scale=0.25, l2=0.1, l2_divisor=1), 2),
-]
+] + OPTIMIZER_CONVENTIONS
 
 
 def check_covered(spec, inputs, state_step):
@@ -218,6 +294,20 @@ def test_flags_a_1e6_change_in_float64(activation, loss, output, inputs, opt):
     for key, bound in E64.items():
         if key[1].endswith(".da"):
             continue  # not a tensor the twin records today
+        t = tensor(ref, *key)
+        assert excess(t * (1 + 1e-6), t, bound, bound) > 10, key
+        assert detection_floor(bound, bound, t) < 1e-7, key
+
+
+@pytest.mark.parametrize("name,args,state_step", OPTIMIZER_CONVENTIONS, ids=[c[0] for c in OPTIMIZER_CONVENTIONS])
+def test_flags_a_1e6_change_in_float64_optimizers(name, args, state_step):
+    """Every tensor of the new optimizers, forms, clippings (and the clipped loss value) still shows a 1e-6 change."""
+    spec = make_spec(**args)
+    refs, E = both(spec, "random", state_step)
+    ref, E64 = refs["float64"], E["float64"]
+    for key, bound in E64.items():
+        if key[1].endswith(".da"):
+            continue
         t = tensor(ref, *key)
         assert excess(t * (1 + 1e-6), t, bound, bound) > 10, key
         assert detection_floor(bound, bound, t) < 1e-7, key
@@ -263,3 +353,17 @@ def test_handmade_against_twin_issue_cases(digits, flags, steps):
     X, Y = data.prepare(digits, None, cfg.scale, cfg.dtype)[:2]
     worst = max(max(r["excess"].values()) for r in run(cfg, X, Y, steps=steps))
     assert worst <= 1, worst
+
+
+@pytest.mark.parametrize("opt", [ADAM, RMSPROP, ADAGRAD], ids=lambda o: o["optimizer"])
+def test_an_exactly_zero_gradient_keeps_a_finite_bound(opt):
+    """A blank input feature makes a weight column's gradient exactly 0 in every implementation: the adaptive
+    optimizers' sqrt then has an exact input (not 0/0), so a wrong update there is still seen."""
+    spec = make_spec(opt=opt)
+    pre, X, Y = draw(spec, "random", 0)  # the first step: the sum of squares is exactly 0 there
+    X[:, 0] = 0.0
+    ref = torch_step(spec, pre, X, Y, "float64")
+    assert not ref["grad:layers.0.weight"][:, 0].any()
+    E = step_bounds(spec, pre, X, Y, ref, U["float64"])[("update", "layers.0.weight")]
+    column = ref["layers.0.weight"][:, 0]
+    assert np.isfinite(E).all() and excess(column * (1 + 1e-6), column, E[:, 0], E[:, 0]) > 10

@@ -80,6 +80,12 @@ def test_correct_run_names_no_suspect(arrays):
         ("sigmoid-prime-of-a", dict(activation="relu")),
         ("relu-grad-wrong-tensor", dict(activation="tanh")),
         ("stale-weights", dict(momentum=0.5)),
+        ("rmsprop-eps-inside-sqrt", dict(optimizer="adam")),
+        ("rmsprop-eps-inside-sqrt", dict(centered=True)),
+        ("adagrad-cache-reset", dict(optimizer="sgd")),
+        ("velocity-sign-flipped", dict(momentum_form="torch")),
+        ("velocity-sign-flipped", dict(optimizer="adam")),
+        ("clip-after-update", dict(clip_norm=None)),
     ],
 )
 def test_settings_that_hide_a_bug_are_refused(name, flags):
@@ -105,7 +111,7 @@ def test_each_bug_overrides_only_what_it_says():
         if cls is not None and isinstance(cls, type):
             overridden = [k for k in vars(cls) if callable(vars(cls)[k]) and not k.startswith("__")]
             assert all(hasattr(handmade.MLP, k) for k in overridden), (bug.name, overridden)
-        assert bug.net or bug.optimizer, bug.name
+        assert bug.net or bug.optimizer or bug.update, bug.name
 
 
 @pytest.mark.parametrize("bug", CATALOGUE, ids=[b.name for b in CATALOGUE])

@@ -31,6 +31,7 @@ PER_SAMPLE = dict(
 THETA = dict(sizes=[784, 25, 10], activation="sigmoid", loss="bce", l2=1, layout="bias-first-col", n_train=512)
 LAST_COL = dict(sizes=[784, 32, 10], activation="tanh", loss="mse", layout="bias-last-col", lr=0.01, n_train=512)
 ADAM = dict(optimizer="adam", lr=1e-3, n_train=512)
+VELOCITY = dict(targets="labels", momentum_form="velocity", lr_schedule="inv-iter:0.01", n_train=512)
 
 # (correct candidate, buggy candidate, settings, the layout that must be chosen, where the bug shows, its suspect)
 EXAMPLE_CASES = [
@@ -83,6 +84,14 @@ EXAMPLE_CASES = [
         "adam-no-bias-correction",
     ),
     (
+        "velocity_momentum_net.py:VelocityNet",
+        "velocity_momentum_net.py:VelocityNetSignFlipped",
+        VELOCITY,
+        "in-out",
+        ("update", "layers.0.weight"),
+        "velocity-sign-flipped",
+    ),
+    (
         "per_sample_net.py:Network",
         "per_sample_net.py:NetworkSigmoidPrimeOfA",
         PER_SAMPLE,
@@ -101,6 +110,8 @@ BUG_LINES = {
     "bias_last_col_net.py:loss_and_grads_tanh_of_z": "(1 - z**2)",
     "adam_class_net.py:AdamNetNoBiasCorrection": "# m, v uncorrected",
     "per_sample_net.py:NetworkSigmoidPrimeOfA": "sp = sigmoid_prime(activations[-layer])",
+    # the tracer names a value made inside a helper at the caller's line: here the call of the update rule
+    "velocity_momentum_net.py:VelocityNetSignFlipped": "self.params[k], self.configs[k] = self.update_rule(",
 }
 
 
@@ -212,6 +223,96 @@ def test_loss_scale_convention_is_named_with_its_flag():
     found = [f for f in r.findings if f.code == "convention"]
     assert found and found[0].facts["fix"] == "--loss-scale 0.1", r.findings
     assert "0.1x the reference's" in found[0].message
+
+
+def course(name):
+    import candidates.course_optimizers as courses
+
+    return getattr(courses, name)
+
+
+COURSE_CONVENTIONS = [  # (candidate, settings, the flag's setting, the fix named, the step it shows at)
+    (
+        "example VelocityNet",
+        dict(VELOCITY, momentum_form=None),
+        dict(momentum_form="velocity"),
+        "--momentum-form velocity",
+        1,
+    ),
+    ("CourseraMomentum", dict(lr=0.1, n_train=512), dict(momentum_form="ema"), "--momentum-form ema", 0),
+    ("CS231nAdam", dict(ADAM), dict(adam_t0=1), "--adam-t0 1", 0),
+    (
+        "nnfs clipped loss",
+        dict(lr=0.5, n_train=64, sizes=[784, 64, 10]),
+        dict(prob_clip=1e-7),
+        "--prob-clip 1e-07",
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize("name,settings,flag,fix,step", COURSE_CONVENTIONS, ids=[c[0] for c in COURSE_CONVENTIONS])
+def test_a_courses_convention_is_named_with_its_flag(name, settings, flag, fix, step):
+    """Code written in a course's convention departs from torch's and is named a convention, with the flag that
+    makes the tool follow it; under that flag it agrees, in float64 and (the optimizers') float32."""
+    if name.startswith("example"):
+        candidate = spec("velocity_momentum_net.py:VelocityNet")
+    elif name.startswith("nnfs"):
+        candidate = lambda p, X, Y: net(p, X, Y, clip=1e-7)  # noqa: E731
+    else:
+        candidate = course(name)
+    settings = dict(dict(sizes=[784, 24, 10]), **settings)
+    r = lockstep.check(candidate, steps=300, **settings)
+    d = r.first_divergence
+    found = [f for f in r.findings if f.code == "convention"]
+    assert r.verdict == "diverge" and found and found[0].facts["fix"] == fix, str(r)
+    assert step is None or d.step == step
+    assert "a convention, not a bug" in found[0].message and "suspect" not in [f.code for f in r.findings]
+    assert "unmatched" not in [f.code for f in r.findings]
+    # clipping matters once the batch is fit, where float32 sees too little to vouch for agreement (inconclusive)
+    for dtype, steps in (("float64", 300),) + ((("float32", 100),) if "prob_clip" not in flag else ()):
+        r = lockstep.check(candidate, steps=steps, dtype=dtype, **{**settings, **flag})
+        assert r.verdict == "agree", str(r)
+
+
+def test_a_class_that_clips_its_own_gradients_agrees_under_the_flag():
+    """A network that clips in place before its update (min-char-rnn's np.clip) matches --clip-value: its update is
+    compared, its .grads (clipped or not, its own business) are not."""
+    settings = dict(sizes=[784, 24, 10], lr=0.1, momentum=0.0, n_train=512, steps=50)
+    r = lockstep.check(course("ClippedSGD"), clip_value=0.01, **settings)
+    assert r.verdict == "agree" and r.to_dict()["check"]["phases"] == ["loss", "update"], str(r)
+    r = lockstep.check(course("ClippedSGD"), clip_value=0.02, **settings)  # its own 0.01 is not the tool's 0.02
+    assert r.verdict == "diverge" and r.first_divergence.phase == "update"
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        dict(optimizer="rmsprop", lr=1e-3, alpha=0.9, eps=1e-7),
+        dict(optimizer="adagrad", lr=1e-2, lr_decay=1e-3),
+        dict(momentum_form="ema"),
+        dict(momentum_form="velocity", lr_schedule="inv-iter:0.05"),
+        dict(optimizer="adam", lr=1e-3, adam_t0=1, clip_norm=0.5),
+        dict(clip_value=0.01, lr_schedule="stair:0.5:1", n_train=128),  # 2 batches an epoch
+    ],
+    ids=lambda e: " ".join(f"{k}={v}" for k, v in e.items()),
+)
+def test_a_function_gets_the_tools_optimizer_whatever_it_is(extra):
+    r = lockstep.check(lambda p, X, Y: net(p, X, Y), **{**dict(sizes=[784, 24, 10], n_train=256, steps=30), **extra})
+    assert r.verdict == "agree", str(r)
+
+
+def test_a_class_receives_the_new_settings_by_name():
+    from lockstep.config import Config
+    from lockstep.sides.candidate import hyper
+
+    class Takes:
+        def __init__(self, params, lr, alpha, eps, centered, momentum, clip_norm): ...
+
+    got = hyper(Takes, Config(optimizer="rmsprop", alpha=0.9, eps=1e-7, clip_norm=2.0), 100)
+    assert got == dict(lr=0.05, alpha=0.9, eps=1e-7, centered=False, momentum=0.0, clip_norm=2.0)
+    assert hyper(lambda params, **kw: None, Config(momentum_form="velocity"), 100)["momentum_form"] == "velocity"
+    assert hyper(lambda params, **kw: None, Config(optimizer="adam", adam_t0=1), 100)["adam_t0"] == 1
 
 
 def test_only_the_loss_differs_is_said_so():

@@ -178,14 +178,34 @@ def test_draws_are_seeded_cover_the_tables_and_stay_in_range():
         "dampening",
         "weight_decay",
         "lr_schedule",
+        "momentum_form",
+        "adam_t0",
+        "alpha",
+        "centered",
+        "lr_decay",
+        "initial_accumulator_value",
+        "clip_value",
+        "clip_norm",
+        "prob_clip",
     ):
         assert any(key in d for d in draws), key
     assert any(d["batch_size"] == "full" for d in draws) and any(d["batch_size"] == 1 for d in draws)
 
 
+def test_the_training_focus_draws_every_form_schedule_and_clipping():
+    from lockstep.config import MOMENTUM_FORMS, SCHEDULES, parse_schedule
+
+    draws = [sweep.draw(0, i, focus="training")[1] for i in range(150)]
+    assert draws[0] != sweep.draw(0, 0)[1] and draws[:3] == [sweep.draw(0, i, focus="training")[1] for i in range(3)]
+    assert {d.get("momentum_form", "torch") for d in draws if d["optimizer"] == "sgd"} == set(MOMENTUM_FORMS)
+    parsed = [parse_schedule(d["lr_schedule"]) for d in draws if "lr_schedule" in d]
+    assert {p[0] for p in parsed} == set(SCHEDULES) and {p[2] for p in parsed} == {"epoch", "iteration"}
+    assert sum("clip_value" in d or "clip_norm" in d for d in draws) > 30 and sum("prob_clip" in d for d in draws) > 10
+
+
 def test_drawn_settings_are_accepted():
     """check() accepts every drawn configuration (one step each), so the sweep's rows are runs, not errors."""
     for i in range(24):
-        _, s = sweep.draw(0, i)
+        _, s = sweep.draw(0, i, focus="training" if i % 2 else None)
         batch = s["batch_size"] if s["batch_size"] == "full" else min(s["batch_size"], 64)
         sweep.run_config(dict(s, steps=1, n_train=64, batch_size=batch))

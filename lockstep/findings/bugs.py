@@ -22,7 +22,7 @@ from handmade.layers import sigmoid_forward
 from handmade.losses import OUTPUTS
 from handmade.mlp import MLP
 
-from ..config import OPTIMIZERS, PRESETS
+from ..config import OPTIMIZERS, PRESETS, make_optimizer, optimizer_settings, update
 from .signatures import fit, ratio_fit
 
 
@@ -37,6 +37,7 @@ class Bug:
     predict: object  # Scene -> (residual, evidence) or None
     net: object = None  # cfg -> the MLP subclass to build (or None: handmade.MLP)
     optimizer: object = None  # (params, cfg) -> the buggy optimizer (or None: the configured one)
+    update: object = None  # (optimizer, params, clip) -> one update in the buggy order (or None: config.update)
 
     def source(self):
         """(file, line, text) of the handmade line this bug replaces; (file, None, None) if the source on disk no
@@ -72,8 +73,8 @@ def _buggy_optimizer(cls):
     """(params, cfg) -> cls built with the configured optimizer's settings."""
 
     def build(params, cfg):
-        wd = {} if cfg.weight_decay is None else dict(weight_decay=cfg.weight_decay)
-        return cls(params, lr=cfg.lr, **OPTIMIZERS[cfg.optimizer][1](cfg, wd))
+        _, args = OPTIMIZERS[cfg.optimizer].build(handmade, optimizer_settings(cfg))
+        return cls(params, lr=cfg.lr, **args)
 
     return build
 
@@ -536,6 +537,163 @@ CATALOGUE.append(
         (layers.linear_backward, "dW = (x.T @ dz).T"),
         predict_bias_rows_only,
         net=lambda cfg: BiasRowsOnly,
+    )
+)
+
+
+# -- the optimizers, momentum forms and clipping: predicted by re-running the buggy update --------------------------
+def _rerun(s, build, grad=None):
+    """What an optimizer from build(params, cfg) computes for the divergent tensor's parameter, from the state the
+    step started from and the reference's gradient (or `grad`): the new parameter, or the state tensor named. None
+    when the divergent tensor is no optimizer state or updated parameter."""
+    if s.phase not in ("optimizer", "update") or s.pre is None:
+        return None
+    name, key = s.tensor.rsplit(".", 1) if s.phase == "optimizer" else (s.tensor, None)
+    p = handmade.Param(np.array(s.pre_param(name)), np.array(s.ref[f"grad:{name}"] if grad is None else grad))
+    opt = build([p], s.cfg)
+    opt.lr = s.hyper["lr"]  # this step's, after any schedule
+    before = s.pre["state"].get(name) or {}
+    if before:
+        opt.state[p] = {k: (np.array(v) if isinstance(v, np.ndarray) else v) for k, v in before.items()}
+    opt.step()
+    return opt.state[p].get(key) if key else p.data
+
+
+def _rerun_fit(build, text, applies):
+    """A prediction: the divergent tensor as build's buggy optimizer computes it, where applies(cfg)."""
+
+    def predict(s):
+        if not applies(s.cfg):
+            return None
+        predicted = _rerun(s, build)
+        return None if predicted is None else fit(s.divergent()[0], predicted, text)
+
+    return predict
+
+
+class EpsInsideSqrtRMSprop(handmade.RMSprop):
+    """RMSprop as often written (TensorFlow's order): eps inside the square root."""
+
+    def step(self):
+        for p, g, state in self.with_grad():
+            if not state:
+                state.update(step=0.0, square_avg=np.zeros_like(p.data))
+            state["step"] += 1
+            s = state["square_avg"]
+            s *= self.alpha
+            s += (1 - self.alpha) * (g * g)
+            p.data -= self.lr * g / np.sqrt(s + self.eps)  # sqrt(s + eps), not sqrt(s) + eps
+
+
+RMSPROP = dict(optimizer=(lambda o: o == "rmsprop", "rmsprop"))
+CATALOGUE.append(
+    Bug(
+        "rmsprop-eps-inside-sqrt",
+        "RMSprop divides by sqrt(s + eps) instead of sqrt(s) + eps",
+        dict(optimizer="rmsprop", lr=1e-3, steps=20),
+        _needs(**RMSPROP, momentum=(lambda m: not m, "0"), centered=(lambda c: not c, "off")),
+        ("update", "layers.0.weight"),
+        (handmade.RMSprop.step, "d += self.eps"),
+        _rerun_fit(
+            _buggy_optimizer(EpsInsideSqrtRMSprop),
+            "only the update disagrees, and it matches RMSprop with eps inside the square root, g / sqrt(s + eps)",
+            lambda cfg: cfg.optimizer == "rmsprop",
+        ),
+        optimizer=_buggy_optimizer(EpsInsideSqrtRMSprop),
+    )
+)
+
+
+class CacheResetAdagrad(handmade.Adagrad):
+    """Adagrad whose cache is made anew at every step: the sum of squares holds only this step's gradient."""
+
+    def step(self):
+        for p, g, state in self.with_grad():
+            state["step"] += 1
+            clr = self.lr / (1 + (state["step"] - 1) * self.lr_decay)
+            state["sum"] = g * g  # the cache reset: the sum forgets every earlier step
+            p.data -= clr * (g / (np.sqrt(state["sum"]) + self.eps))
+
+
+CATALOGUE.append(
+    Bug(
+        "adagrad-cache-reset",
+        "Adagrad resets its cache every step, so the sum of squared gradients holds only the last one",
+        dict(optimizer="adagrad", lr=0.01, initial_accumulator_value=0.1, steps=20),
+        _needs(optimizer=(lambda o: o == "adagrad", "adagrad")),
+        ("optimizer", "layers.0.weight.sum"),
+        (handmade.Adagrad.step, "s += g * g"),
+        _rerun_fit(
+            _buggy_optimizer(CacheResetAdagrad),
+            "the sum of squares equals this step's g^2 alone: the Adagrad cache is reset every step",
+            lambda cfg: cfg.optimizer == "adagrad",
+        ),
+        optimizer=_buggy_optimizer(CacheResetAdagrad),
+    )
+)
+
+
+class SignFlippedVelocity(handmade.SGDVelocity):
+    """The velocity form with its sign flipped: v = mu v + lr g, p += v, a step uphill."""
+
+    def step(self):
+        for p, g, state in self.with_grad():
+            v = state.setdefault("velocity", np.zeros_like(p.data))
+            v *= self.momentum
+            v += self.lr * g  # + where the velocity takes - lr g
+            p.data += v
+
+
+CATALOGUE.append(
+    Bug(
+        "velocity-sign-flipped",
+        "momentum as a velocity with the sign flipped, v = mu v + lr g then w += v: every step goes uphill",
+        dict(momentum_form="velocity", momentum=0.9, steps=20),
+        _needs(optimizer=(lambda o: o == "sgd", "sgd"), momentum_form=(lambda f: f == "velocity", "velocity")),
+        ("optimizer", "layers.0.weight.velocity"),
+        (handmade.SGDVelocity.step, "v -= self.lr * g"),
+        _rerun_fit(
+            _buggy_optimizer(SignFlippedVelocity),
+            "the velocity is mu v + lr g where it should be mu v - lr g: the momentum's sign is flipped",
+            lambda cfg: cfg.optimizer == "sgd" and cfg.momentum_form == "velocity",
+        ),
+        optimizer=_buggy_optimizer(SignFlippedVelocity),
+    )
+)
+
+
+def update_then_clip(optimizer, params, clip):
+    """The clipping called after the optimizer step, where it no longer changes anything: the update read the raw
+    gradients. (The clipped copies stand for what the code would clip too late.)"""
+    optimizer.step()
+    clip([handmade.Param(p.data, p.grad.copy()) for p in params if p.grad is not None])
+
+
+def predict_clip_after_update(s):
+    if s.cfg.clip_value is None and s.cfg.clip_norm is None:
+        return None
+    predicted = _rerun(s, lambda params, cfg: make_optimizer(handmade, params, cfg))
+    if predicted is None:
+        return None
+    which = f"--clip-value {s.cfg.clip_value:g}" if s.cfg.clip_value is not None else f"--clip-norm {s.cfg.clip_norm:g}"
+    return fit(
+        s.divergent()[0],
+        predicted,
+        f"the gradients agree but the update matches the optimizer on the unclipped gradients: the clipping "
+        f"({which}) comes after the update",
+    )
+
+
+CATALOGUE.append(
+    Bug(
+        "clip-after-update",
+        "the gradients are clipped after the optimizer step instead of before it, so the update reads them unclipped",
+        dict(clip_norm=0.1, momentum=0.0, steps=20),
+        lambda cfg: None if cfg.clip_value is not None or cfg.clip_norm is not None else "--clip-norm must be set",
+        ("update", "layers.0.weight"),
+        (update, "clip(params)"),
+        predict_clip_after_update,
+        update=update_then_clip,
     )
 )
 

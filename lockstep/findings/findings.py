@@ -5,7 +5,8 @@ reported; adding a finding is a function and a row there.
   local_error     the divergence persists from one shared state beyond rounding: this step makes it (a real bug)
   float32_only    float64 agrees from the same state, but float32 arithmetic differs where it matters
   loss_only       at the divergence step only the loss value differs; every gradient and update agrees
-  convention      the loss (and the gradients) differ by one constant factor: a convention, and the flag to match it
+  convention      the loss (and the gradients) differ by one constant factor, or match a course's convention
+                  (findings/conventions.py: clipped probabilities, a momentum form, Adam's counter): the flag
   own_rounding    a difference beyond torch's rounding that vanished in extended precision: the side's own rounding
   rounding_drift  the twins drifted apart by rounding and were re-anchored; each such step was rounding
   non_finite      where the first NaN or inf appeared, in which backend, and what fed it (a blow-up, in both)
@@ -22,6 +23,7 @@ import numpy as np
 
 from ..judge.tolerance import TOLERANCES
 from ..records import Finding
+from . import conventions
 from .bugs import CATALOGUE
 from .signatures import Scene, ratio_fit
 
@@ -107,6 +109,14 @@ def convention(ctx):
     out, d = ctx.outcome, ctx.outcome.first_divergence
     if not d or not out.scene or d.float32_only:
         return None
+    course = conventions.named(ctx, SUSPECT_FIT)  # a course's convention that a flag follows
+    if course:
+        return Finding(
+            "convention",
+            f"{course['text']}, at step {d.step} ({d.phase} {d.tensor}): a convention, not a bug. Rerun with "
+            f"{course['flag']}.",
+            facts=dict(factor=None, fix=course["flag"]),
+        )
     pairs = {(ph, name): (a, b) for ph, name, a, b in out.scene["pairs"]}
     ours, ref = pairs.get(("loss", "loss"), (None, None))
     if ours is None or not ref or not np.isfinite(ours):
@@ -192,6 +202,9 @@ def non_finite(ctx):
     who = (
         "both backends, at the same place"
         if nf.same_place
+        else "one backend, where rounding may take any correct implementation out of the formula's domain (the "
+        "square root of a difference that is 0 within rounding)"
+        if nf.domain
         else "the side under test only"
         if not nf.ref
         else "the reference only"
@@ -202,7 +215,14 @@ def non_finite(ctx):
     fed = "from finite inputs" if nf.inputs_finite else "from non-finite inputs (the batch itself)"
     big_text = f"; the largest value before it in that step was |{big[0]}| = {big[1]:.3g}" if big else ""
     extended = nf.extended or {}
-    if nf.same_place:
+    if nf.domain:
+        advice = (
+            "Both sides compute the same formula from a state where they agreed; its argument is 0 within "
+            "rounding, so which of them rounds below 0 is luck (torch's centered RMSprop does it where a gradient "
+            "stays constant, as clipping by value makes it): the verdict is blew_up. Use the uncentered form, or "
+            "keep the gradients from sitting at the clip."
+        )
+    elif nf.same_place:
         advice = (
             "Training itself blew up, in the reference too, from a state where both agreed: the verdict is "
             "blew_up, because the two implementations do not differ. Lower --lr, or check the data's scale."
@@ -235,7 +255,7 @@ def suspects(ctx):
     """Rank the catalogue's predictions against the divergence; the best fit below the threshold is named."""
     out = ctx.outcome
     d, nf = out.first_divergence, out.non_finite
-    if not d or out.scene is None or (nf and nf.same_place) or d.float32_only and not nf:
+    if not d or out.scene is None or (nf and (nf.same_place or nf.domain)) or d.float32_only and not nf:
         return None  # a blow-up in both, or float32 rounding: no catalogue bug (an overflow in float32 may be one)
     scene = Scene(ctx.cfg, d, out.scene, nf, n_train=len(ctx.y_train))
     fits = []
@@ -257,7 +277,7 @@ def suspects(ctx):
             bug=name,
             facts=dict(evidence=evidence, fit=residual),
         )
-    if nf or d.phase == "loss":
+    if nf or d.phase == "loss" or conventions.named(ctx, SUSPECT_FIT):
         return None  # the non_finite, loss_only or convention finding says what is known
     seen = relation(*scene.divergent(), SUSPECT_FIT[out.scene["dtype"]])
     hint = (

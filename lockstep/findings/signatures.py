@@ -60,10 +60,13 @@ class Scene:
         if self.phase != "update" or self.cfg.optimizer != "sgd" or self.pre is None or h.get("nesterov"):
             return
         if h.get("momentum"):
-            key = "momentum_buffer"
+            key = "momentum_buffer"  # torch's form (the courses' forms keep another key, and are not implied)
             if ("optimizer", f"{self.tensor}.{key}") in self.pairs or f"{self.tensor}.{key}" not in self.ref:
                 return
-        elif ("backward", self.tensor) in self.pairs:
+        elif (
+            ("backward", self.tensor) in self.pairs or self.cfg.clip_value is not None or self.cfg.clip_norm is not None
+        ):
+            return  # (clipped, the update's g is not the gradient)
             return
         for (phase, name), (ours, _) in list(self.pairs.items()):
             if phase != "update":

@@ -4,7 +4,8 @@ step_bounds() computes, for every tensor of one step and every element, a bound 
 correct implementation in arithmetic of unit roundoff u satisfies, by running error analysis from the twin's own
 tensors (Higham, ch. 3): two correct sides satisfy |ours - ref| <= E_ours + E_ref, and excess() measures how far
 beyond that a difference is. Each op's rule (matmul, the activations and their derivatives, softmax, the losses,
-the optimizers, underflow), what is rigorous and what is assumed, and a worked example: docs/judging.md, section 5.
+the optimizers, clipping, underflow), what is rigorous and what is assumed, and a worked example: docs/judging.md,
+section 5.
 """
 
 import inspect
@@ -110,6 +111,8 @@ def output_bounds(spec, z, a, Ez, Ea, Y, u, tiny, work):
             value = per.sum()
             rounding = u * np.sum(3 * np.abs(z) + 2 * np.abs(z * Y) + per + 2 * ULPS + 1) + g * value
         EL = rF * (np.sum((np.abs(a - Y) + Ea) * Ez) + rounding) + 4 * u * rF * abs(value)  # 3 scalings, the + l2
+        if setting(spec, "prob_clip", None):  # the value on clipped probabilities; the gradient stays a - Y
+            EL = clipped_loss_bound(spec["loss"], a, Ea, Y, spec["prob_clip"], u, rF)
         Edz = rF * (Ea + 2 * u * (np.abs(a) + np.abs(Y))) + 4 * u * rF * np.abs(a - Y) + tiny
         return EL + m * k * tiny, Edz, None
     d = a - Y  # (m, k)
@@ -119,6 +122,23 @@ def output_bounds(spec, z, a, Ez, Ea, Y, u, tiny, work):
     backward = activation(spec["output"], setting(spec, "leaky_slope", layers.LEAKY_SLOPE))[1]
     Edz, fdz = backward_bound(backward, rF * d, Eda, 0.0, z, Ez, a, Ea, u, tiny, work)
     return EL + m * k * tiny, Edz + fdz, Eda
+
+
+def clipped_loss_bound(loss, a, Ea, Y, p, u, rF):
+    """E of the loss value on probabilities c = clip(a, p, 1 - p) (prob_clip, NNFS's and scikit-learn's): the sum of
+    -w log x over (w, x) = (Y, c) and, for bce, (1 - Y, 1 - c). clip is 1-Lipschitz (its limits rounded to the
+    dtype: u more), and log moves by E_x / min(x, x') <= E_x / max(x - E_x, p); log's own rounding ULPS u |log x|,
+    the sum's gamma_n. rF is the reduction and loss scale; 4u of them for the scalings and the + l2."""
+    c = np.clip(a, p, 1 - p)  # (m, k)
+    Ec = Ea + u * c
+    terms = [(Y, c, Ec)] + ([(1 - Y, 1 - c, Ec + u * (1 - c))] if loss == "bce" else [])
+    value = moved = size = 0.0
+    for w, x, Ex in terms:
+        logx = np.log(x)
+        value -= np.vdot(w, logx)
+        moved += np.sum(np.abs(w) * (Ex / np.maximum(x - Ex, p * (1 - 4 * u)) + (ULPS + 1) * u * np.abs(logx)))
+        size += np.sum(np.abs(w * logx))
+    return rF * (moved + gamma(len(terms) * a.size, u) * size) + 4 * u * rF * abs(value)
 
 
 def magnitude(*terms):
@@ -132,14 +152,35 @@ def magnitude(*terms):
     return total
 
 
-def sgd_bounds(h, p, G, EG, fG, state, u, tiny):
-    """(E, floor) of the new momentum buffer (None without momentum) and of the new parameter, torch's SGD.
-    Each line's rounding is bounded by a few u times its terms' magnitudes (|a + b| <= |a| + |b| throughout)."""
-    lr, mu, tau, wd = h["lr"], h.get("momentum", 0), h.get("dampening", 0), h.get("weight_decay", 0)
-    g, Eg, fg = G, EG, fG + tiny
-    if wd:  # g = grad + wd p
-        g, Eg = G + wd * p, magnitude((1, EG), (3 * u * wd, p), (3 * u, G))
-    buf = None
+def decayed(h, p, G, EG, fG, u, tiny):
+    """(g, E_g, floor) of g = grad + weight_decay p (torch's coupled weight decay; g = grad without it)."""
+    wd = h.get("weight_decay", 0)
+    if not wd:
+        return G, EG, fG + tiny
+    return G + wd * p, magnitude((1, EG), (3 * u * wd, p), (3 * u, G)), fG + tiny
+
+
+def sgd_bounds(h, p, G, EG, fG, state, u, tiny, form="torch"):
+    """({state key: (E, floor)}, (E, floor) of the new parameter) of SGD: torch's, or one of the courses' momentum
+    forms (config.MOMENTUM_FORMS). Each line's rounding is bounded by a few u times its terms' magnitudes
+    (|a + b| <= |a| + |b| throughout); a state missing before the step is zero (torch's first buffer is g).
+      torch     buf = mu old + (1 - tau) g (buf = g first), g = g + mu buf with nesterov, p - lr g
+      ema       v = mu old + (1 - mu) g: E_v = (1 - mu) E_g + 3u(mu |old| + (1 - mu) |g|); p - lr v
+      velocity  v = mu old - lr g: E_v = lr E_g + 3u(mu |old| + lr |g|); p + v: E_v + u(|p| + |v|)"""
+    lr, mu, tau = h["lr"], h.get("momentum", 0), h.get("dampening", 0)
+    g, Eg, fg = decayed(h, p, G, EG, fG, u, tiny)
+    if form in ("ema", "velocity"):
+        key = "exp_avg" if form == "ema" else "velocity"
+        old = state.get(key)
+        old = np.zeros_like(g) if old is None else old
+        if form == "ema":
+            v = mu * old + (1 - mu) * g
+            Ev, fv = magnitude((1 - mu, Eg), (3 * u * mu, old), (3 * u * (1 - mu), g)), (1 - mu) * fg + tiny
+            return {key: (Ev, fv)}, (magnitude((lr, Ev), (3 * u * lr, v), (u, p)), lr * fv + tiny)
+        v = mu * old - lr * g
+        Ev, fv = magnitude((lr, Eg), (3 * u * mu, old), (3 * u * lr, g)), lr * fg + tiny
+        return {key: (Ev, fv)}, (magnitude((1, Ev), (u, p), (u, v)), fv + tiny)
+    keys = {}
     if mu:
         old = state.get("momentum_buffer")
         if old is None:  # the first step: buf = g, no dampening
@@ -147,17 +188,101 @@ def sgd_bounds(h, p, G, EG, fG, state, u, tiny):
         else:  # buf = mu old + (1 - tau) g
             b = mu * old + (1 - tau) * g
             Eb, fb = magnitude((1 - tau, Eg), (3 * u * mu, old), (3 * u * (1 - tau), g)), (1 - tau) * fg + tiny
-        buf = (Eb, fb)
+        keys["momentum_buffer"] = (Eb, fb)
         if h.get("nesterov"):  # g = g + mu buf
             Eg, fg = magnitude((1, Eg), (mu, Eb), (2 * u, g), (2 * u * mu, b)), fg + mu * fb + tiny
             g = g + mu * b
         else:
             g, Eg, fg = b, Eb, fb
-    return buf, (magnitude((lr, Eg), (3 * u * lr, g), (u, p)), lr * fg + tiny)  # p - lr g
+    return keys, (magnitude((lr, Eg), (3 * u * lr, g), (u, p)), lr * fg + tiny)  # p - lr g
+
+
+def sqrt_bound(v, Ev, fv, u):
+    """(sqrt(v), E, floor) for v >= 0 within Ev: E = min(E_v / (sqrt(v - E_v) + sqrt(v - 2 E_v)), sqrt(E_v)), plus
+    sqrt's own rounding. sqrt is not Lipschitz at 0, so where v is rounding noise (E_v ~ v) the bound is ~ sqrt(v)
+    itself: an optimizer dividing by it turns that noise into a full step, and the bound says so. The floor's
+    share is at most 1.5 sqrt(floor of v)."""
+    r = np.sqrt(v)
+    Er = np.minimum(Ev / (np.sqrt(np.maximum(v - Ev, 0)) + np.sqrt(np.maximum(v - 2 * Ev, 0))), np.sqrt(Ev))
+    Er = np.where(Ev > 0, Er, 0.0)  # an exact v (a gradient exactly 0, as at a blank pixel): not 0/0
+    Er += 2 * u * r
+    return r, Er, 1.5 * np.sqrt(fv)
+
+
+def quotient(n, En, fn, D, ED, fD, u):
+    """(n / D, E, floor) for a denominator D > 0 within ED (+ fD): (E_n + |q| E_D) / (the smallest D can be) + u|q|;
+    inf where D may reach 0."""
+    q = n / D
+    low = D - ED - fD  # the smallest the denominator can be
+    Eq = np.where(low > 0, (En + np.abs(q) * ED) / np.where(low > 0, low, 1), np.inf) + u * np.abs(q)
+    fq = (fn + float(np.max(np.abs(q), initial=0)) * fD) / float(np.min(np.where(low > 0, low, np.inf), initial=1))
+    return q, Eq, fq
+
+
+def squares(old, rate, g, Eg, fg, u, tiny):
+    """(s, E, floor) of s = keep old + rate g^2 with old >= 0: every term is positive, so the roundings of the
+    products and the sum are 4u s at most; the error of g moves g^2 by (2|g| + E_g) E_g."""
+    keep = 1.0 if rate == 1 else 1 - rate
+    s = keep * old + rate * g * g
+    Es = rate * (2 * np.abs(g) + Eg) * Eg + 4 * u * s
+    return s, Es, rate * (2 * float(np.max(np.abs(g) + Eg, initial=0)) + fg) * fg + tiny
+
+
+def rmsprop_bounds(h, p, G, EG, fG, state, u, tiny):
+    """({state key: (E, floor)}, new parameter's (E, floor), domain) of torch's RMSprop:
+    s = alpha s + (1 - alpha) g^2; centered: a = a + (1 - alpha)(g - a) (a lerp, as Adam's m) and w = s - a^2,
+    whose cancellation rounds by 3u(s + a^2); d = sqrt(w) + eps; q = g / d; then p - lr q, or with momentum
+    buf = mu buf + q (from 0) and p - lr buf. w >= 0 exactly, but where it is within rounding of 0 (a gradient
+    constant over many steps, as clipping by value makes it: s and a^2 then agree to their last bits), any correct
+    side may round it below 0 and take sqrt of a negative: `domain` marks those elements (None uncentered)."""
+    lr, alpha, eps, mu = h["lr"], h["alpha"], h["eps"], h.get("momentum", 0)
+    g, Eg, fg = decayed(h, p, G, EG, fG, u, tiny)
+    zero = np.zeros_like(g)
+    s, Es, fs = squares(_get(state, "square_avg", zero), 1 - alpha, g, Eg, fg, u, tiny)
+    keys, (w, Ew, fw), domain = {"square_avg": (Es, fs)}, (s, Es, fs), None
+    if h.get("centered"):
+        a0 = _get(state, "grad_avg", zero)
+        a = a0 + (1 - alpha) * (g - a0)
+        Ea = magnitude((1 - alpha, Eg), (3 * u * max(alpha, 1 - alpha), g - a0), (3 * u * alpha, a0), (3 * u, g))
+        fa = (1 - alpha) * fg + tiny
+        keys["grad_avg"] = (Ea, fa)
+        w = s - a * a
+        Ew = Es + (2 * np.abs(a) + Ea) * Ea + 3 * u * (s + a * a)
+        fw = fs + (2 * float(np.max(np.abs(a) + Ea, initial=0)) + fa) * fa + tiny
+        domain = w - 2 * (Ew + fw) <= 0  # the sides' w are within 2 E_w of each other, through the exact one
+    r, Er, fr = sqrt_bound(w, Ew, fw, u)
+    D = r + eps
+    q, Eq, fq = quotient(g, Eg, fg, D, Er + u * D, fr, u)
+    if mu > 0:  # buf = mu buf + q, p - lr buf
+        b0 = _get(state, "momentum_buffer", zero)
+        Eq, fq = magnitude((1, Eq), (3 * u * mu, b0), (3 * u, q)), fq + tiny
+        q = mu * b0 + q
+        keys["momentum_buffer"] = (Eq, fq)
+    return keys, (magnitude((lr, Eq), (3 * u * lr, q), (u, p)), lr * fq + tiny), domain
+
+
+def adagrad_bounds(h, p, G, EG, fG, state, u, tiny):
+    """({'sum': (E, floor)}, new parameter's (E, floor)) of torch's Adagrad: s = s + g^2; q = g / (sqrt(s) + eps);
+    p - clr q with clr = lr / (1 + (t - 1) lr_decay) in Python floats (a few us relative)."""
+    us = min(u, U64)
+    t = float(state.get("step", 0)) + 1
+    clr = h["lr"] / (1 + (t - 1) * h.get("lr_decay", 0))
+    g, Eg, fg = decayed(h, p, G, EG, fG, u, tiny)
+    s, Es, fs = squares(_get(state, "sum", np.zeros_like(g)), 1, g, Eg, fg, u, tiny)
+    r, Er, fr = sqrt_bound(s, Es, fs, u)
+    D = r + h["eps"]
+    q, Eq, fq = quotient(g, Eg, fg, D, Er + u * D, fr, u)
+    return {"sum": (Es, fs)}, (magnitude((clr, Eq), ((3 * u + 3 * us) * clr, q), (u, p)), clr * fq + tiny), None
+
+
+def _get(state, key, zero):
+    value = state.get(key)
+    return zero if value is None else value
 
 
 def adam_bounds(h, decoupled, p, G, EG, fG, state, u, tiny):
-    """(E, floor) of exp_avg, exp_avg_sq and the new parameter, torch's Adam (AdamW) single-tensor formulas."""
+    """(E, floor) of exp_avg, exp_avg_sq and the new parameter, torch's Adam (AdamW) single-tensor formulas. A
+    counter started at t0 (--adam-t0) is the state's 'step' before the first step."""
     lr, (b1, b2), eps, wd = h["lr"], h["betas"], h["eps"], h.get("weight_decay", 0)
     us = min(u, U64)  # scalar arithmetic is Python floats
     t = float(state.get("step", 0)) + 1
@@ -179,26 +304,53 @@ def adam_bounds(h, decoupled, p, G, EG, fG, state, u, tiny):
     bc1, bc2 = 1 - b1**t, 1 - b2**t
     rel1, rel2 = us + ULPS * us * b1**t / bc1, us + ULPS * us * b2**t / bc2  # 1 - beta^t: pow, then cancellation
     c2, rel_c2 = np.sqrt(bc2), rel2 / 2 + us + u
-    r = np.sqrt(v)
-    Er = np.minimum(Ev / (np.sqrt(np.maximum(v - Ev, 0)) + np.sqrt(np.maximum(v - 2 * Ev, 0))), np.sqrt(Ev))
-    Er += 2 * u * r  # the floor's share is at most 1.5 sqrt(fv): sqrt is what it is at 0
+    r, Er, fr = sqrt_bound(v, Ev, fv, u)
     D = r / c2 + eps  # the denominator
-    ED, fD = Er / c2 + r / c2 * (rel_c2 + u) + u * D, 1.5 * np.sqrt(fv) / c2
-    q = m / D
-    low = D - ED - fD  # the smallest the denominator can be
-    Eq = np.where(low > 0, (Em + np.abs(q) * ED) / np.where(low > 0, low, 1), np.inf) + u * np.abs(q)
-    fq = (fm + float(np.max(np.abs(q), initial=0)) * fD) / float(np.min(np.where(low > 0, low, np.inf), initial=1))
+    q, Eq, fq = quotient(m, Em, fm, D, Er / c2 + r / c2 * (rel_c2 + u) + u * D, fr / c2, u)
     s = lr / bc1
     Enew = Ep1 + s * Eq + s * np.abs(q) * (rel1 + us + 3 * u) + u * (np.abs(p1) + s * np.abs(q))
     return (Em, fm), (Ev, fv), (Enew, s * fq + tiny)
 
 
-def step_bounds(spec, pre, X, Y, ref, u):
+def clipped_grads(spec, names, grads, u, tiny):
+    """{name: (g, E, floor)} of the gradients after clipping (spec's clip_value or clip_norm), from the raw
+    ones {name: (G, E, floor)}, as the update reads them.
+      clip_value  clamp(g, -C, C) is 1-Lipschitz: E stays (plus u|g| for C's rounding to the dtype).
+      clip_norm   g c, c = min(1, M / (N + 1e-6)), N the 2-norm of all gradients: every element moves with the
+                  norm. N is within ||E||_2 (the triangle inequality) plus its rounding (gamma_n + 3u) N; c within
+                  c E_d / (d - E_d) + u c for d = N + 1e-6 (E_d = E_N + u d); min(1, .) is 1-Lipschitz, and exact
+                  (0) where c is beyond 1 by more than its error. E' = c E + E_c (|g| + E) + u c |g|."""
+    C, M = setting(spec, "clip_value", None), setting(spec, "clip_norm", None)
+    if C is not None:
+        return {n: (np.clip(G, -C, C), E + u * np.minimum(np.abs(G), C), f) for n, (G, E, f) in grads.items()}
+    if M is None:
+        return grads
+    N = float(np.sqrt(sum(np.vdot(G, G) for G, _, _ in grads.values())))
+    n = sum(G.size for G, _, _ in grads.values())
+    EN = float(np.sqrt(sum(np.vdot(E + f, E + f) for _, E, f in grads.values())))
+    EN += (gamma(n, u) + 3 * u) * N + np.sqrt(n) * tiny
+    d = N + 1e-6
+    Ed = EN + u * d
+    c_raw = M / d
+    Ec = c_raw * Ed / (d - Ed) + u * c_raw if d > Ed else np.inf
+    c, Ec = (1.0, 0.0) if c_raw - Ec > 1 else (min(c_raw, 1.0), Ec)
+    return {
+        n: (c * G, c * E + Ec * (np.abs(G) + E) + u * c * np.abs(G), c * f + Ec * f + tiny)
+        for n, (G, E, f) in grads.items()
+    }
+
+
+def step_bounds(spec, pre, X, Y, ref, u, domain=None):
     """spec: dict(sizes, activation, output, loss, l2, l2_divisor, reduction, loss_scale, bias, leaky_slope,
-                  optimizer, hyper) -- hyper is torch's param_groups[0] without 'params' (lr, momentum, dampening,
-                  nesterov, weight_decay; or lr, betas, eps, weight_decay, amsgrad False, maximize False)
+                  optimizer, hyper, momentum_form, clip_value, clip_norm, prob_clip) -- hyper is torch's
+                  param_groups[0] without 'params' (lr, momentum, dampening, nesterov, weight_decay; or lr, betas,
+                  eps, weight_decay, amsgrad False, maximize False; or rmsprop's lr, alpha, eps, momentum,
+                  centered, weight_decay; or adagrad's lr, lr_decay, eps, weight_decay); momentum_form 'torch'
+                  (the default), 'ema' or 'velocity' for sgd; clip_value or clip_norm (None: no clipping) the
+                  gradient clipping before the update; prob_clip the loss value's probability clipping (None)
     pre:  {'params': {name: array}, 'state': {name: {key: array or float}}}  the exact state before the step
-          (torch state keys: momentum_buffer; step, exp_avg, exp_avg_sq)
+          (torch state keys: momentum_buffer; step, exp_avg, exp_avg_sq; square_avg, grad_avg; sum; the momentum
+          forms' exp_avg, velocity)
     X (m, n_in), Y (m, k) one-hot floats: exact inputs
     ref:  the reference's tensors after the step: 'layers.{i}.z', 'layers.{i}.a', 'layers.{i}.dz', 'loss' (float),
           'grad:layers.{i}.weight', 'grad:layers.{i}.bias', 'layers.{i}.weight' (new value),
@@ -210,7 +362,9 @@ def step_bounds(spec, pre, X, Y, ref, u):
     the hidden layers (and of the output with mse). Where an input is NaN or inf, E is inf.
     output is the resolved output activation; l2_divisor None means the batch size m (or l2_norm 'batch',
     'dataset' with n_train, 'none' may be given instead); reduction 'mean' or 'sum'; leaky_slope is leaky_relu's.
-    The reference's 'loss' is not needed."""
+    The reference's 'loss' is not needed. domain, a dict if given, receives {(phase, name): bool array} of the
+    elements where rounding may take any correct implementation out of a formula's domain (a NaN there is a blow-up
+    of the formula, not a difference: centered RMSprop's sqrt(s - a^2))."""
     h = spec["hyper"]
     if h.get("maximize") or h.get("amsgrad"):
         raise NotImplementedError("maximize and amsgrad are not bounded")
@@ -283,17 +437,24 @@ def step_bounds(spec, pre, X, Y, ref, u):
                 Edz, fdz = backward_bound(hidden_bwd, da, Eda, fda, *act[i - 1], u, tiny, work)
 
         names = [f"layers.{i}.{k}" for i in range(L) for k in (("weight", "bias") if bias else ("weight",))]
+        grads = {name: (f64(ref[f"grad:{name}"]), E["backward", name], floor["backward", name]) for name in names}
+        grads = clipped_grads(spec, names, grads, u, tiny)  # the update reads the clipped gradients
         new = {}
         for name in names:  # optimizer, then update
-            p, G, state = P[name], f64(ref[f"grad:{name}"]), pre["state"].get(name, {})
+            p, state = P[name], pre["state"].get(name, {})
             state = {k: (f64(v) if k != "step" and v is not None else v) for k, v in state.items()}
-            grad = (E["backward", name], floor["backward", name])
             if spec["optimizer"] == "sgd":
-                buf, new[name] = sgd_bounds(h, p, G, *grad, state, u, tiny)
-                keys = {"momentum_buffer": buf} if buf is not None else {}
+                keys, new[name] = sgd_bounds(
+                    h, p, *grads[name], state, u, tiny, setting(spec, "momentum_form", "torch")
+                )
+            elif spec["optimizer"] in OPTIMIZER_BOUNDS:
+                keys, new[name], risk = OPTIMIZER_BOUNDS[spec["optimizer"]](h, p, *grads[name], state, u, tiny)
+                if domain is not None and risk is not None:  # where a correct side may leave a formula's domain
+                    domain["update", name] = risk
+                    domain.update({("optimizer", f"{name}.{key}"): risk for key in keys if key == "momentum_buffer"})
             else:
                 decoupled = spec["optimizer"] == "adamw" or bool(h.get("decoupled_weight_decay"))
-                mom, sq, new[name] = adam_bounds(h, decoupled, p, G, *grad, state, u, tiny)
+                mom, sq, new[name] = adam_bounds(h, decoupled, p, *grads[name], state, u, tiny)
                 keys = {"exp_avg": mom, "exp_avg_sq": sq}
             for key, (Ek, fk) in keys.items():
                 E["optimizer", f"{name}.{key}"], floor["optimizer", f"{name}.{key}"] = Ek, fk
@@ -308,6 +469,10 @@ def step_bounds(spec, pre, X, Y, ref, u):
                 value = np.where(np.isfinite(value) & np.isfinite(tensor), value, np.inf)
             E[phase, name] = float(value) if phase == "loss" else value
     return E
+
+
+# optimizer -> (h, p, G, E_G, floor, state, u, tiny) -> (states' bounds, the update's, its domain mask or None)
+OPTIMIZER_BOUNDS = {"rmsprop": rmsprop_bounds, "adagrad": adagrad_bounds}  # sgd and adam/adamw: above
 
 
 def excess(ours, ref, E_ours, E_ref):

@@ -4,10 +4,13 @@
             f a fresh copy of the parameters in the user's layout, converts the gradients back, and applies the
             configured optimizer (and lr schedule), exactly as for the twin.
   class     Net(params, **hyper), built once from the tool's initial parameters in the user's layout; hyper holds
-            whichever of lr, momentum, dampening, nesterov, betas, eps, weight_decay, n_train its __init__
-            accepts. net.step(X, Y, lr) trains on one batch and returns the loss; net.params exposes the current
-            parameters after each step, and net.grads, if present, the last gradients. The network owns its
-            update, and the tool compares the updated parameters with torch's optimizer's.
+            whichever of lr, n_train, the optimizer's settings by torch's names (momentum, dampening, nesterov,
+            weight_decay for sgd; betas, eps for adam; alpha, eps, centered for rmsprop; lr_decay, eps,
+            initial_accumulator_value for adagrad), its conventions (momentum_form, adam_t0) and clip_value,
+            clip_norm its __init__ accepts. net.step(X, Y, lr) trains on one batch and returns the loss;
+            net.params exposes the current parameters after each step, and net.grads, if present, the last
+            gradients. The network owns its update, and the tool compares the updated parameters with torch's
+            optimizer's.
 
 X is (m, n_in) as the settings scale it; Y is (m, k) one-hot floats, or integer labels (m,) with targets='labels'.
 The layout (lockstep/sides/layouts.py) says how the parameters are shaped; 'auto' infers it from the first call.
@@ -28,7 +31,7 @@ import numpy as np
 import handmade
 
 from .. import trace
-from ..config import SettingError, make_schedule
+from ..config import OPTIMIZER_SETTINGS, SettingError, advance, make_schedule, optimizer_settings
 from ..judge.tolerance import TOLERANCES, compare
 from ..records import Identity
 from . import layouts
@@ -37,7 +40,7 @@ from .protocol import Side
 from .snapshot import snapshot
 from .twin import Twin
 
-HYPER = ("lr", "momentum", "dampening", "nesterov", "betas", "eps", "weight_decay", "n_train")
+HYPER = ("lr", *OPTIMIZER_SETTINGS, "n_train", "clip_value", "clip_norm")
 TRACE_BATCH = 256  # samples of the divergence step that are traced (per-sample code slows down 10-30x traced)
 
 
@@ -305,7 +308,7 @@ class FunctionCandidate(Candidate):
         held.loss, grads = self.loss_and_grads(X, Y)
         for name, p in held.named:
             p.grad = grads[name]
-        held.opt.step()
+        held.update(held.opt, [p for _, p in held.named], held.clip)
         return held.loss
 
     def tensors(self):
@@ -324,8 +327,8 @@ class FunctionCandidate(Candidate):
     def restore(self, snap):
         self.held.restore(snap)
 
-    def end_epoch(self):
-        self.held.end_epoch()
+    def end_step(self, epoch_end):
+        self.held.end_step(epoch_end)
 
     def at(self, dtype):
         return FunctionCandidate(self.settings, dtype)
@@ -356,7 +359,10 @@ class ClassCandidate(Candidate):
         except (Exception, SystemExit) as e:
             self._fail(e, params, stage=0)
         self.state = init
-        self.phases = ("loss", "backward", "update") if hasattr(self.net, "grads") else ("loss", "update")
+        # with clipping configured, whether its .grads are kept before or after its own clipping is the network's
+        # business: its update is compared, not its gradients
+        clips = cfg.clip_value is not None or cfg.clip_norm is not None
+        self.phases = ("loss", "backward", "update") if hasattr(self.net, "grads") and not clips else ("loss", "update")
 
     def step(self, X, Y):
         lr = self.dtype.type(self.lr.lr)
@@ -371,9 +377,8 @@ class ClassCandidate(Candidate):
             self.grads = self._from_user(self.net.grads, "left .grads")
         return self.loss
 
-    def end_epoch(self):
-        if self.lr.schedule:
-            self.lr.schedule.step()
+    def end_step(self, epoch_end):
+        advance(self.lr.schedule, self.cfg, epoch_end)
 
     def traced_call(self, X, Y):
         net, lr = self.net, self.dtype.type(self.lr.lr)
@@ -427,18 +432,12 @@ def grad_names(layout, sizes, bias):
 
 
 def hyper(cls, cfg, n_train):
-    """The settings a class's __init__ accepts, by name (all of them if it takes **kwargs)."""
-    wd = cfg.weight_decay if cfg.weight_decay is not None else 0.01 if cfg.optimizer == "adamw" else 0.0
-    values = dict(
-        lr=cfg.lr,
-        momentum=cfg.momentum,
-        dampening=cfg.dampening,
-        nesterov=cfg.nesterov,
-        betas=tuple(cfg.betas),
-        eps=cfg.eps,
-        weight_decay=wd,
-        n_train=n_train,
-    )
+    """The settings a class's __init__ accepts, by name (all of them if it takes **kwargs): lr, n_train, the
+    optimizer's settings (momentum, betas, eps, alpha, ..., its momentum_form and adam_t0) and the clipping."""
+    values = dict(lr=cfg.lr, **optimizer_settings(cfg), n_train=n_train, clip_value=cfg.clip_value)
+    values["clip_norm"] = cfg.clip_norm
+    if "betas" in values:
+        values["betas"] = tuple(values["betas"])
     params = inspect.signature(cls).parameters
     if any(p.kind == p.VAR_KEYWORD for p in params.values()):
         return values

@@ -4,7 +4,7 @@ import numpy as np
 
 import handmade
 
-from ..config import make_optimizer, make_schedule
+from ..config import advance, make_clip, make_optimizer, make_schedule, update
 from ..records import Identity
 from .plan import PHASES
 from .protocol import Side
@@ -29,13 +29,15 @@ class Handmade(Side):
         else:
             self.opt = make_optimizer(handmade, self.net.parameters(), cfg)
         self.schedule = make_schedule(handmade, self.opt, cfg)
+        self.clip = make_clip(handmade, cfg)
+        self.update = bug.update if bug is not None and bug.update else update
         self.named = list(self.net.named_parameters())
 
     def step(self, X, Y):
         self.opt.zero_grad()
         self.loss = self.net.loss(X, Y)
         self.net.backward()
-        self.opt.step()
+        self.update(self.opt, self.net.parameters(), self.clip)
         return self.loss
 
     def loss_and_grads(self, X, Y):
@@ -48,9 +50,8 @@ class Handmade(Side):
     def loss_value(self, X, Y):
         return self.net.loss(X, Y)
 
-    def end_epoch(self):
-        if self.schedule:
-            self.schedule.step()
+    def end_step(self, epoch_end):
+        advance(self.schedule, self.cfg, epoch_end)
 
     def tensors(self):
         """{(phase, name): array} of the last step, in torch's terms."""

@@ -63,8 +63,8 @@ class Side(ABC):
     def predict(self, X):
         """Class predictions (n,) of the current parameters, for the test accuracy."""
 
-    def end_epoch(self):  # noqa: B027 - a side without a schedule does nothing at the end of an epoch
-        """The end of an epoch: a per-epoch lr schedule steps."""
+    def end_step(self, epoch_end):  # noqa: B027 - a side without a schedule does nothing after a step
+        """After each step (`epoch_end`: the last of its epoch): an lr schedule steps, per epoch or per iteration."""
 
     def describe(self, name, index=None):
         """A torch tensor name (and element) in the user's terms, e.g. "params['W2'][3, 1]"; None when torch's names

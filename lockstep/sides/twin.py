@@ -7,7 +7,7 @@ import torch
 
 import reference
 
-from ..config import make_optimizer, make_schedule
+from ..config import advance, make_clip, make_optimizer, make_schedule, update
 
 
 class Twin:
@@ -19,18 +19,18 @@ class Twin:
         self.net.copy_from(params)
         self.opt = make_optimizer(reference, self.net.parameters(), cfg)
         self.schedule = make_schedule(reference, self.opt, cfg)
+        self.clip = make_clip(reference, cfg)
         self.named = list(self.net.named_parameters())
 
     def step(self, X, Y):
         self.opt.zero_grad()
         self.loss = self.net.loss(X, Y)
         self.net.backward()
-        self.opt.step()
+        update(self.opt, [p for _, p in self.named], self.clip)
         return self.loss
 
-    def end_epoch(self):
-        if self.schedule:
-            self.schedule.step()
+    def end_step(self, epoch_end):
+        advance(self.schedule, self.cfg, epoch_end)
 
     def tensors(self):
         out = {("forward", k): t.detach().numpy() for k, t in self.net._acts.items()}
@@ -90,7 +90,7 @@ class Twin:
         ref = {name: a.copy() for name, a in self.net.acts.items()}
         ref.update({name: a.copy() for name, a in self.net.deltas.items()})
         ref.update({f"grad:{name}": g.copy() for name, g in self.net.grads().items() if g is not None})
-        ref["loss"] = float(self.net._loss.detach())
+        ref["loss"] = float(self.loss)
         for name, p in self.named:
             ref[name] = p.detach().numpy().copy()
             for key, v in self.opt.state.get(p, {}).items():

@@ -26,6 +26,7 @@ def net(
     divisor=None,
     bias=True,
     labels=False,
+    clip=None,
     mistake=None,
 ):
     """softmax + cross-entropy on top of `hidden` units; every convention a keyword, `mistake` one way to get it
@@ -46,6 +47,8 @@ def net(
     d = divisor if divisor is not None else m
     penalty = l2 / (2 * d) * sum(np.sum(params[f"W{k}"] ** 2) for k in range(1, n + 1))
     loss = -scale * per * np.sum(Y * log_p) + penalty
+    if clip is not None:  # NNFS: the loss of np.clip(p, 1e-7, 1 - 1e-7); the gradient stays p - y
+        loss = -scale * per * np.sum(Y * np.log(np.clip(np.exp(log_p), clip, 1 - clip))) + penalty
     delta = scale * per * (np.exp(log_p) - Y)
     if mistake == "mean-in-gradient":
         delta = delta / m  # the loss is summed, the gradient averaged
