@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 import handmade  # noqa: E402
 import lockstep  # noqa: E402
-from handmade.mlp import L2_NORMS, REDUCTIONS  # noqa: E402
+from handmade.config import L2_NORMS, REDUCTIONS  # noqa: E402
 from lockstep.config import OPTIMIZERS, SCHEDULES  # noqa: E402
 from lockstep.data import SCALES  # noqa: E402
 from lockstep.findings.bugs import BUGS, CATALOGUE  # noqa: E402

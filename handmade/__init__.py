@@ -8,14 +8,17 @@
 This package imports only NumPy.
 """
 
+from .config import ModelConfig
 from .init import INITS
 from .layers import ACTIVATIONS
 from .losses import LOSSES
-from .mlp import MLP, Param, check_config
+from .mlp import MLP, Param
+from .norms import NORMS
 from .optim import SGD, Adam, AdamW, ExponentialLR, LambdaLR, StepLR
 
 __all__ = [
     "MLP",
+    "ModelConfig",
     "Param",
     "SGD",
     "Adam",
@@ -25,6 +28,6 @@ __all__ = [
     "LambdaLR",
     "ACTIVATIONS",
     "LOSSES",
+    "NORMS",
     "INITS",
-    "check_config",
 ]
