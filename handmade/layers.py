@@ -131,9 +131,9 @@ def dropout_forward(a, p, mask, train=True, form="inverted"):
     train, inverted (the default, torch's):  out = a * (mask / keep); at test time out = a
     train, classic:                          out = a * mask;          at test time out = a * keep
     Either way a kept unit's expected output is the same in training and at test time. The cache is the factor
-    on a, mask / keep (torch's own noise tensor) or mask; None at test time."""
+    on a: mask / keep (torch's own noise tensor) or mask in training, 1 or keep at test time."""
     if not train:
-        return (a if form == "inverted" else a * (1 - p)), None
+        return (a, 1.0) if form == "inverted" else (a * (1 - p), 1 - p)
     scale = mask / (1 - p) if form == "inverted" else mask  # (m, out)
     return a * scale, scale
 

@@ -61,6 +61,8 @@ def batchnorm(bn, z, c, training):
     if not training:
         mean, var = bn.running_mean.clone(), bn.running_var.clone()
         return bn(z), dict(mean=mean, var=var, xhat=(z.detach() - mean) * torch.rsqrt(var + bn.eps))
+    if len(z) < 2:  # as F.batch_norm refuses it, whichever the convention
+        raise ValueError("batch norm in train mode needs 2 or more samples a batch (torch refuses 1); use larger ones")
     unbiased = c.bn_variance == "unbiased"
     mean, var, xhat = statistics(z, 0, int(unbiased), bn.eps)
     if not unbiased and c.bn_running_variance == "unbiased":
