@@ -102,8 +102,15 @@ class MLP:
                     yield f"layers.{i}.norm.{key}", value
 
     def state_dict(self):
-        """{name: array}: the live parameters, then the buffers, as torch's state_dict gives live tensors."""
-        return {**{name: p.data for name, p in self.named_parameters()}, **dict(self.named_buffers())}
+        """{name: array}: the live parameters and buffers, as torch's state_dict gives live tensors, in its order
+        (each norm's buffers after its parameters; torch also counts batches in num_batches_tracked, which a
+        momentum-based running average never reads and handmade does not keep)."""
+        buffers, out = dict(self.named_buffers()), {}
+        for name, p in self.named_parameters():
+            out[name] = p.data
+            if name.endswith(".norm.bias"):
+                out.update({k: v for k, v in buffers.items() if k.startswith(name[: -len("bias")])})
+        return out
 
     def load_state_dict(self, state):
         for name, array in self.state_dict().items():

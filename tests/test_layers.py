@@ -199,3 +199,16 @@ def test_embedding_inputs_are_checked():
     ):
         with pytest.raises(ValueError, match=message):
             net.loss(X, [0, 1])
+
+
+def test_docs_example_runs():
+    """docs/layers.md's example: an embedding and a makemore batch norm, both backends, the same numbers."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "layers.md").read_text()
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    scope = {}
+    exec(code, scope)
+    net, twin, X, y = (scope[k] for k in ("net", "twin", "X", "y"))
+    check("loss", "docs example", np.float64(net.loss(X, y)), twin.loss(X, y), TOLERANCES["float64"])
+    assert np.array_equal(net.predict(X), twin.predict(X))
