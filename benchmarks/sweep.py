@@ -91,6 +91,10 @@ def draw(seed, index, steps=(300, 2000)):
         s["weight_decay"] = logu(1e-5, 0.1)
     if now_and_then(0.1):
         s["lr_schedule"] = SCHEDULES[pick(SCHEDULES)][2]
+    if now_and_then(0.1):
+        s["l1"], s["l2_norm"] = logu(1e-5, 0.1), pick(L2_NORMS)
+    if s.get("bias", True) and (s.get("l1") or s.get("l2")) and now_and_then(0.3):
+        s["bias_penalty"] = True
     if s["optimizer"] == "sgd":
         s["momentum"] = 0.0 if now_and_then(0.4) else float(rng.uniform(0.5, 0.99))
         if now_and_then():

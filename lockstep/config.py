@@ -95,6 +95,8 @@ class Config:
         for name, value in positive.items():
             if not isinstance(value, (int, float)) or not value > 0 or not math.isfinite(value):
                 raise SettingError(f"--{flag(name)} must be a positive number, got {value}")
+        if self.bias_penalty and not self.bias:
+            raise SettingError("--bias-penalty penalises the biases, but --no-bias removes them; drop one of them")
         try:
             self.model_args(n_train=1)
         except ValueError as e:
