@@ -176,9 +176,13 @@ class MLP:
             if masks is None:
                 mask = layers.dropout_mask(self.rng, a.shape, c.dropout, self.dtype)
             else:
+                if f"{name}.mask" not in masks:
+                    raise ValueError(f"masks has no {name}.mask: give one for every hidden block")
                 mask = np.asarray(masks[f"{name}.mask"], dtype=self.dtype)
                 if mask.shape != a.shape:
                     raise ValueError(f"{name}.mask has shape {mask.shape}, the activation {a.shape}: give one per unit")
+                if not ((mask == 0) | (mask == 1)).all():
+                    raise ValueError(f"{name}.mask must hold 1.0 (kept) and 0.0 (dropped), without the 1/keep scaling")
             self.acts[f"{name}.mask"] = mask
         out, self.caches[name] = layers.dropout_forward(a, c.dropout, mask, self.training, c.dropout_form)
         self.acts[f"{name}.out"] = out

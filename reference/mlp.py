@@ -136,6 +136,7 @@ class MLP(nn.Module):
         )
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         self.copy_from(init_parameters(c, rng))
+        self._norms = [getattr(block, "norm", None) for block in self.layers]  # a plain list: nothing registered
         self._acts = {}
 
     @classmethod
@@ -166,21 +167,21 @@ class MLP(nn.Module):
         """X (m, n_in), or integer tokens (m, k) -> the output activation (m, n_out). In training, the dropout masks
         {'layers.{i}.dropout.mask': (m, out_i)} must be given (handmade's net.dropout_masks()). Records every tensor
         of docs/layers.md, retaining the gradients of those on the path to the loss."""
-        c, self._acts = self.config, {}
-        last = len(self.layers) - 1
+        c, last = self.config, len(self.layers) - 1
+        self._acts.clear()
         if c.embedding is not None:
             tokens = torch.as_tensor(np.asarray(X)).long()  # (m, k)
             x = self._record("embedding.out", self.embedding(tokens).reshape(len(tokens), -1))  # (m, k * D)
         else:
             x = torch.as_tensor(X, dtype=self.dtype)
-        for i, block in enumerate(self.layers):
+        for i, (block, norm) in enumerate(zip(self.layers, self._norms)):
             h = z = self._record(f"layers.{i}.z", F.linear(x, block.weight, block.bias))  # (m, out_i)
-            if hasattr(block, "norm"):
-                h, stats = NORMS[c.norm].forward(block.norm, z, c, self.training)
+            if norm is not None:
+                h, stats = NORMS[c.norm].forward(norm, z, c, self.training)
                 self._acts.update({f"layers.{i}.norm.{k}": v for k, v in stats.items()})
                 self._record(f"layers.{i}.norm.out", h)
                 if self.training:
-                    self._acts.update({f"layers.{i}.norm.{k}": b.clone() for k, b in block.norm.named_buffers()})
+                    self._acts.update({f"layers.{i}.norm.{k}": b.clone() for k, b in norm.named_buffers()})
                     self._acts.pop(f"layers.{i}.norm.num_batches_tracked", None)
             name = c.activation if i < last else c.output
             x = a = self._record(f"layers.{i}.a", ACTIVATIONS[name](h, c.leaky_slope))
@@ -219,12 +220,13 @@ class MLP(nn.Module):
             value = value * c.loss_scale
         if c.reduction == "mean":
             value = value / len(Y)
-        penalized = [p for block in self.layers for p in (block.weight, block.bias)[: 1 + c.bias_penalty]]
-        d = c.divisor(len(Y))
-        if c.l2:
-            value = value + c.l2 / (2 * d) * sum((p**2).sum() for p in penalized)
-        if c.l1:
-            value = value + c.l1 / d * sum(p.abs().sum() for p in penalized)
+        if c.l1 or c.l2:  # the weights, and the biases with bias_penalty
+            penalized = [p for block in self.layers for p in (block.weight, block.bias)[: 1 + c.bias_penalty]]
+            d = c.divisor(len(Y))
+            if c.l2:
+                value = value + c.l2 / (2 * d) * sum((p**2).sum() for p in penalized)
+            if c.l1:
+                value = value + c.l1 / d * sum(p.abs().sum() for p in penalized)
         self._loss = value
         return value.item()
 

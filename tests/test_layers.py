@@ -156,6 +156,10 @@ def test_mask_given_or_drawn():
     assert b.loss(X, Y, masks=masks) == a.loss(X, Y, masks=masks)
     with pytest.raises(ValueError, match="draws no dropout masks"):
         reference.MLP(config, seed=2).loss(X, Y)
+    scaled = {k: v / 0.6 for k, v in masks.items()}
+    for bad, message in ((scaled, "without the 1/keep scaling"), ({}, "masks has no layers.0.dropout.mask")):
+        with pytest.raises(ValueError, match=message):
+            b.loss(X, Y, masks=bad)
 
 
 @pytest.mark.parametrize(
