@@ -6,7 +6,8 @@ bugs must still be found where the catalogue says.
     python benchmarks/sweep.py --only 17       # re-run configuration 17 alone, with its full report
 
 A false alarm is exit 1 (verdict 'diverge') on correct code; 'agree' and 'blew_up' (both backends produced the
-first NaN or inf at the same place) are both right. A miss is a planted bug, run under its own setup, whose run
+first NaN or inf at the same place) are both right, and so is 'inconclusive' (a detection floor above 1e-2: the
+run says it cannot vouch), which is counted apart. A miss is a planted bug, run under its own setup, whose run
 does not diverge, or is located at another (phase, tensor) than the catalogue's `expect`, or whose suspect is
 another bug. Configuration INDEX is drawn from (--seed, INDEX) alone, so any row can be re-run by itself, and the
 results file (one JSON line per run) lets a restarted sweep skip what is done. Only lockstep.check() and the
@@ -204,9 +205,10 @@ def run_row(kind, seed, index, use_synthetic=False, show=None):
 def breakdown(rows, key):
     out = {}
     for r in rows:
-        b = out.setdefault(key(r), dict(runs=0, agree=0, blew_up=0, false_alarms=0, seconds=0.0))
+        b = out.setdefault(key(r), dict(runs=0, agree=0, inconclusive=0, blew_up=0, false_alarms=0, seconds=0.0))
         b["runs"] += 1
         b["agree"] += r["verdict"] == "agree"
+        b["inconclusive"] += r["verdict"] == "inconclusive"
         b["blew_up"] += r["verdict"] == "blew_up"
         b["false_alarms"] += r["false_alarm"]
         b["seconds"] += r["seconds"]
@@ -218,7 +220,7 @@ def summarise(rows):
     configs = [r for r in rows if r["kind"] == "config"]
     bugs = [r for r in rows if r["kind"] == "bug"]
     totals = breakdown(configs, lambda r: "all").get("all") or dict(
-        runs=0, agree=0, blew_up=0, false_alarms=0, seconds=0.0
+        runs=0, agree=0, inconclusive=0, blew_up=0, false_alarms=0, seconds=0.0
     )
     return dict(
         **totals,
@@ -243,7 +245,8 @@ def table(s):
     lines = [
         f"sweep seed(s) {s['seeds']}: {s['runs']} configurations, {s['capped']} shrunk to the time budget",
         (
-            f"  agree {s['agree']}   blew_up {s['blew_up']}   false alarms {s['false_alarms']}   errors "
+            f"  agree {s['agree']}   inconclusive {s['inconclusive']}   blew_up {s['blew_up']}   false alarms "
+            f"{s['false_alarms']}   errors "
             f"{len(s['errors'])}   ({s['seconds']:.0f} s, {per:.1f} s per configuration)"
         ),
         (
@@ -252,10 +255,11 @@ def table(s):
         ),
     ]
     for key, groups in s["by"].items():
-        lines.append(f"\n  {key:<13}{'runs':>6}{'agree':>7}{'blew_up':>9}{'alarms':>8}{'s/run':>7}")
+        lines.append(f"\n  {key:<13}{'runs':>6}{'agree':>7}{'inconcl.':>9}{'blew_up':>9}{'alarms':>8}{'s/run':>7}")
         for name, b in sorted(groups.items()):
             lines.append(
-                f"  {name:<13}{b['runs']:>6}{b['agree']:>7}{b['blew_up']:>9}{b['false_alarms']:>8}"
+                f"  {name:<13}{b['runs']:>6}{b['agree']:>7}{b.get('inconclusive', 0):>9}{b['blew_up']:>9}"
+                f"{b['false_alarms']:>8}"
                 f"{b['seconds'] / b['runs']:>7.1f}"
             )
     for r in s["alarms"]:

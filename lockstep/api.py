@@ -26,6 +26,7 @@ from .judge import gradcheck
 from .judge.tolerance import TOLERANCES
 from .sides import Handmade
 
+EXIT = dict(agree=0, blew_up=0, diverge=1, inconclusive=3)  # compare.py's exit status, as diff(1) (2: bad input)
 SGD_ONLY = ("momentum", "dampening", "nesterov")
 ADAM_ONLY = ("betas", "eps")
 
@@ -217,7 +218,7 @@ def check(candidate=None, *, X=None, y=None, X_test=None, y_test=None, on_start=
         div["source"] = locate(side, run, outcome)
     result.update(
         verdict=outcome.verdict,
-        exit_code=1 if outcome.verdict == "diverge" else 0,
+        exit_code=EXIT[outcome.verdict],
         first_divergence=div,
         findings=found,
         steps=outcome.steps,

@@ -6,7 +6,8 @@
     mlp-crosscheck --candidate my_net.py:cost_grad --preset seed   # check your own code
 
 Exit status, as diff(1): 0 when the twins agree (or training blew up in both alike), 1 when they diverge, 2 for
-bad usage or input, 130 when interrupted. This file parses flags and prints; the run lives in lockstep/api.py.
+bad usage or input, 3 when a float32 run is inconclusive (it could not see a 1% difference), 130 when interrupted.
+This file parses flags and prints; the run lives in lockstep/api.py.
 """
 
 import argparse
@@ -86,7 +87,7 @@ def parse_args(argv):
         description="Train the handmade NumPy MLP (or your own network) and its PyTorch twin in "
         "lockstep on the same batches, compare every tensor at every step, and report "
         "where they part. Exit status: 0 agree (or blew up alike), 1 diverge, 2 bad "
-        "input.",
+        "input, 3 inconclusive (float32 that could not see a 1% difference: rerun in float64).",
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     model = p.add_argument_group("model")

@@ -34,7 +34,7 @@ from threadpoolctl import threadpool_limits
 
 from .config import batch_order
 from .judge import judge
-from .judge.tolerance import TOLERANCES, cancellation, compare_all
+from .judge.tolerance import BLIND, TOLERANCES, cancellation, compare_all
 from .sides import Twin, plan, timed
 
 
@@ -76,11 +76,18 @@ class Outcome:
     timing: dict = field(default_factory=lambda: dict(handmade_s=0.0, reference_s=0.0))
     scene: dict | None = None  # the divergence step's tensors and the state before it, for the suspect finder
 
+    dtype: str = "float64"
+
     @property
     def verdict(self):
+        """blew_up, diverge, or agree; in float32, 'inconclusive' for an agreement the run could not vouch for: some
+        phase's detection floor is above BLIND, where float64 would see 10^6 times finer (docs/judging.md)."""
         if self.blew_up:
             return "blew_up"
-        return "diverge" if self.first_divergence or self.non_finite else "agree"
+        if self.first_divergence or self.non_finite:
+            return "diverge"
+        blind = self.dtype == "float32" and any(floor > BLIND for floor in self.floor.values())
+        return "inconclusive" if blind else "agree"
 
 
 class Lockstep:
@@ -125,7 +132,7 @@ class Lockstep:
         side.step(X, Y)
         twin.step(X, Y)
         pairs = self.pairs(side, twin)
-        return judge.Local(pairs, self.compare(pairs, twin, dtype, Y)[0], twin, side, dtype)
+        return judge.Local(pairs, *self.compare(pairs, twin, dtype, Y), twin, side, dtype)
 
     def run(self, on_step=None):
         """Train for cfg's steps; stop at the first divergence or blow-up. Returns an Outcome.
@@ -149,7 +156,7 @@ class Lockstep:
             torch.set_num_threads(threads)
 
     def _run(self, on_step):
-        out, sync, pre, streak = Outcome(), True, None, []
+        out, sync, pre, streak = Outcome(dtype=self.cfg.dtype), True, None, []
         dtype, side, twin = self.cfg.dtype, self.side, self.twin
         own_state = side.optimizer_state() is None  # a candidate that keeps its own optimizer state
         tol = TOLERANCES[dtype]
@@ -178,7 +185,7 @@ class Lockstep:
             if on_step:
                 on_step(record)
             if not all(c.ok for c in checks):
-                local = judge.Local(pairs, checks, twin, side, dtype)
+                local = judge.Local(pairs, checks, cancel, twin, side, dtype)
                 verdict = judge.judge(self, local, synced, pre, twin_pre, X, Y, streak, out)
                 if verdict == "stop":
                     return out

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .judge.tolerance import BLIND
+
 PHASE_COLORS = dict(forward="tab:blue", loss="tab:purple", backward="tab:red", optimizer="tab:green", update="tab:gray")
 
 
@@ -216,6 +218,14 @@ def summary_line(r):
             f"verdict: agree. {n}; at {plural(len(judged), 'step')} a difference crossed the {dtype} "
             f"tolerance and was judged to be rounding (see the findings)"
         )
+    if r["verdict"] == "inconclusive":
+        floor = r["detection_floor"]
+        blind = {p: floor[p] for p in PHASE_COLORS if floor.get(p, 0.0) > BLIND}
+        return (
+            f"verdict: inconclusive in {dtype}: rerun in float64. {n} agree within what they could see, but the "
+            f"detection floor is {', '.join(f'{p} {v:.1e}' for p, v in blind.items())}, above {BLIND:.0e}: a "
+            "difference that large could pass unseen"
+        )
     if r["verdict"] == "blew_up":
         nf = next(f for f in r["findings"] if f["code"] == "non_finite")
         return (
@@ -272,7 +282,7 @@ def html(r):
     """For notebooks: the verdict in colour, then the text report."""
     from html import escape
 
-    color = {"agree": "#1a7f37", "blew_up": "#9a6700", "diverge": "#cf222e"}[r["verdict"]]
+    color = {"agree": "#1a7f37", "blew_up": "#9a6700", "diverge": "#cf222e", "inconclusive": "#9a6700"}[r["verdict"]]
     return (
         f"<div><b style='color:{color}'>{escape(summary_line(r))}</b>"
         f"<pre style='font-size:11px'>{escape(text(r))}</pre></div>"

@@ -8,13 +8,15 @@ must report nothing.
 
 import importlib.util
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from source_lines import line_of
+from source_lines import covers, line_of
 
+import lockstep
 import reference
 from lockstep import trace
 from lockstep.trace import recorder as trace_record
@@ -365,3 +367,101 @@ def test_default_order_follows_the_design_notes():
     assert order[:7] == ["layers.0.z", "layers.0.a", "layers.1.z", "layers.1.a", "layers.2.z", "layers.2.a", "loss"]
     assert order[7:12] == ["layers.2.dz", "grad:layers.2.weight", "grad:layers.2.bias", "layers.1.da", "layers.1.dz"]
     assert order[-6:] == [f"layers.{i}.{k}" for i in range(3) for k in ("weight", "bias")]
+
+
+# -- real code's ways -----------------------------------------------------------------------------------------
+REAL = "tests/trace_cases/real_defects.py:"
+_rng = np.random.default_rng(0)
+RX = _rng.standard_normal((64, 4))
+RX2 = _rng.standard_normal((64, 2))
+R3 = dict(X=RX, y=_rng.integers(0, 3, 64), sizes=[4, 5, 3], activation="sigmoid")
+PER_SAMPLE = dict(R3, loss="mse", output="sigmoid", batch_size=1, momentum=0, lr=0.1, layout="torch")
+BINARY = dict(X=RX, y=(RX[:, 0] * RX[:, 1] > 0).astype(int), loss="bce", layout="torch")
+ADAM = dict(BINARY, sizes=[4, 5, 4, 1], activation="relu", optimizer="adam", lr=0.01)
+# a 2-5-2-1 network: W2 (2, 5) has the shape of W1 (5, 2) transposed
+ADAM_2521 = dict(ADAM, X=RX2, y=(RX2[:, 0] * RX2[:, 1] > 0).astype(int), sizes=[2, 5, 2, 1])
+
+# candidate, settings, the text on the reported line, the variable named there (None: a correct network)
+REAL_CASES = [
+    (REAL + "theta_net", dict(R3, loss="bce", layout="bias-row"), None, None),
+    (  # the sigmoid applied to an activation inside the caller's expression: named where delta2 is bound
+        REAL + "theta_net_sig_of_a",
+        dict(R3, loss="bce", layout="bias-row"),
+        "delta2 = (delta3 @ T2[1:].T) * sig(a2) * (1 - sig(a2))",
+        "delta2",
+    ),
+    (  # the new weights are held by no variable: the rows change them in place, from a number
+        REAL + "RowNet",
+        dict(PER_SAMPLE, bias=False),
+        "changes.append(np.dot(delta, acts[k + 1]))",
+        "changes[1]",
+    ),
+    (REAL + "AdamNet", ADAM, None, None),
+    (
+        REAL + "AdamNetUncorrected",
+        ADAM,
+        "self.parameters[p + str(l + 1)] = self.parameters[p + str(l + 1)] - lr * v_corrected / (",
+        "self.parameters['W1']",
+    ),
+    (  # layer 0's update is W1 (5, 2), not W2 (2, 5) read transposed
+        REAL + "AdamNetUncorrected",
+        ADAM_2521,
+        "self.parameters[p + str(l + 1)] = self.parameters[p + str(l + 1)] - lr * v_corrected / (",
+        "self.parameters['W1']",
+    ),
+    (REAL + "ScriptNetFixed", PER_SAMPLE, None, None),
+    (  # the output's dL/da kept as its delta, used before the hidden error: named where it is bound
+        REAL + "ScriptNet",
+        PER_SAMPLE,
+        "delta_o = (o - l) * o * (1 - o) if fixed else o - l",
+        "delta_o",
+    ),
+    (
+        "tests/trace_cases/columns/dls_net.py:loss_and_grads",
+        dict(BINARY, sizes=[4, 6, 5, 1], activation="sigmoid"),
+        None,
+        None,
+    ),
+    (  # the helper in a sibling folder serves the output layer right: the caller handed it dAL
+        "tests/trace_cases/columns/dls_net.py:loss_and_grads_dAL",
+        dict(BINARY, sizes=[4, 6, 5, 1], activation="sigmoid"),
+        "dZ = sigmoid_backward(dAL, Z)",
+        "dZ",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "spec,settings,text,variable", REAL_CASES, ids=[f"{c[0].rpartition(':')[2]}" for c in REAL_CASES]
+)
+def test_real_code_is_named_where_its_values_depart(spec, settings, text, variable):
+    r = lockstep.check(spec, steps=3, **settings)
+    if text is None:
+        assert r.verdict == "agree", str(r)
+        return
+    src = r.first_divergence["source"]
+    file = ROOT / spec.rpartition(":")[0]
+    assert covers(src, file, text) and src["variable"] == variable, src
+
+
+def test_user_files_are_everything_outside_the_installed_packages_and_this_tool(tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "helpers.py").write_text("x = 1\n")
+    files = trace.UserFiles()
+    assert str(tmp_path / "src" / "helpers.py") in files and __file__ in files
+    assert np.__file__ not in files and lockstep.__file__ not in files and pytest.__file__ not in files
+    assert importlib.__file__ not in files and str(tmp_path / "src" / "missing.py") not in files
+
+
+def test_tracing_a_file_says_none_of_its_compile_warnings(tmp_path):
+    """A docstring with an invalid escape (\\m, as real code has) warns once, when Python imports the file; the
+    tracer's own parse of the file must not warn again inside the user's run."""
+    (tmp_path / "net.py").write_text(
+        'import numpy as np\n\n\ndef step(x):\n    """The mean \\mu of x."""\n    y = x * 2.0\n    return y\n'
+    )
+    with pytest.warns(DeprecationWarning):  # the import says it
+        step = load(f"{tmp_path / 'net.py'}:step")
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        _, events = trace.record(lambda: step(np.ones(2)), [str(tmp_path / "net.py")])
+    assert [e.variable for e in events if e.kind == "bind"] == ["y"] and not said, [str(w.message) for w in said]

@@ -8,9 +8,19 @@ docstring) and print the relative error of each tensor: max|network - torch| / m
 |torch's loss|). A correct network agrees to about 1e-15; a buggy one departs, and the table says where.
 
     python examples/third_party/verify.py
+
+With --registry DIR it checks instead that the vendored code is the published code: for each network, fetch its
+release into one folder first (pip download --no-deps PKG==VERSION -d DIR, for each row of RELEASES), and every
+line kept from a release file must appear in that file, in the same order; the lines that do not are printed.
+
+    python examples/third_party/verify.py --registry DIR
 """
+import io
 import math
+import re
 import sys
+import tarfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +28,16 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import mlfromscratch_mlp_bug_stale_weights as mlfs  # noqa: E402
+import mlp_from_scratch_net  # noqa: E402
 import mlxtend_mlp  # noqa: E402
 import nimblenet_mlp  # noqa: E402
+import nnlib_net  # noqa: E402
+import npdl  # noqa: E402
+import npdl_mlp  # noqa: E402
+import pydl_net  # noqa: E402
 import sklearn_mlp  # noqa: E402
+import tinynn_bug_softmax_grad  # noqa: E402
+import tinynn_mlp  # noqa: E402
 
 AGREE = 1e-12  # what "agrees" means here: float64 rounding of one step is about 1e-16 to 1e-15
 ACT = {"relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh, "identity": lambda z: z}
@@ -136,14 +153,16 @@ def data(sizes, m, seed, scale=0.5):
 
 # ---- the networks in the function form: one (loss, grads) ------------------------------------------------------
 
-def check_function(title, fn, sizes, s, expect_agree, seed, Y_override=None):
+def check_function(title, fn, sizes, s, expect_agree, seed, Y_override=None, in_out=True):
+    """in_out: the network takes W (in, out) (else torch's W (out, in)) and returns its gradients so."""
     params, X, _, Y = data(sizes, 8, seed)
     if Y_override is not None:
         Y = Y_override(np.random.default_rng(seed + 1), Y)
-    loss, grads = fn(to_in_out(params), X, Y)
+    loss, grads = fn(to_in_out(params) if in_out else params, X, Y)
     ref_loss, ref_grads = torch_step(params, X, Y, s)
     rows = [("loss", abs(loss - ref_loss) / abs(ref_loss))]
-    rows += [(n, rel(g.T if g.ndim == 2 else g, r)) for n, g, r in zip(names(len(sizes) - 1), grads, ref_grads)]
+    back = lambda g: g.T if g.ndim == 2 and in_out else g  # noqa: E731
+    rows += [(n, rel(back(g), r)) for n, g, r in zip(names(len(sizes) - 1), grads, ref_grads)]
     return report(title, rows, expect_agree)
 
 
@@ -187,10 +206,10 @@ def sklearn_checks():
 # ---- the networks in the class form: they own their update -----------------------------------------------------
 
 def check_class(title, make, to_layout, from_layout, sizes, s, opt, expect_agree, seed, labels=False, steps=3,
-                lr=0.1):
-    params, X, y, Y = data(sizes, 8, seed)
+                lr=0.1, m=8):
+    params, X, y, Y = data(sizes, m, seed)
     rng = np.random.default_rng(seed + 7)
-    batches = [(X, Y)] + [(rng.normal(size=X.shape), np.eye(sizes[-1])[rng.integers(0, sizes[-1], 8)])
+    batches = [(X, Y)] + [(rng.normal(size=X.shape), np.eye(sizes[-1])[rng.integers(0, sizes[-1], m)])
                           for _ in range(steps - 1)]
     net = make(to_layout(params))
     ref_losses, ref_states = torch_train(params, batches, s, opt)
@@ -275,12 +294,178 @@ def mlfromscratch_checks():
     return ok
 
 
+def tinynn_checks():
+    s = dict(activation="relu", loss="cross_entropy", output="softmax", reduction="mean", loss_scale=1.0, l2=0.0)
+    ok = check_function("tinynn_mlp.loss_and_grads (tinynn 0.0.6)  [function, in-out list]", tinynn_mlp.loss_and_grads,
+                        [12, 16, 10, 5], s, True, 11)
+    ok &= check_class("tinynn_mlp.NetAdam vs torch.optim.Adam  [tinynn 0.0.6's own Adam]",
+                      lambda p: tinynn_mlp.NetAdam(p, lr=0.01), to_in_out, to_in_out, [12, 16, 10, 5], s,
+                      lambda t: torch.optim.Adam(t, lr=0.01), True, 12, lr=0.01)
+    ok &= check_function("tinynn_bug_softmax_grad.loss_and_grads (tinynn 0.0.4)  [BUG: no softmax in the gradient]",
+                         tinynn_bug_softmax_grad.loss_and_grads, [12, 16, 10, 5], s, False, 11)
+    return ok
+
+
+class SummedBiasDense(npdl.layers.Dense):
+    """npdl's Dense.backward with the bias gradient summed over the batch, as its weight gradient is."""
+
+    def backward(self, pre_grad, *args, **kwargs):
+        out = super().backward(pre_grad, *args, **kwargs)
+        self.db = self.db * len(pre_grad)
+        return out
+
+
+def npdl_checks():
+    s = dict(activation="sigmoid", loss="cross_entropy", output="softmax", reduction="sum", loss_scale=1.0, l2=0.0)
+    ok = check_class("npdl_mlp.Net (npdl 0.4.0.1)  [BUG: the bias gradient is a mean, the weight gradient a sum]",
+                     lambda p: npdl_mlp.Net(p, lr=0.1), to_in_out, to_in_out, [12, 16, 10, 5], s, sgd(0.1), False, 13)
+    original = npdl_mlp.Dense
+    npdl_mlp.Dense = SummedBiasDense  # the hidden layers; the Softmax output layer is a Dense too
+    npdl.layers.core.Softmax.__bases__ = (SummedBiasDense,)
+    try:
+        ok &= check_class("the same with the bias gradient summed  [must agree]", lambda p: npdl_mlp.Net(p, lr=0.1),
+                          to_in_out, to_in_out, [12, 16, 10, 5], s, sgd(0.1), True, 13)
+    finally:
+        npdl_mlp.Dense = original
+        npdl.layers.core.Softmax.__bases__ = (original,)
+    return ok
+
+
+def per_sample_checks():
+    s = dict(activation="sigmoid", loss="mse", output="sigmoid", reduction="mean", l2=0.0)
+    torch_layout = lambda p: [x.copy() for x in p]  # noqa: E731
+    ok = check_class("mlp_from_scratch_net.Net (multilayer-perceptron-from-scratch 0.1.4)  [one sample a step]",
+                     lambda p: mlp_from_scratch_net.Net(p, lr=0.5), torch_layout, torch_layout, [12, 16, 10, 5],
+                     dict(s, loss_scale=2.0), sgd(0.5), True, 14, lr=0.5, m=1)
+    ok &= check_class("pydl_net.Net (PyDeepLearning 0.1)  [one sample a step]", lambda p: pydl_net.Net(p, lr=0.5),
+                      torch_layout, torch_layout, [12, 16, 10, 5], dict(s, loss_scale=1.0), sgd(0.5), True, 15, lr=0.5,
+                      m=1)
+    return ok
+
+
+def nnlib_checks():
+    s = dict(activation="relu", loss="bce", output="sigmoid", reduction="mean", loss_scale=1.0, l2_norm="batch")
+    binary = lambda r, Y: (r.random((len(Y), 1)) < 0.5).astype(float)  # noqa: E731
+    ok = True
+    for alpha in (0.0, 0.5):
+        nnlib_net.ALPHA = alpha
+        ok &= check_function(f"nnlib_net.loss_and_grads (nnlib 0.2), alpha {alpha}  [samples in columns]",
+                             nnlib_net.loss_and_grads, [12, 16, 10, 1], dict(s, l2=alpha), True, 16, Y_override=binary,
+                             in_out=False)
+    nnlib_net.ALPHA = 0.0
+    return ok
+
+
+# ---- the vendored lines against the releases -------------------------------------------------------------------
+
+HERE = Path(__file__).resolve().parent
+# vendored file (its "# ---- path ----" sections) or folder (a package, module for module), the release's archive
+# name as pip downloads it, and the kept lines that its header says were changed
+RELEASES = [
+    ("sklearn_mlp.py", "scikit_learn-1.9.1", None),
+    ("mlxtend_mlp.py", "mlxtend-0.25.0", None),
+    ("nimblenet_mlp.py", "nimblenet-0.2.1", None),
+    ("mlfromscratch_mlp_bug_stale_weights.py", "mlfromscratch-0.0.4", 0),
+    ("tinynn_bug_softmax_grad.py", "tinynn-0.0.4", 1),
+    ("tinynn_mlp.py", "tinynn-0.0.6", 0),
+    ("npdl", "npdl-0.4.0.1", 0),
+    ("multilayer_perceptron", "multilayer_perceptron_from_scratch-0.1.4", 0),
+    ("pydl", "PyDeepLearning-0.1", 0),
+    ("nnlib", "nnlib-0.2", 0),
+]
+
+
+def archive(folder, name):
+    """{member path: text} of the release's .py files (a wheel or an sdist) in folder."""
+    key = name.lower().replace("-", "_").replace(".", "_")
+    for f in sorted(Path(folder).iterdir()):
+        if f.name.lower().replace("-", "_").replace(".", "_").startswith(key + "_"):
+            if f.suffix in (".whl", ".zip"):
+                with zipfile.ZipFile(f) as z:
+                    return {n: z.read(n).decode("utf-8", "replace") for n in z.namelist() if n.endswith(".py")}
+            with tarfile.open(f) as tf:
+                return {m.name: tf.extractfile(m).read().decode("utf-8", "replace") for m in tf.getmembers()
+                        if m.isfile() and m.name.endswith(".py")}
+    return None
+
+
+def member(files, path):
+    hits = [n for n in files if n == path or n.endswith("/" + path)]
+    return files[min(hits, key=len)] if hits else None
+
+
+def missing(kept, original):
+    """The kept lines (stripped, blank lines and comments ours aside) not found in order in the original."""
+    lines, at, out = [ln.rstrip() for ln in original.splitlines()], 0, []
+    for ln in (k.rstrip() for k in kept):
+        if not ln.strip():
+            continue
+        try:
+            at = lines.index(ln, at) + 1
+        except ValueError:
+            out.append(ln)
+    return out
+
+
+def vendored_parts(path):
+    """[(release path, kept lines)]: the sections of a joined file, or the modules of a vendored package."""
+    if path.is_dir():
+        out = []
+        for f in sorted(path.rglob("*.py")):
+            lines = f.read_text().splitlines()
+            while lines and lines[0].startswith("#") and not lines[0].startswith("# -*-"):
+                lines.pop(0)  # our header
+            out.append((f.relative_to(path.parent).as_posix(), lines))
+        return out
+    text = path.read_text()
+    body = text.split("\n# ---- adapter")[0]
+    parts = re.split(r"^# ---- (\S+\.py) -+$", body, flags=re.M)
+    if len(parts) == 1:  # one release file before the adapter (mlxtend): its path is in the header
+        rel = re.search(r"`?(\w+/[\w/]+\.py)`?", text).group(1)
+        head = [i for i, ln in enumerate(body.splitlines()) if ln.startswith("import ") or ln.startswith("from ")]
+        return [(rel, body.splitlines()[head[0] if head else 0:])]
+    return [(parts[i], parts[i + 1].splitlines()) for i in range(1, len(parts), 2)]
+
+
+def registry_check(folder):
+    ok = True
+    for name, release, changed in RELEASES:
+        files = archive(folder, release)
+        if files is None:
+            print(f"{name}: not checked, no archive {release}* in {folder} (pip download --no-deps ... -d {folder})")
+            continue
+        lost, kept = [], 0
+        for rel, lines in vendored_parts(HERE / name):
+            original = member(files, rel)
+            if original is None:
+                lost.append(f"(no {rel} in the release)")
+                continue
+            kept += sum(1 for ln in lines if ln.strip())
+            lost += missing(lines, original)
+        expect = "as its header says" if changed is None else f"{changed} expected"
+        good = changed is None or len(lost) == changed
+        ok &= good
+        print(f"{name}: {kept} lines kept from {release}, {len(lost)} not found in it in order ({expect})"
+              + ("" if good else "  UNEXPECTED"))
+        for ln in lost[:8]:
+            print(f"    {ln.strip()[:110]}")
+    return ok
+
+
 def main():
+    if "--registry" in sys.argv:
+        ok = registry_check(sys.argv[sys.argv.index("--registry") + 1])
+        print("\nevery vendored line is the release's" if ok else "\nSOME VENDORED LINES ARE NOT THE RELEASE'S")
+        return 0 if ok else 1
     torch.set_default_dtype(torch.float64)
     ok = sklearn_checks()
     ok &= mlxtend_checks()
     ok &= nimblenet_checks()
     ok &= mlfromscratch_checks()
+    ok &= tinynn_checks()
+    ok &= npdl_checks()
+    ok &= per_sample_checks()
+    ok &= nnlib_checks()
     print("\nevery network behaved as its file says" if ok else "\nSOME NETWORK DID NOT BEHAVE AS ITS FILE SAYS")
     return 0 if ok else 1
 

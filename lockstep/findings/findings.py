@@ -52,16 +52,20 @@ def local_error(ctx):
     dtype = out.scene["dtype"] if out.scene else ctx.cfg.dtype
     times = d["max_rel_err"] / TOLERANCES[dtype].for_phase(d["phase"])
     if d["float32_only"]:
+        off = (
+            f"is {d['handmade']:.3g} where the twin has {d['reference']:.3g} {_when(d['step'])}: {d['note']}"
+            if d.get("note")
+            else f"is off by {d['max_rel_err']:.2g}, beyond what float32 rounding of the same maths allows, "
+            f"{_when(d['step'])} and at the next steps (or as a NaN or inf)"
+        )
         return dict(
             code="float32_only",
             step=d["step"],
             rel_err=d["max_rel_err"],
             times_tolerance=times,
             message=f"A float32 problem, not a maths error: from one shared state the side under test and "
-            f"the twin agree in float64, but in float32 {what(d['phase'], d['tensor'])} is off by "
-            f"{d['max_rel_err']:.2g}, beyond what float32 rounding of the same maths allows, "
-            f"{_when(d['step'])} and at the next steps (or as a NaN or inf). The code loses precision "
-            f"in float32 (cancellation, log of 0, a poor summation order, an epsilon too small for "
+            f"the twin agree in float64, but in float32 {what(d['phase'], d['tensor'])} {off}. The code loses "
+            f"precision in float32 (cancellation, log of 0, a poor summation order, an epsilon too small for "
             f"float32, a lower-precision copy).",
         )
     ladder = (
@@ -218,6 +222,9 @@ def non_finite(ctx):
             "The reference stays finite on the same numbers, so the side under test computes this "
             "differently: look for exp without the max shift, log of 0, or a division by 0."
         )
+        skipped = (nf.get("extended") or {}).get("skipped")
+        if skipped:
+            advice += f" (Not re-run in extended precision: {skipped}.)"
     else:
         advice = "The two backends went non-finite differently: a real difference."
     return dict(
@@ -258,9 +265,7 @@ def suspects(ctx):
         )
     if nf or d["phase"] == "loss":
         return None  # the non_finite, loss_only or convention finding says what is known
-    ours, ref = scene.divergent()
-    r, res = ratio_fit(ours, ref)
-    seen = f"side under test / reference = {r:.4g} (fit {res:.1e})" if r is not None else "the reference is all zeros"
+    seen = relation(*scene.divergent(), SUSPECT_FIT[out.scene["dtype"]])
     hint = (
         "The loss already differs before any gradient: check that the settings (--sizes, --activation, --loss, "
         "--output, --l2, --scale, --reduction, --loss-scale) describe your network."
@@ -268,6 +273,25 @@ def suspects(ctx):
         else "Compare that tensor's formula with the reference's."
     )
     return dict(code="unmatched", message=f"No catalogue bug explains {d['phase']} {d['tensor']}: {seen}. {hint}")
+
+
+def relation(ours, ref, close):
+    """What relates the side's tensor to the reference's, in words: one constant factor (fitted to within `close` of
+    its largest value), or a difference that no single factor explains."""
+    r, res = ratio_fit(ours, ref)
+    if r is None:
+        return "the reference's values are all zeros there, and yours are not"
+    if res <= close:
+        return (
+            f"yours is {r:.4g} times the reference's, element for element (to {res:.1e} of its largest value): one "
+            "constant factor, as a wrong sign or a missing or extra scale (1/m, the lr, a divisor) makes"
+        )
+    ours, ref = np.asarray(ours, dtype=np.float64), np.asarray(ref, dtype=np.float64)
+    off = float(np.abs(ours - ref).max() / max(np.abs(ref).max(), np.abs(ours).max()))
+    return (
+        f"yours differs from the reference's by {off:.2g} of its largest value, and not by one factor (the closest, "
+        f"{r:.4g}, leaves {res:.1e}): some of its elements are computed differently"
+    )
 
 
 def prior_cost(loss, y, n_classes):

@@ -52,19 +52,36 @@ class Scene:
         self._implied_gradients()
 
     def _implied_gradients(self):
-        """A network that owns its update and exposes no gradients diverges first in an updated parameter. Under
-        plain SGD (no momentum, no weight decay) that update is p - lr g, so its gradient is (p_before - p) / lr:
-        the gradient predictions then apply to it as to a returned gradient."""
+        """A network that owns its update exposes no optimizer state, and maybe no gradients: it diverges first in an
+        updated parameter. torch's SGD updates p - lr d, so the update implies d = (p_before - p) / lr: with
+        momentum (not Nesterov) d is the new momentum buffer, and the optimizer-state predictions apply to it as to
+        a buffer the side kept; without momentum d is g + weight_decay p_before, and the gradient predictions apply
+        to the gradient it implies as to a returned one."""
         h = self.hyper
-        plain = self.cfg.optimizer == "sgd" and not h.get("momentum") and not h.get("weight_decay")
-        if self.phase != "update" or not plain or ("backward", self.tensor) in self.pairs or self.pre is None:
+        if self.phase != "update" or self.cfg.optimizer != "sgd" or self.pre is None or h.get("nesterov"):
+            return
+        if h.get("momentum"):
+            key = "momentum_buffer"
+            if ("optimizer", f"{self.tensor}.{key}") in self.pairs or f"{self.tensor}.{key}" not in self.ref:
+                return
+        elif ("backward", self.tensor) in self.pairs:
             return
         for (phase, name), (ours, _) in list(self.pairs.items()):
-            if phase == "update":
-                implied = (self.pre["params"][name] - np.asarray(ours, dtype=np.float64)) / h["lr"]
-                self.pairs["backward", name] = implied, self.ref[f"grad:{name}"]
-                self.checks["backward", name] = self.checks.get(("update", name), False)
-        self.phase = "backward"
+            if phase != "update":
+                continue
+            d = (self.pre["params"][name] - np.asarray(ours, dtype=np.float64)) / h["lr"]
+            ok = self.checks.get(("update", name), False)
+            if h.get("momentum"):
+                self.pairs["optimizer", f"{name}.{key}"] = d, self.ref[f"{name}.{key}"]
+                self.checks["optimizer", f"{name}.{key}"] = ok
+            else:
+                d = d - h.get("weight_decay", 0) * self.pre["params"][name]
+                self.pairs["backward", name] = d, self.ref[f"grad:{name}"]
+                self.checks["backward", name] = ok
+        if h.get("momentum"):
+            self.phase, self.tensor = "optimizer", f"{self.tensor}.{key}"
+        else:
+            self.phase = "backward"
 
     def divergent(self):
         return self.pairs[(self.phase, self.tensor)]

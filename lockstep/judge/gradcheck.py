@@ -67,7 +67,7 @@ def _central(loss_at, p, idx, h):
 
 def for_run(run):
     """Gradcheck the side under test of a Lockstep run at its current parameters, on the run's first batch."""
-    if not hasattr(run.side, "loss_and_grads"):
+    if getattr(run.side, "loss_and_grads", None) is None:
         return dict(
             skipped="a class candidate updates its own parameters inside step(), so it has no loss "
             "function to differentiate; give a function candidate for --gradcheck"

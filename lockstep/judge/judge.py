@@ -24,8 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..config import SettingError
 from . import bounds
-from .tolerance import TOLERANCES, worst
+from .tolerance import TOLERANCES, exceeds_value, worst
 
 LONG = np.dtype(np.longdouble)
 RAISES = np.finfo(LONG).eps < np.finfo(np.float64).eps  # longdouble is wider than float64 on this platform
@@ -37,10 +38,11 @@ SURVIVES = 1 / 8  # a difference that keeps more than this share of its size wit
 @dataclass
 class Local:
     """One step computed by both sides from one state: its (phase, name, ours, ref) pairs, fixed-tolerance
-    Checks, the twin and the side that computed it, and the dtype."""
+    Checks, the output gradient's cancellation factor, the twin and the side that computed it, and the dtype."""
 
     pairs: list
     checks: list
+    cancel: float
     twin: object
     side: object
     dtype: str
@@ -105,19 +107,32 @@ def within_bounds(run, local, pre, twin_pre, X, Y):
     return verdicts
 
 
-def extended(run, local, verdicts, pre, X, Y):
-    """The precision ladder: re-run the side in np.longdouble from the same state and hold it to the twin (the
-    float64 `local`) within the twin's rounding plus the side's extended-precision rounding. Returns
-    ([Verdict], None) or (None, the reason the side cannot be raised)."""
+def raised(run, pre, X, Y):
+    """The side re-run in np.longdouble from the state `pre`: (side, None), or (None, why that rung cannot run). A
+    rung that cannot run is the tool's limit, never the user's fault: the code may call a library function with no
+    longdouble loop (a SciPy ufunc such as scipy.special.xlogy), or compute in float64 whatever it is given."""
     if not RAISES:
         return None, "np.longdouble is no wider than float64 on this platform"
     side = run.side.at(LONG)
     if side is None:
         return None, f"{run.side.label} cannot be re-run in extended precision"
     side.restore(pre)
-    side.step(X.astype(LONG), Y.astype(LONG))
+    try:
+        side.step(X.astype(LONG), Y.astype(LONG))
+    except SettingError as e:  # the user's code raised (a CandidateError): that rung cannot run
+        return None, f"{run.side.label} raised {e.cause or e} when given np.longdouble"
     if np.finfo(side.computes_in).eps >= np.finfo(np.float64).eps:
         return None, f"{run.side.label} computed in {np.dtype(side.computes_in).name} when given np.longdouble"
+    return side, None
+
+
+def extended(run, local, verdicts, pre, X, Y):
+    """The precision ladder: re-run the side in np.longdouble from the same state and hold it to the twin (the
+    float64 `local`) within the twin's rounding plus the side's extended-precision rounding. Returns
+    ([Verdict], None) or (None, the reason the side cannot be raised)."""
+    side, reason = raised(run, pre, X, Y)
+    if side is None:
+        return None, reason
     high, E = side.tensors(), local.E
     shrink = unit(LONG) / unit(local.dtype)
     out = []
@@ -223,16 +238,23 @@ def judge(run, local, synced, pre, twin_pre, X, Y, streak, out):
         return "re-anchor"
     if dtype == "float64":
         return float64_verdict(run, local, verdicts, how, pre, twin_pre, X, Y, streak, out)
-    exact = run.replay("float64", pre, twin_pre, X, Y)
+    exact, reason = replay64(run, pre, twin_pre, X, Y)
+    if exact is None:  # the float64 rung cannot run: the float32 bound alone decides
+        out.first_divergence = located(step, local, verdicts, how, note=f"not re-run in float64: {reason}")
+        out.scene = scene(local, pre, twin_pre, X, Y)
+        return "stop"
     how64 = "float64 re-run of this step, both sides from the state of the side under test before it"
     if not all(c.ours_finite and c.ref_finite for c in exact.checks):
         return non_finite(run, exact, how64, pre, twin_pre, X, Y, streak, out)
     if arbitrate64(run, exact, how64, pre, twin_pre, X, Y, streak, out) == "stop":
         return "stop"
     # float64 agrees: the maths is right, and float32 arithmetic differs beyond float32's own rounding
-    streak.append(
-        (located(step, local, verdicts, how + "; float64 agrees", float32_only=True), scene(local, pre, twin_pre, X, Y))
-    )
+    note = ANOTHER_VALUE if another_value(local, verdicts) else None
+    found = located(step, local, verdicts, how + "; float64 agrees", float32_only=True, note=note)
+    if note:  # not a loss of digits, a value float64 does not have: float32_only at once, as a NaN or inf is
+        out.first_divergence, out.scene = found, scene(local, pre, twin_pre, X, Y)
+        return "stop"
+    streak.append((found, scene(local, pre, twin_pre, X, Y)))
     if len(streak) < STREAK:
         out.drift.append(dict(step=step, kind="float32_only", local_rel_err=max(v.rel_err for v in verdicts)))
         return "re-anchor"
@@ -242,6 +264,32 @@ def judge(run, local, synced, pre, twin_pre, X, Y, streak, out):
     for s in out.steps[first:]:
         s["drift"] = False
     return "stop"
+
+
+def replay64(run, pre, twin_pre, X, Y):
+    """A float32 step re-run in float64 from the same state: (Local, None), or (None, why that rung cannot run)."""
+    try:
+        return run.replay("float64", pre, twin_pre, X, Y), None
+    except SettingError as e:  # the user's code raised when given float64
+        return None, f"{run.side.label} raised {e.cause or e} when given float64"
+
+
+ANOTHER_VALUE = (
+    "float32 made a value float64 does not have: the difference is larger than the value itself, which no float32 "
+    "rounding makes (an inf or NaN made finite does, e.g. by np.nan_to_num or a clip)"
+)
+
+
+def another_value(local, verdicts):
+    """Whether a tensor beyond float32's bound differs by more than the reference's own size. Rounding loses digits:
+    however unstable the formula, a value that only lost its digits is off by at most about its own size (a
+    cancellation to 0 or to noise, a divisor rounded one step down). More than that takes an overflow or a
+    log or division at 0, and a finite number put in place of the inf or NaN (np.nan_to_num's -3.4e38 for
+    log(0) makes a loss of 3.4e37 where torch has 8)."""
+    return any(
+        not v.ok and exceeds_value(phase, ours, ref, local.cancel)
+        for v, (phase, _, ours, ref) in zip(verdicts, local.pairs)
+    )
 
 
 def float64_verdict(run, local, verdicts, how, pre, twin_pre, X, Y, streak, out, quiet=False):
@@ -308,8 +356,8 @@ def non_finite(run, local, how, pre, twin_pre, X, Y, streak, out):
         return "stop"
     float32_only = False
     if local.dtype == "float32":
-        exact = run.replay("float64", pre, twin_pre, X, Y)
-        if all(c.ours_finite and c.ref_finite for c in exact.checks):
+        exact, _ = replay64(run, pre, twin_pre, X, Y)
+        if exact is not None and all(c.ours_finite and c.ref_finite for c in exact.checks):
             float32_only = arbitrate64(run, exact, how, pre, twin_pre, X, Y, streak, out) == "go on"
             if not float32_only:
                 out.non_finite = None  # float64 disagrees too: a real bug, located there
@@ -326,16 +374,11 @@ def non_finite(run, local, how, pre, twin_pre, X, Y, streak, out):
 def finite_when_raised(run, where, pre, X, Y):
     """A NaN or inf in the float64 side only: re-run in extended precision, is that tensor finite there? (Then the
     maths is finite and the side's formula overflows or takes log(0) in float64: it matters, but it is rounding.)
-    Returns {value: the extended-precision value's largest magnitude} or None when it cannot be raised."""
-    if not RAISES:
-        return None
-    side = run.side.at(LONG)
+    Returns {finite, value: the extended-precision value's largest magnitude}, or {skipped: why} when the side
+    cannot be raised."""
+    side, reason = raised(run, pre, X, Y)
     if side is None:
-        return None
-    side.restore(pre)
-    side.step(X.astype(LONG), Y.astype(LONG))
-    if np.finfo(side.computes_in).eps >= np.finfo(np.float64).eps:
-        return None
+        return dict(skipped=reason)
     value = np.asarray(side.tensors()[where["phase"], where["tensor"]], dtype=LONG)
     return dict(finite=bool(np.isfinite(value).all()), value=float(np.abs(value).max()))
 

@@ -44,6 +44,7 @@ TOLERANCES = {
     "float64": Tolerance(loss=1e-12, tensor=1e-10),
     "float32": Tolerance(loss=2**10 * EPS32, tensor=2**12 * EPS32),
 }
+BLIND = 1e-2  # a run whose detection floor in some phase is above this cannot vouch for agreement: 'inconclusive'
 
 
 @dataclass
@@ -101,6 +102,21 @@ def _decide(phase, name, max_abs, ref_max, ours_max, tol, cancel=1.0):
         scale *= cancel
     max_rel = max_abs / scale if scale > 0 else 0.0
     return Check(phase, name, float(max_abs), float(max_rel), max_rel <= tol.for_phase(phase), True, True)
+
+
+def exceeds_value(phase, ours, ref, cancel=1.0):
+    """Whether max|ours - ref| is larger than the reference tensor's own scale, as _decide measures it but from the
+    reference alone (max|ref|; max(|loss|, 1) for the loss; times c for backward and optimizer tensors): a
+    difference larger than the value it is a difference of."""
+    ours, ref = np.asarray(ours, dtype=np.float64), np.asarray(ref, dtype=np.float64)
+    if ours.shape != ref.shape or ours.size == 0:
+        return False
+    scale = float(np.abs(ref).max())
+    if phase == "loss":
+        scale = max(scale, 1.0)
+    elif phase in ("backward", "optimizer"):
+        scale *= cancel
+    return float(np.abs(ours - ref).max()) > scale
 
 
 SMALL = 4096  # elements; below this a tensor's cost is numpy's per-call overhead, not arithmetic

@@ -26,6 +26,7 @@ import numpy as np
 
 import handmade
 
+from .. import trace
 from ..config import SettingError, make_optimizer, make_schedule
 from ..judge.tolerance import TOLERANCES, compare
 from . import layouts
@@ -38,7 +39,12 @@ TRACE_BATCH = 256  # samples of the divergence step that are traced (per-sample 
 
 
 class CandidateError(SettingError):
-    """The candidate cannot be loaded or broke the contract; str(error) is one line for the user."""
+    """The candidate cannot be loaded or broke the contract; str(error) is one line for the user. `progress` says how
+    far the user's code got (layouts.infer shows the failure of the form that got furthest): (2,) it returned, and
+    what it returned broke the contract; (1, lines) it raised in a call, (0, lines) in a class's __init__, with the
+    lines of its own frames, outermost first. `cause` is the user's exception in one line, where it raised."""
+
+    progress, cause = (2,), None
 
 
 def load(spec):
@@ -74,21 +80,29 @@ def load(spec):
     return obj, file.resolve()
 
 
+def _user_frames(e, files):
+    """The traceback's frames inside the user's files (a trace.UserFiles, or a list of paths), outermost first."""
+    names = files if isinstance(files, trace.UserFiles) else {str(Path(f).resolve()) for f in files}
+    return [f for f in traceback.extract_tb(e.__traceback__) if str(Path(f.filename).resolve()) in names]
+
+
 def where(e, files):
     """'ValueError: message (at file.py:12)' from the innermost frame inside the user's files."""
-    line = None
-    names = {Path(f).resolve() for f in files}
-    for frame in traceback.extract_tb(e.__traceback__):
-        if Path(frame.filename).resolve() in names:
-            line = f"{Path(frame.filename).name}:{frame.lineno}"
+    frames = _user_frames(e, files)
+    line = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else None
     msg = str(e).splitlines()[0] if str(e) else ""
     return f"{type(e).__name__}: {msg}" + (f" (at {line})" if line else "")
 
 
+def lines_reached(e, files):
+    """The line numbers of the frames inside the user's files, outermost first: how far the code got."""
+    return tuple(f.lineno for f in _user_frames(e, files))
+
+
 def user_files(obj, file=None):
-    """The files whose frames are the user's own: the candidate's file, and its folder's other modules."""
-    file = Path(file or inspect.getsourcefile(obj)).resolve()
-    return sorted({str(file)} | {str(p.resolve()) for p in file.parent.glob("*.py")})
+    """The files whose frames are the user's own: every file outside the standard library, the installed packages
+    and this tool (trace.UserFiles), so that helpers beside the candidate or in a sibling folder are traced."""
+    return trace.UserFiles()
 
 
 def targets(Y, cfg):
@@ -177,21 +191,22 @@ class Candidate(Handmade):
         )
         return state
 
-    def _fail(self, e, given):
+    def _fail(self, e, given, stage=1):
+        """Raise the CandidateError for the user's own exception e; stage 0 in a class's __init__, 1 in a call."""
         shapes = ", ".join(str(np.shape(p)) for p in layouts.arrays_of(given))
-        raise CandidateError(
+        error = CandidateError(
             f"{self.who} raised {where(e, self.files)}; it was given params of shapes {shapes} "
             f"({self.layout} layout of {'-'.join(map(str, self.cfg.sizes))}): check --layout and "
             f"--sizes"
-        ) from None
+        )
+        error.progress, error.cause = (stage, *lines_reached(e, self.files)), where(e, self.files)
+        raise error from None
 
     def locate(self, run, outcome):
         """The line of the user's file where the values first depart (lockstep/trace/): the divergence step is
         re-run once from the state before it, traced, and what the user's code bound is matched against the
         twin's tensors of that step. A batch larger than TRACE_BATCH is traced on its first TRACE_BATCH samples,
         with the twin re-run on the same slice. Returns the source record, or {'unmatched': why}."""
-        from .. import trace
-
         sc = outcome.scene
         if sc is None or outcome.first_divergence is None:
             return None
@@ -288,6 +303,8 @@ class FunctionCandidate(Candidate):
 class ClassCandidate(Candidate):
     """Net(params, **hyper) with step(X, Y, lr) -> loss and .params (and .grads): the network owns its update."""
 
+    loss_and_grads = loss_value = None  # step() updates inside: there is no loss function to differentiate
+
     def __init__(self, obj, cfg, dtype, seed, n_train, layout, form, spec, files, build=True):
         super().__init__(obj, cfg, dtype, seed, n_train, layout, form, spec, files)
         self.lr = _Schedule(cfg)
@@ -299,7 +316,7 @@ class ClassCandidate(Candidate):
         try:
             self.net = obj(params, **hyper(obj, cfg, n_train))
         except (Exception, SystemExit) as e:
-            self._fail(e, params)
+            self._fail(e, params, stage=0)
         self.state = init
         self.grads = None
         self.phases = ("loss", "backward", "update") if hasattr(self.net, "grads") else ("loss", "update")

@@ -307,16 +307,20 @@ def infer(sizes, bias, try_call, error, only=None, prefer=None):
 
 
 def _none_fits(sizes, bias, failures, only):
-    """One line for a run in which no layout fits: a failure that is not about shapes as it is (the wrong dtype or
-    type, keys, the code raising), else the shapes that came back and what each layout expects."""
+    """One line for a run in which no layout fits. A form whose shapes came back right but something else did not
+    (the dtype or type, keys) says it best; else the form that got furthest into the user's code (its error's
+    `progress`: code that returned beats code that raised, and raising later beats raising earlier, e.g. at its
+    own assertion rather than at params['W1'] of a list); when that one returned arrays of other shapes, the
+    shapes that came back and what each layout expects."""
     contract = [(layout, form, e) for layout, form, e in failures if getattr(e, "returned", None) is not None]
     for layout, form, e in contract:  # right shapes, wrong something else: that message says it best
         if [tuple(s) for s in e.returned] == shapes(layout, sizes, bias, form):
             return str(e) if only else f"--layout auto: no layout fits; with {layout} ({form}): {e}"
-    if not contract:
-        layout, form, e = failures[0]
-        return str(e) if only else f"--layout auto: no layout fits; with {layout} ({form}): {e}"
-    layout, form, e = contract[0]
+    progress = lambda failure: getattr(failure[2], "progress", (2,))  # noqa: E731
+    layout, form, e = max(failures, key=progress)  # the first of the furthest
+    if getattr(e, "returned", None) is None:
+        furthest = " (the form that got furthest)" if progress(failures[0]) < progress((layout, form, e)) else ""
+        return str(e) if only else f"--layout auto: no layout fits; with {layout} ({form}){furthest}: {e}"
     expected = {}  # shapes -> the layouts (in their list form with flat biases) that expect them
     for name in LAYOUTS:
         if fits(name, bias) and only in (None, name):

@@ -1,4 +1,6 @@
-"""locate(): the departure rule over the recorded values (see lockstep/trace/__init__.py), and the report."""
+"""locate(): the departure rule over the recorded values (see docs/tracing.md), and the report."""
+
+import re
 
 import numpy as np
 
@@ -58,8 +60,11 @@ def locate(events, twin, order, layout, sizes, agree, returned=(), updates=None)
             given |= {v.tobytes(), v.T.tobytes()}
     for s in states:  # an input, or an exact copy, reshape or transpose of one: trusted, and no match of anything
         v = events[s].value
-        if events[s].kind == "source" or (v is not None and v.size > 1 and v.tobytes() in given):
-            info[s] = Match({}, {}, {}, info[s].kinds, True)
+        view = events[s].view
+        part = events[s].kind != "change" and view in info and info[view].trusted
+        part = part and not (info[s].exact or info[s].weak)
+        if events[s].kind == "source" or (v is not None and v.size > 1 and v.tobytes() in given) or part:
+            info[s] = Match({}, {}, {}, info[s].kinds, True)  # (a view of a trusted array is part of it)
         elif (
             v is not None
             and v.size == 1
@@ -67,6 +72,7 @@ def locate(events, twin, order, layout, sizes, agree, returned=(), updates=None)
             and any(events[r].value is not None and events[r].value.size > 1 for r in events[s].reads)
         ):
             info[s].trusted = False  # a number computed from arrays (a loss before its l2 term) may be wrong
+    repeat_trust(events, states, info)
     exact, weak = set(), set()
     for c in info.values():
         exact |= c.exact.keys()
@@ -92,7 +98,9 @@ def locate(events, twin, order, layout, sizes, agree, returned=(), updates=None)
         e, a = events[s], set()
         for r in e.reads + ((e.prev,) if e.prev >= 0 else ()):
             if r in info:
-                a |= (info[r].exact.keys() | info[r].weak.keys()) if info[r].trusted else anc[r]
+                c = info[r]
+                helped = {cat.stands_for[h] for h in c.helper if h in cat.stands_for}
+                a |= (c.exact.keys() | c.weak.keys() | helped) if c.trusted else anc[r]
         anc[s] = frozenset(a)
     loc = Locator(events, cat, info, anc, states)
     for D in names:
@@ -107,12 +115,56 @@ def locate(events, twin, order, layout, sizes, agree, returned=(), updates=None)
         upstream = graph.ancestors(D)
         holders = loc.holders(D, graph.gp_star(D, exact | weak)) or loc.holders(D, upstream)
         held = [s for s in states if events[s].ident == ident[D]] if D in ident else []
-        if not (held or holders):  # (c) nothing could have held it: computed inside one expression
-            continue
-        holder = held[-1] if held else _first_holder(holders, D, info, cat)
         allowed = set(graph.parents[D]) | graph.gp_star(D, exact | weak)
+        if not (held or holders):
+            stand_in = loc.stand_in(D)
+            if stand_in is None:  # (c) nothing could have held it: computed inside one expression
+                continue
+            out = loc.report(D, stand_in, {stand_in}, twin, allowed, upstream)
+            return dict(out, holds=_chain_parent(D)), None
+        holder = held[-1] if held else _first_holder(holders, D, info, cat)
         return loc.report(D, holder, set(holders), twin, allowed, upstream), None
     return None, "every tensor of the step is matched, or consistent with your code not storing it"
+
+
+def _signature(event, info):
+    """The roles of what a value was computed from, with their layers counted from the lowest among them: z and
+    a of one layer, whichever it is, or the output's dL/da beside a hidden layer's a (a call handed the wrong
+    layer's tensor)."""
+    roles = set()
+    for r in event.reads:
+        c = info.get(r)
+        for n in list(c.exact) + list(c.weak) + list(c.helper) if c is not None else ():
+            layer = re.search(r"layers\.(\d+)\.", n)
+            if n != "constant" and not n.startswith("what line"):
+                roles.add((re.sub(r"layers\.\d+\.", "layers.#.", n), int(layer.group(1)) if layer else None))
+    low = min((i for _, i in roles if i is not None), default=0)
+    return frozenset((n, None if i is None else i - low) for n, i in roles)
+
+
+def repeat_trust(events, states, info):
+    """A line that gave the twin's values (or helpers) at other executions computes what it computes: where it
+    now gives a value that matches nothing, from inputs in the same roles (f'(z) of the output layer, which the
+    twin never forms, by the same sigmoid_prime that gave f'(z) of a hidden one), that value is trusted. Whatever
+    departs is then charged to the line that used it, not to the helper."""
+    good = {}
+    for s in states:
+        e, c = events[s], info[s]
+        if e.kind in ("bind", "return", "change") and (c.exact or c.weak or set(c.helper) - {"constant"}):
+            good.setdefault((e.file, e.line, e.variable), set()).add(_signature(e, info))
+    for s in states:
+        e, c = events[s], info[s]
+        if c.trusted or e.value is None or e.kind not in ("bind", "return"):
+            continue
+        sig = _signature(e, info)
+        if sig and sig in good.get((e.file, e.line, e.variable), ()):
+            name = f"what line {e.line} gives at its other executions"
+            c.trusted, c.helper[name], c.full = True, "", set(c.full) | {name}  # a helper: it holds no tensor
+
+
+def _chain_parent(name):
+    kind, i, what = parse(name)
+    return {"dz": f"layers.{i}.da", "a": f"layers.{i}.z"}.get(what)
 
 
 def _first_holder(holders, D, info, cat):
@@ -134,9 +186,24 @@ class Locator:
             for s in states
             if (e := events[s]).kind == "return" and (info[s].exact or set(info[s].helper) - {"constant"})
         }
+        self.aliases = {}  # state -> every alias of it
         for i, e in enumerate(events):
             if e.kind == "alias":
                 self.alias.setdefault(e.state, i)
+                self.aliases.setdefault(e.state, []).append(i)
+        self.carried = set()  # changes in place of what existed before the step with a value (the parameters)
+        for s in states:
+            e, origin = events[s], s
+            while events[origin].kind == "change" and events[origin].prev >= 0:
+                origin = events[origin].prev
+            v = events[origin].value
+            if e.kind == "change" and events[origin].kind == "source" and v is not None and v.any():
+                self.carried.add(s)
+        self.good_lines = {
+            (e.file, e.line, e.variable)
+            for s in states
+            if (e := events[s]).kind == "bind" and (info[s].exact or info[s].weak or set(info[s].helper) - {"constant"})
+        }
 
     def compatible(self, s, D):
         kind, key = self.cat.kind[D]
@@ -152,11 +219,22 @@ class Locator:
             e, c = self.events[s], self.info[s]
             if e.kind == "source" or not self.compatible(s, D) or (gp and not self.anc[s] & gp):
                 continue
+            if s in self.carried and phase(D) not in ("update", "optimizer"):
+                continue  # a parameter changed in place holds the parameter, not the step's other tensors
             others = [n for n in list(c.exact) + list(c.helper) + list(c.weak) if n not in (D, "constant")]
             if c.full - {D, "constant"} or any(_class(self.cat.kind.get(n, ("?",))[0]) == cls for n in others):
                 continue  # explained in full by something else, or in part by another tensor of D's kind
             out.append(s)
-        return out
+        kind_key = self.cat.kind[D]
+        native = [s for s in out if kind_key in self.info[s].native or ("rows", kind_key[1]) in self.info[s].native]
+        return native or out  # W1 (5, 2) holds layer 0's weight, not W2 (2, 5) read transposed
+
+    def stand_in(self, D):
+        """The value that stands where D belongs when nothing holds D: the one matching D's chain parent (dL/da
+        for dL/dz), which the code goes on to use as if it were D (delta = a - y kept without f'(z))."""
+        P = _chain_parent(D)
+        found = [s for s in self.states if P in self.info[s].exact and self.events[s].kind != "source"] if P else []
+        return found[-1] if found else None
 
     def foreign(self, s, D, upstream):
         """An input of s that matches, in full, only tensors D is not computed from (the weights after the update,
@@ -176,12 +254,13 @@ class Locator:
         (see blames_caller; what the function did inside with the wrong argument is not where the fault is).
         Returns (that value, the foreign input or None)."""
         cur, seen = holder, {holder}
+        self.path = [holder]
         while True:
             e = self.events[cur]
             odd = self.foreign(cur, D, upstream)
             if odd is not None:
                 return cur, odd
-            if cur != holder and self.blames_caller(cur, allowed):
+            if (cur != holder or e.kind != "return") and self.blames_caller(cur, allowed):
                 return cur, None
             ins = [
                 r
@@ -196,6 +275,7 @@ class Locator:
                     return cur, None
                 cur = max(pool)
             seen.add(cur)
+            self.path.append(cur)
 
     def blames_caller(self, s, allowed):
         """Whether a function's wrong return value is its caller's doing: the same return line gave matching
@@ -203,29 +283,40 @@ class Locator:
         that matches a tensor outside `allowed` (what the departing tensor is computed from), e.g. sigmoid(a)
         where sigmoid(z) belongs."""
         e = self.events[s]
-        if e.kind != "return" or (e.file, e.line) not in self.good_returns:
-            return False
+        if e.kind == "return":
+            if (e.file, e.line) not in self.good_returns:
+                return False
+        elif e.kind != "bind" or e.site is None or (e.file, e.line, e.variable) not in self.good_lines:
+            return False  # a line inside a function called from the user's code, that gave matches before
         given = set()
         for r in self.events[s].reads:
             if r in self.info:
                 given |= self.info[r].exact.keys() | self.info[r].weak.keys()
         return bool(given - allowed)
 
-    def display(self, s, call_site=False):
-        """(file, line, function, variable) of a value as the user wrote it; a value a function returned is shown
-        where the caller bound it (or at the call) when call_site."""
+    def display(self, s, call_site=False, path=()):
+        """(file, line, function, variable) of a value as the user wrote it. With call_site, a value made inside a
+        function is shown at the caller's line, under the name that line binds it to: the value on the path from
+        the holder at that line (delta2 = ... * sig(a2)), else the name bound to the value itself or to what the
+        function returned, else the call ('sig(...)')."""
         e = self.events[s]
-        if e.kind == "return" and call_site:
-            a = self.alias.get(s)
-            if a is not None and e.site == (self.events[a].file, self.events[a].line):
-                e = self.events[a]
-            elif e.site:
-                return e.site[0], e.site[1], e.function, e.variable
-        return e.file, e.line, e.function, e.variable
+        if not (e.site and call_site and e.kind in ("return", "bind")):
+            return e.file, e.line, e.function, e.variable
+        at_site = lambda i: (self.events[i].file, self.events[i].line) == e.site  # noqa: E731
+        ret = next(
+            (r for r in self.states if r > s and self.events[r].kind == "return" and self.events[r].site == e.site),
+            None,
+        )
+        names = [p for p in path if at_site(p)][-1:]
+        names += [i for x in (s, ret) if x is not None for i in self.aliases.get(x, ()) if at_site(i)]
+        if names:
+            b = self.events[names[0]]
+            return b.file, b.line, b.function, b.variable
+        return e.site[0], e.site[1], e.function, f"{e.function}(...)" if e.kind == "bind" else e.variable
 
     def report(self, D, holder, holders, twin, allowed, upstream):
         final, odd = self.walk(holder, D, holders, upstream, allowed)
-        file, line, function, variable = self.display(final, self.blames_caller(final, allowed))
+        file, line, function, variable = self.display(final, self.blames_caller(final, allowed), self.path)
         out = dict(file=file, line=line, function=function, variable=variable, tensor=D)
         first, last = statement_span(file, line)
         if last > line and first == line:  # a statement over several lines: the fault may be on any of them

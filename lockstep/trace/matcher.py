@@ -52,6 +52,7 @@ class Match:
     kinds: set
     trusted: bool
     full: set = frozenset()  # the names that explain all of the value (not one part of a bias-layout array)
+    native: set = frozenset()  # the (kind, key) its shape stands for in the layout's own orientation
 
 
 class Catalog:
@@ -61,6 +62,7 @@ class Catalog:
         self.agree, self.layout, self.sizes, self.L = agree, layout, [int(n) for n in sizes], len(sizes) - 1
         self.entries = {}  # (kind, key) -> [(name, tensor, role, scalable)]; kind batch/weight/bias/scalar
         self.kind = {}  # name -> (kind, key), helpers included
+        self.stands_for = {}  # helper -> the twin tensor it is computed from, for the data flow
         self.m = None
         for name, v in twin.items():
             p = parse(name) if name != "input" else ("batch", -1, "input")
@@ -87,11 +89,13 @@ class Catalog:
                 )
                 if fp is not None:
                     self.add(f"f'(layers.{i}.z)", "batch", fp.shape[1], fp, "helper", False)
+                    self.stands_for[f"f'(layers.{i}.z)"] = f"layers.{i}.z"
             prev = twin.get(f"layers.{i - 1}.a") if i else twin.get("input")
             if dz is not None and prev is not None:  # the weight gradient's data part, before any l2 term
                 self.dz[i], self.prev[i] = np.asarray(dz, float), np.asarray(prev, float)
                 g = self.dz[i].T @ self.prev[i]
                 self.add(f"data part of grad:layers.{i}.weight", "weight", i, g, "helper", True)
+        self.output_da(twin)
         self.prefilter = tolerance(agree)
         self.widths = {k for (kind, k) in self.entries if kind == "batch"}
         self.index, self.widths_index = {}, {}  # WidthIndex of one tensor by name, of all by width
@@ -99,6 +103,23 @@ class Catalog:
         self.groups, self.check_cache = {}, {}  # group(); prepare()'s findings for _check
         self.view_cache = {}  # id(value) -> views(value), from prepare() to classify()
         self.prev_norm = {i: np.linalg.norm(p, axis=1) for i, p in self.prev.items()}
+
+    def output_da(self, twin):
+        """dL/da of the output where the twin fuses it into dL/dz (cross-entropy, binary cross-entropy): a helper
+        the textbook dAL = -(Y/AL - (1-Y)/(1-AL)) matches, derived from dz = a - y (over m) and a."""
+        L, m = self.L, self.m
+        a, dz = twin.get(f"layers.{L - 1}.a"), twin.get(f"layers.{L - 1}.dz")
+        if f"layers.{L - 1}.da" in twin or a is None or dz is None or m is None:
+            return
+        a, dz = np.asarray(a, dtype=np.float64), np.asarray(dz, dtype=np.float64)
+        with np.errstate(all="ignore"):
+            if a.shape[1] > 1 and self.agree(a.sum(axis=1), np.ones(len(a))):  # softmax: dL/da = -y / (m a)
+                da = -(a - m * dz) / (m * a)
+            else:  # sigmoid: dL/da = dz / (a (1 - a))
+                da = dz / (a * (1 - a))
+        if np.isfinite(da).all():
+            self.add(f"dL/da of layers.{L - 1}.a", "batch", a.shape[1], da, "helper", True)
+            self.stands_for[f"dL/da of layers.{L - 1}.a"] = f"layers.{L - 1}.a"
 
     def add(self, name, kind, key, tensor, role, scalable):
         self.entries.setdefault((kind, key), []).append((name, tensor, role, scalable))
@@ -154,18 +175,28 @@ class Catalog:
                 out.append(("bias", i, u.ravel(), "", "all"))
         return out
 
+    def native(self, kind, form):
+        """Whether a view is the layout's own orientation: W (out, in) for torch and the bias-column layouts, W^T for
+        in-out and bias-row; samples as rows for batch tensors."""
+        if kind == "weight" and form in ("", "transposed"):
+            return (form == "") == (self.layout in ("torch", "bias-first-col", "bias-last-col"))
+        return not form.startswith("transposed")
+
     def classify(self, u):
-        exact, weak, helper, kinds, ok, full = {}, {}, {}, set(), set(), set()
+        exact, weak, helper, kinds, ok, full, native = {}, {}, {}, set(), set(), set(), set()
         if u.size > 1 and (u == u.flat[0]).all():
             helper["constant"] = ""
             full.add("constant")
         for kind, key, arr, form, part in self.view_cache.pop(id(u), None) or self.views(u):
             kinds.add((kind, key))
+            if self.native(kind, form):
+                native.add((kind, key))
             before = set(exact) | set(weak) | set(helper)
             if kind == "rows":
                 self._rows(arr, key, form, exact, weak, helper)
             else:
                 self._check(arr, kind, key, form, exact, weak, helper)
+                self._scaled_state(arr, kind, key, form, weak)
                 if kind == "weight":
                     self._per_sample(arr, key, helper)
             if kind in ("batch", "rows") and key == self.sizes[-1] and self.output is not None:
@@ -176,7 +207,20 @@ class Catalog:
                 if part in ("all", "rest"):
                     full |= new
         trusted = bool("all" in ok or "rest" in ok or {"W", "b"} <= ok or "constant" in full or u.size == 1)
-        return Match(exact, weak, helper, kinds, trusted, full)
+        return Match(exact, weak, helper, kinds, trusted, full, native)
+
+    def _scaled_state(self, arr, kind, key, form, weak):
+        """Optimizer state held as a constant multiple of torch's: a velocity that carries the learning rate
+        (v = mu v + lr g, whose lr v is torch's lr buf) or an average kept without its (1 - beta) factor."""
+        if kind not in ("weight", "bias") or not arr.any():
+            return
+        for name, T, role, _ in self.entries.get((kind, key), ()):
+            if role != "match" or parse(name)[2] != "state" or name in weak or arr.shape != T.shape:
+                continue
+            denom = float((T * T).sum())
+            c = float((arr * T).sum()) / denom if denom > 0 else 0.0
+            if c != 0 and np.isfinite(c) and abs(c - 1) > 1e-6 and self.agree(arr / c, T):
+                weak[name] = (form + ", " if form else "") + f"{c:.3g} times"
 
     def _per_sample(self, arr, i, helper):
         """One sample's weight gradient, outer(dz_i[k], a_{i-1}[k]) (or m times it), for the k it fits."""

@@ -11,7 +11,10 @@ reads and may change comes from the file's AST (_line_table), parsed once per fi
 import ast
 import linecache
 import os
+import site
 import sys
+import sysconfig
+import warnings
 import weakref
 from dataclasses import dataclass
 
@@ -58,6 +61,30 @@ MODULES = {"np", "numpy", "math"}  # np.f(x) changes x only for these, or throug
 NUMPY_MUTATORS = {"copyto", "put", "place", "putmask", "fill_diagonal", "shuffle", "at"}
 
 
+class UserFiles:
+    """The files that are the user's: every real Python file outside the standard library, the installed packages
+    (site-packages, dist-packages) and this tool's own packages, so that helpers in a sibling folder (src/,
+    utils/) are traced with the candidate. `path in UserFiles()` answers for any path."""
+
+    def __init__(self):
+        here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        dirs = {sysconfig.get_paths().get(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+        dirs |= set(getattr(site, "getsitepackages", lambda: [])()) | {site.getusersitepackages()}
+        dirs |= {os.path.join(here, pkg) for pkg in ("lockstep", "handmade", "reference")}
+        self.outside = tuple(os.path.realpath(d) + os.sep for d in dirs if d)
+
+    def __contains__(self, path):
+        path = os.path.realpath(path)
+        parts = path.split(os.sep)
+        return (
+            path.endswith(".py")
+            and os.path.isfile(path)
+            and not path.startswith(self.outside)
+            and "site-packages" not in parts
+            and "dist-packages" not in parts
+        )
+
+
 @dataclass(eq=False)
 class Event:
     """One value seen in the user's code, at the line that bound or changed it. kind: 'bind' (a line bound a new
@@ -78,7 +105,8 @@ class Event:
     state: int = -1  # index of the event that created this value (its own index unless an alias)
     reads: tuple = ()  # states the line read before it ran, and those its calls returned to it
     prev: int = -1  # for a change: the object's state before it
-    site: tuple | None = None
+    site: tuple | None = None  # (file, line) of the user's line that called the function, when one did
+    view: int = -1  # for a view of a recorded array (a row of a weight matrix): that array's state
 
 
 class Events(list):
@@ -90,8 +118,10 @@ class Events(list):
 
 def record(call, user_files):
     """Run call() (no arguments) under a tracer and return (result, events). Only frames whose code lives in one
-    of user_files (absolute paths) are recorded; see Event. The previous tracer is restored afterwards, and the
-    tracer only reads: a failure inside it stops recording (events.error) and never reaches call()."""
+    of user_files are recorded: a collection of paths, or anything that answers `path in user_files` for a real
+    path (UserFiles: every file outside the standard library, the installed packages and this tool); see Event.
+    The previous tracer is restored afterwards, and the tracer only reads: a failure inside it stops recording
+    (events.error) and never reaches call()."""
     rec = _Recorder(user_files)
     previous = sys.gettrace()
     sys.settrace(rec.global_trace)
@@ -111,6 +141,7 @@ class _Frame:
     function: str
     held: dict  # root ('grads', 'self.weights') -> {path ('grads[2]'): the array or float it holds}, as of the
     # last settled line
+    site: tuple | None = None  # (file, line) of the user's line that called this frame, if any
     line: int | None = None  # the line that is running
     reads: tuple = ()  # the states it read, and the values its calls returned to it
     info: tuple = ((), (), ())  # its (reads, rescans, roots): see _line_table
@@ -118,7 +149,7 @@ class _Frame:
 
 class _Recorder:
     def __init__(self, user_files):
-        self.files = {os.path.realpath(f) for f in user_files}
+        self.files = user_files if isinstance(user_files, UserFiles) else {os.path.realpath(f) for f in user_files}
         self.code_file = {}  # code object -> its real path, or None outside the user's files
         self.events = Events()
         self.state_of = {}  # id(object) -> its latest state
@@ -172,7 +203,8 @@ class _Recorder:
                 self.new(caller.file, caller.line, code.co_name, path, obj, "arg", caller.reads)
             else:  # what existed before: the outermost call's arguments, attributes of self, enclosing variables
                 self.new(file, code.co_firstlineno, code.co_name, path, obj, "source", ())
-        self.frames[frame] = _Frame(file, code.co_name, _by_root(paths))
+        site = (caller.file, caller.line) if caller is not None and caller.line is not None else None
+        self.frames[frame] = _Frame(file, code.co_name, _by_root(paths), site)
 
     def on_line(self, frame):
         fs = self.frames.get(frame)
@@ -251,7 +283,8 @@ class _Recorder:
                 seen.add(id(a))
                 if _changed(a, self.events[s].value):
                     path = next((p for p, o in held.get(root, {}).items() if o is a), root)
-                    self.new(fs.file, fs.line, fs.function, path, a, "change", fs.reads, prev=s)
+                    self.new(fs.file, fs.line, fs.function, path, a, "change", fs.reads, prev=s, site=fs.site)
+                    self.through_view(fs, a, seen)
         for r in touched:
             before = old.get(r, {})
             for path, obj in held.get(r, {}).items():
@@ -259,10 +292,24 @@ class _Recorder:
                     continue
                 s = self.state_of.get(id(obj))
                 if s is None:
-                    self.new(fs.file, fs.line, fs.function, path, obj, "bind", fs.reads)
+                    self.new(fs.file, fs.line, fs.function, path, obj, "bind", fs.reads, site=fs.site)
                 else:
-                    self.events.append(Event(fs.file, fs.line, fs.function, path, None, id(obj), "alias", s, fs.reads))
+                    alias = Event(fs.file, fs.line, fs.function, path, None, id(obj), "alias", s, fs.reads)
+                    alias.site = fs.site
+                    self.events.append(alias)
         fs.held = held
+
+    def through_view(self, fs, a, seen):
+        """A line that changed a view (a row of a weight matrix, w_arr -= ...) changed the array it views: that
+        array's change is recorded at this line too, under the name it was last seen by."""
+        base = a.base
+        while isinstance(base, np.ndarray) and id(base) not in seen:
+            seen.add(id(base))
+            s = self.state_of.get(id(base))
+            if s is not None and _changed(base, self.events[s].value):
+                name = self.events[s].variable
+                self.new(fs.file, fs.line, fs.function, name, base, "change", fs.reads, prev=s, site=fs.site)
+            base = base.base
 
     def new(self, file, line, function, variable, obj, kind, reads, prev=-1, site=None):
         value = None
@@ -270,7 +317,9 @@ class _Recorder:
             value = np.array(obj, dtype=np.float64)
             self.bytes += value.nbytes
         index = len(self.events)
-        self.events.append(Event(file, line, function, variable, value, id(obj), kind, index, reads, prev, site))
+        base = obj.base if isinstance(obj, np.ndarray) else None
+        view = self.state_of.get(id(base), -1) if base is not None else -1
+        self.events.append(Event(file, line, function, variable, value, id(obj), kind, index, reads, prev, site, view))
         if id(obj) not in self.state_of:
             if isinstance(obj, np.ndarray):  # forget the id when the array dies, so that a new one can take it
                 self.watches.append(weakref.finalize(obj, self.state_of.pop, id(obj), None))
@@ -324,6 +373,8 @@ def _under(local, held, root, key):
                 return list(_scan({"": element}).values())
     if root == "self":
         return [o for r, objs in held.items() if r.startswith("self.") for o in objs.values()]
+    if root not in held and "." in root and not root.startswith("self."):  # another object's attribute
+        return list(_scan({"": _lookup(local, root)}).values())
     return list(held.get(root, {}).values())
 
 
@@ -372,11 +423,19 @@ def _changed(obj, snapshot):
     return not np.array_equal(obj, snapshot, equal_nan=True)  # NaN where NaN was: look at all of it
 
 
+def _parse(file):
+    """The AST of a user's file, its own compile warnings (an invalid escape in a docstring) kept quiet: Python
+    already said them when it imported the file, and the tracer's parse is no reason to say them again."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse("".join(linecache.getlines(file)))
+
+
 def statement_span(file, line):
     """(first, last) line of the simple statement of `file` that covers `line` (a multi-line return or call), or
     (line, line)."""
     try:
-        tree = ast.parse("".join(linecache.getlines(file)))
+        tree = _parse(file)
     except (SyntaxError, ValueError):
         return line, line
     spans = [
@@ -394,7 +453,7 @@ def _line_table(file):
     receivers); and (root, key) of the arrays it can change in place (augmented and subscripted targets, names
     passed to calls, out=, mutating methods), key the plain name or constant of a first subscript."""
     try:
-        tree = ast.parse("".join(linecache.getlines(file)))
+        tree = _parse(file)
     except (SyntaxError, ValueError):
         return {}
     table = {}
@@ -447,14 +506,15 @@ def _names(tree, reads, rescans, roots):
             root, key = _chain(node)
             inner = node.value
             if root and (
-                isinstance(inner, ast.Name)
-                or (isinstance(inner, ast.Attribute) and isinstance(inner.value, ast.Name) and inner.value.id == "self")
+                isinstance(inner, ast.Name) or (isinstance(inner, ast.Attribute) and isinstance(inner.value, ast.Name))
             ):
                 if not isinstance(node.ctx, ast.Load):  # x[i] = ...: x is written, not read (x[i] += reads x[i])
                     keyed.add(id(inner))
                 elif key is not None:
                     reads.add((root, key))
                     keyed.add(id(inner))
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            keyed.add(id(node.value))  # obj.attr reads obj.attr (below), not everything obj holds
     for node in ast.walk(tree):
         if id(node) in keyed:
             continue
@@ -468,6 +528,13 @@ def _names(tree, reads, rescans, roots):
                 reads.add((f"self.{node.attr}", None))
             else:
                 rescans.add(f"self.{node.attr}")
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and isinstance(node.ctx, ast.Load)
+            and node.value.id not in MODULES
+        ):  # another object's attribute (layer.gradients): read as what it holds
+            reads.add((f"{node.value.id}.{node.attr}", None))
         elif isinstance(node, ast.NamedExpr):
             rescans.add(node.target.id)
         elif isinstance(node, (ast.Subscript, ast.Attribute)) and not isinstance(node.ctx, ast.Load):
