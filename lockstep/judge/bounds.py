@@ -37,6 +37,13 @@ contributes two things: its own rounding, and what it does to the errors of its 
       both the textbook-stable max(z,0) - zY + log1p(e^-|z|) and torch's (1-Y) z - log_sigmoid(z), each of which
       cancels on one side; gamma_{mk} for the sum. The output gradient F r (a - Y): F r (E_a + 2u(|a| + |Y|)),
       the cancellation in a - Y being the point; mse goes through the output activation's derivative as above.
+  svm: each margin (1 - z_y) + z_j carries E_z_j + E_z_y and its two roundings; its subgradient steps at 0 like
+      relu's, so where |margin| <= 2 E_margin, E_dz holds the whole jump (rF at z_j, and at z_y per such j).
+  mse on a softmax output: dz = a (g - sum_k g_k a_k), softmax's full Jacobian applied to g = dL/da, bounded as a
+      dot product, a difference and a product of the reference's values and their errors.
+  penalties: l1/d sum|p| + l2/(2d) sum p^2 over the weights (and the biases with bias_penalty) by gamma_N of its
+      sums; their gradient (l2/d) p + (l1/d) sign(p) by its scalars and additions. sign(p) is exact on every side:
+      the parameters are the step's exact inputs, so L1's kink at 0 needs no box (sign(0) = 0, as torch's).
   optimizers (torch's formulas, handmade/optim.py): each new state and parameter carries the propagated
       gradient error times its coefficient (lr, 1 - dampening, 1 - beta1, ...) plus a couple of u per term.
       Adam divides by sqrt(v): E_sqrt = min(E_v / (sqrt(v - E_v) + sqrt(v - 2 E_v)), sqrt(E_v)). sqrt is not
