@@ -52,5 +52,7 @@ def test_float64_twins_agree_at_every_step(setup):
     if out.non_finite:  # a blow-up is allowed only where both backends blow up together
         assert out.non_finite["same_place"], out.non_finite
         return
-    assert out.verdict == "agree" and not out.drift, (overrides, out.first_divergence, out.drift)
+    assert out.verdict == "agree", (overrides, out.first_divergence)
+    # a step beyond the fixed tolerance is allowed only where the rounding bound explains it (a saturated tanh)
+    assert all(d["kind"] == "rounding" for d in out.drift), (overrides, out.drift)
     assert len(out.steps) == overrides["steps"]

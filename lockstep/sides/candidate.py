@@ -256,7 +256,7 @@ class FunctionCandidate(Candidate):
 
     def __init__(self, obj, cfg, dtype, seed, n_train, layout, form, spec, files):
         super().__init__(obj, cfg, dtype, seed, n_train, layout, form, spec, files)
-        self.net = handmade.MLP(**cfg.model_args(dtype, n_train), seed=seed)  # holds the parameters
+        self.net = handmade.MLP(cfg.model_args(dtype, n_train), seed=seed)  # holds the parameters
         self.opt = make_optimizer(handmade, self.net.parameters(), cfg)
         self.schedule = make_schedule(handmade, self.opt, cfg)
         self.clip = make_clip(handmade, cfg)
@@ -324,7 +324,7 @@ class ClassCandidate(Candidate):
         self.phases, self.net, self.state, self.grads = ("loss", "update"), None, None, None
         if not build:
             return
-        init = handmade.MLP(**cfg.model_args(dtype, n_train), seed=seed).state_dict()
+        init = handmade.MLP(cfg.model_args(dtype, n_train), seed=seed).state_dict()
         params = self._user_params(init)
         try:
             self.net = obj(params, **hyper(obj, cfg, n_train))
@@ -394,7 +394,7 @@ class ClassCandidate(Candidate):
         return self
 
     def predict(self, X):
-        net = handmade.MLP(**self.cfg.model_args(self.dtype, self.n_train))
+        net = handmade.MLP(self.cfg.model_args(self.dtype, self.n_train))
         net.load_state_dict(self.state)
         return net.predict(X)
 
