@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 import handmade  # noqa: E402
 import lockstep  # noqa: E402
-from handmade.mlp import L2_NORMS, REDUCTIONS  # noqa: E402
+from handmade.config import L2_NORMS, REDUCTIONS  # noqa: E402
 from lockstep.config import OPTIMIZERS, PER_ITERATION, PROB_CLIP_LOSSES, SCHEDULES  # noqa: E402
 from lockstep.data import SCALES  # noqa: E402
 from lockstep.findings.bugs import BUGS, CATALOGUE  # noqa: E402
@@ -141,6 +141,10 @@ def draw(seed, index, steps=(300, 2000), focus=None):
         s["clip_value" if now_and_then(0.5) else "clip_norm"] = logu(1e-4, 0.1) if now_and_then(0.5) else logu(0.1, 10)
     if s["loss"] in PROB_CLIP_LOSSES and now_and_then(odds["prob_clip"]):
         s["prob_clip"] = float(rng.choice([1e-7, float(np.finfo(s["dtype"]).eps), 1e-3, 0.05]))
+    if now_and_then(0.1):
+        s["l1"], s["l2_norm"] = logu(1e-5, 0.1), pick(L2_NORMS)
+    if s.get("bias", True) and (s.get("l1") or s.get("l2")) and now_and_then(0.3):
+        s["bias_penalty"] = True
     if s["optimizer"] == "sgd":
         s["momentum"] = 0.0 if now_and_then(0.4) else float(rng.uniform(0.5, 0.99))
         if now_and_then(odds["form"]):

@@ -8,15 +8,18 @@
 This package imports only NumPy.
 """
 
+from .config import ModelConfig
 from .init import INITS
 from .layers import ACTIVATIONS
 from .losses import LOSSES
-from .mlp import MLP, Param, check_config
+from .mlp import MLP, Param
+from .norms import NORMS
 from .optim import SGD, Adagrad, Adam, AdamW, RMSprop, SGDMovingAverage, SGDVelocity, start_step
 from .training import ExponentialLR, LambdaLR, StepLR, clip_grad_norm_, clip_grad_value_
 
 __all__ = [
     "MLP",
+    "ModelConfig",
     "Param",
     "SGD",
     "Adam",
@@ -33,6 +36,6 @@ __all__ = [
     "clip_grad_norm_",
     "ACTIVATIONS",
     "LOSSES",
+    "NORMS",
     "INITS",
-    "check_config",
 ]

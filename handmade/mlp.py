@@ -1,33 +1,30 @@
-"""A multi-layer perceptron in NumPy: forward records activations by name, backward returns gradients by name.
+"""A multi-layer perceptron in NumPy, as a stack of layers: forward records every tensor by name, backward every
+gradient.
 
-Layer i computes z_i = a_{i-1} W_i^T + b_i and a_i = f(z_i), with a_{-1} = X. Hidden layers use the chosen
-activation; the output layer uses the loss's output (softmax, sigmoid, or identity/sigmoid for mse).
-Names and layouts mirror torch: parameters are 'layers.{i}.weight' (out, in) and 'layers.{i}.bias' (out,).
-The recorded tensors are 'layers.{i}.z', 'layers.{i}.a' (forward), 'layers.{i}.dz' = dL/dz_i and, below the
-output, 'layers.{i}.da' = dL/da_i (backward).
+The stack (docs/layers.md): an optional embedding, then for each block i the affine layer z_i = x_i W_i^T + b_i
+and, on the hidden blocks, an optional norm, the activation and an optional dropout; the output block is the
+affine layer and the output activation (softmax, sigmoid or identity). Names and layouts mirror torch's:
+parameters 'embedding.weight' (V, D), 'layers.{i}.weight' (out, in), 'layers.{i}.bias' (out,),
+'layers.{i}.norm.weight' and '.bias'; buffers 'layers.{i}.norm.running_mean' and '.running_var'. The recorded
+tensors (.acts: 'layers.{i}.z', '.norm.xhat', '.a', '.dropout.mask', ...; .deltas: 'layers.{i}.dz', '.da',
+'.norm.dout', 'embedding.dout', ...) are named as docs/layers.md lists them.
 
 backward() is written as the four equations of backpropagation (Nielsen, Neural Networks and Deep Learning,
 ch. 2), one method each: BP1 the output layer's dL/dz (output_delta), BP2 dL/dz of a layer from the one above
-(hidden_delta), BP3 and BP4 a layer's bias and weight gradients (layer_grads).
+(hidden_delta: back through the weight above, then the block's dropout, activation and norm), BP3 and BP4 a
+layer's bias and weight gradients (layer_grads).
 
 This is a reference for checking, written to be read; it is vectorised over the batch but not tuned beyond that.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from . import layers, losses
-from .init import INITS, init_params
-
-REDUCTIONS = ("mean", "sum")
-L2_NORMS = ("batch", "dataset", "none")  # the divisor d of the penalty l2/(2d) sum W^2: m, n_train or 1
-DTYPES = ("float32", "float64", "longdouble")
-
-
-def l2_divisor(l2_norm, m, n_train):
-    """d of the penalty l2/(2d) sum W^2 for a batch of m samples: m, n_train or 1 (L2_NORMS)."""
-    return {"batch": m, "dataset": n_train, "none": 1}[l2_norm]
+from .config import ModelConfig
+from .init import init_parameters
+from .norms import NORMS
 
 
 @dataclass(eq=False)
@@ -38,241 +35,287 @@ class Param:
     grad: np.ndarray | None = None
 
 
-def check_config(
-    sizes,
-    activation="relu",
-    loss="cross_entropy",
-    output=None,
-    init="torch",
-    dtype="float64",
-    l2=0.0,
-    l2_norm="batch",
-    n_train=None,
-    reduction="mean",
-    loss_scale=1.0,
-    leaky_slope=None,
-    **_,
-):
-    """Raise ValueError with a one-line reason if the arguments cannot build an MLP; return the output name."""
-    if len(sizes) < 2 or any(int(n) != n or n < 1 for n in sizes):
-        raise ValueError(f"sizes must list at least two positive whole numbers (inputs ... outputs), got {sizes}")
-    if activation not in layers.ACTIVATIONS:
-        raise ValueError(f"unknown activation {activation!r}; choose from {', '.join(layers.ACTIVATIONS)}")
-    if loss not in losses.LOSSES:
-        raise ValueError(f"unknown loss {loss!r}; choose from {', '.join(losses.LOSSES)}")
-    allowed = losses.LOSSES[loss][2]
-    if output is not None and output not in allowed:
-        raise ValueError(f"output {output!r} does not go with loss {loss!r}, which takes {' or '.join(allowed)}")
-    if init not in INITS:
-        raise ValueError(f"unknown init {init!r}; choose from {', '.join(INITS)}")
-    try:
-        dtype_name = np.dtype(dtype).name
-    except TypeError:
-        dtype_name = None
-    if dtype_name == "float128":
-        dtype_name = "longdouble"
-    if dtype_name not in DTYPES:
-        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
-    if not l2 >= 0:
-        raise ValueError(f"l2 must be >= 0, got {l2}")
-    if l2_norm not in L2_NORMS:
-        raise ValueError(f"l2_norm must be one of {', '.join(L2_NORMS)}, got {l2_norm!r}")
-    if l2_norm == "dataset" and not (n_train and n_train > 0):
-        raise ValueError("l2_norm 'dataset' divides by the training-set size: give n_train")
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be mean or sum, got {reduction!r}")
-    if not (np.isfinite(loss_scale) and loss_scale > 0):
-        raise ValueError(f"loss_scale must be a positive number, got {loss_scale}")
-    if leaky_slope is not None and not np.isfinite(leaky_slope):
-        raise ValueError(f"leaky_slope must be a finite number, got {leaky_slope}")
-    return output or allowed[0]
+@dataclass(eq=False)
+class Block:
+    """Block i's parameters: the affine layer's weight and bias; on a hidden block with a norm, the norm's weight
+    and bias and its param dict (settings and running statistics, norms.py)."""
 
-
-def model_config(
-    sizes, activation, loss, output, init, l2, dtype, l2_norm, n_train, reduction, loss_scale, bias, leaky_slope
-):
-    """The checked, normalised settings of an MLP (its .config), shared with reference.MLP."""
-    output = check_config(
-        sizes, activation, loss, output, init, dtype, l2, l2_norm, n_train, reduction, loss_scale, leaky_slope
-    )
-    return dict(
-        sizes=[int(n) for n in sizes],
-        activation=activation,
-        loss=loss,
-        output=output,
-        init=init,
-        l2=float(l2),
-        dtype=np.dtype(dtype).name,
-        l2_norm=l2_norm,
-        n_train=n_train,
-        reduction=reduction,
-        loss_scale=float(loss_scale),
-        bias=bool(bias),
-        leaky_slope=float(leaky_slope),
-    )
+    weight: Param
+    bias: Param | None
+    norm_weight: Param | None = None
+    norm_bias: Param | None = None
+    norm_param: dict | None = None
 
 
 class MLP:
-    """MLP(sizes, activation, loss, output, init, l2, dtype, seed, ...): the same arguments build reference.MLP.
+    """MLP(ModelConfig(...)) or MLP(sizes, activation=..., loss=..., ...): the keywords are ModelConfig's fields
+    (handmade/config.py), and the same arguments build reference.MLP. seed is an int or a numpy Generator: the
+    parameters are drawn from it, and in training the dropout masks that are not given."""
 
-    sizes        [n_in, hidden..., n_out]
-    activation   hidden units: sigmoid, tanh, relu, leaky_relu (negative slope leaky_slope) or identity
-    loss         cross_entropy (softmax output), bce (sigmoid outputs) or mse (identity or sigmoid output)
-    reduction    'mean' or 'sum' of the per-sample losses over the batch; loss_scale multiplies the result
-    l2, l2_norm  the penalty l2/(2d) * sum of squared weights (biases excluded), with d the batch size m
-                 ('batch', the classic course), the training-set size n_train ('dataset', Nielsen's book) or 1
-                 ('none')
-    bias         False builds layers without biases
-    prob_clip    the loss value on probabilities clipped to [prob_clip, 1 - prob_clip] (NNFS, scikit-learn); the
-                 gradient stays a - Y, as theirs does
-    seed         an int or a numpy Generator; init draws from it
-    """
+    def __init__(self, sizes, *, seed=0, **settings):
+        if isinstance(sizes, ModelConfig):
+            self.config = replace(sizes, **settings) if settings else sizes
+        else:
+            self.config = ModelConfig(sizes, **settings)
+        c, self.dtype = self.config, np.dtype(self.config.dtype)
+        self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        arrays = init_parameters(c, self.rng)
+        self.embedding = Param(arrays["embedding.weight"]) if c.embedding else None
+        self.norm = NORMS.get(c.norm)  # the norm kind's Norm row, or None
+        self.layers = []
+        for i, n_out in enumerate(c.sizes[1:]):
+            name = f"layers.{i}"
+            block = Block(Param(layers.column_major(arrays[f"{name}.weight"])), None)
+            if c.bias:
+                block.bias = Param(arrays[f"{name}.bias"])
+            if self.norm and i < c.hidden:
+                block.norm_weight = Param(arrays[f"{name}.norm.weight"])
+                block.norm_bias = Param(arrays[f"{name}.norm.bias"])
+                block.norm_param = self.norm.param(c, n_out, self.dtype)
+            self.layers.append(block)
+        self.hidden = layers.activation(c.activation, c.leaky_slope)  # Activation(forward, backward)
+        self.output = losses.OUTPUTS[c.output]
+        self.training = True
+        self.acts, self.deltas, self.caches = {}, {}, {}  # of the last forward and backward
+        self._targets = None  # the last loss()'s Y, for backward() without one
 
-    def __init__(
-        self,
-        sizes,
-        activation="relu",
-        loss="cross_entropy",
-        output=None,
-        init="torch",
-        l2=0.0,
-        dtype="float64",
-        seed=0,
-        *,
-        l2_norm="batch",
-        n_train=None,
-        reduction="mean",
-        loss_scale=1.0,
-        bias=True,
-        leaky_slope=layers.LEAKY_SLOPE,
-        prob_clip=None,
-    ):
-        self.config = model_config(
-            sizes, activation, loss, output, init, l2, dtype, l2_norm, n_train, reduction, loss_scale, bias, leaky_slope
-        )
-        self.config["prob_clip"] = losses.check_prob_clip(loss, prob_clip)
-        self.dtype = np.dtype(dtype)
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        # W keeps torch's shape (out, in) but is stored column-major, as the transpose of a C-ordered (in, out)
-        # array: x @ W.T then runs BLAS's fastest path, as torch's nn.Linear does (about 20% faster on one thread).
-        self.layers = [
-            (Param(np.asfortranarray(W)), Param(b) if bias else None)
-            for W, b in init_params(self.config["sizes"], init, rng, self.dtype)
-        ]
-        self.acts = {}  # 'layers.{i}.z' and 'layers.{i}.a', (m, out_i), from the last forward
-        self.deltas = {}  # 'layers.{i}.dz' and 'layers.{i}.da', (m, out_i), from the last backward
-
-    # -- parameters, named as torch names them ------------------------------------------------------------
+    # -- parameters and buffers, named as torch names them ----------------------------------------------------------
     def named_parameters(self):
-        for i, (W, b) in enumerate(self.layers):
-            yield f"layers.{i}.weight", W
-            if b is not None:
-                yield f"layers.{i}.bias", b
+        if self.embedding is not None:
+            yield "embedding.weight", self.embedding
+        for i, block in enumerate(self.layers):
+            yield f"layers.{i}.weight", block.weight
+            if block.bias is not None:
+                yield f"layers.{i}.bias", block.bias
+            if block.norm_param is not None:
+                yield f"layers.{i}.norm.weight", block.norm_weight
+                yield f"layers.{i}.norm.bias", block.norm_bias
 
     def parameters(self):
         return [p for _, p in self.named_parameters()]
 
+    def named_buffers(self):
+        """The running statistics of each batch norm, the live arrays: 'layers.{i}.norm.running_mean', ..."""
+        for i, block in enumerate(self.layers):
+            for key, value in (block.norm_param or {}).items():
+                if isinstance(value, np.ndarray):
+                    yield f"layers.{i}.norm.{key}", value
+
     def state_dict(self):
-        """{name: array}. The arrays are the live parameters, as torch's state_dict gives live tensors."""
-        return {name: p.data for name, p in self.named_parameters()}
+        """{name: array}: the live parameters and buffers, as torch's state_dict gives live tensors, in its order
+        (each norm's buffers after its parameters; torch also counts batches in num_batches_tracked, which a
+        momentum-based running average never reads and handmade does not keep)."""
+        buffers, out = dict(self.named_buffers()), {}
+        for name, p in self.named_parameters():
+            out[name] = p.data
+            if name.endswith(".norm.bias"):
+                out.update({k: v for k, v in buffers.items() if k.startswith(name[: -len("bias")])})
+        return out
 
     def load_state_dict(self, state):
-        for name, p in self.named_parameters():
-            if state[name].shape != p.data.shape:
-                raise ValueError(f"{name}: shape {state[name].shape}, expected {p.data.shape}")
-            p.data[...] = state[name]
+        for name, array in self.state_dict().items():
+            if name not in state and name.endswith(("running_mean", "running_var")):
+                continue  # a state without buffers (parameters only) keeps the running statistics
+            if state[name].shape != array.shape:
+                raise ValueError(f"{name}: shape {state[name].shape}, expected {array.shape}")
+            array[...] = state[name]
 
     def grads(self):
         return {name: p.grad for name, p in self.named_parameters()}
 
-    # -- forward and loss ---------------------------------------------------------------------------------
-    def forward(self, X):
-        """X (m, n_in) -> the output activation (m, n_out). Records z and a of every layer in self.acts."""
-        hidden = layers.activation(self.config["activation"], self.config["leaky_slope"])[0]
-        output = losses.OUTPUTS[self.config["output"]]
-        a, last = X, len(self.layers) - 1
-        self.acts["input"] = X
-        for i, (W, b) in enumerate(self.layers):
-            z = layers.linear_forward(a, W.data, None if b is None else b.data)  # (m, out_i)
-            a = hidden(z) if i < last else output(z)
-            self.acts[f"layers.{i}.z"], self.acts[f"layers.{i}.a"] = z, a
+    def train(self, mode=True):
+        """Training mode (batch statistics, dropout on) or, with mode False, eval mode; returns the MLP, as torch."""
+        self.training = bool(mode)
+        for block in self.layers:
+            if block.norm_param is not None:
+                block.norm_param["mode"] = "train" if mode else "test"
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    # -- forward and loss -------------------------------------------------------------------------------------------
+    def forward(self, X, masks=None):
+        """X (m, n_in), or integer tokens (m, k) with an embedding -> the output activation (m, n_out). In training,
+        masks {'layers.{i}.dropout.mask': (m, out_i)} are the dropout masks to apply; where none are given they are
+        drawn from the Generator, block by block. Records every tensor in .acts and every cache in .caches."""
+        self.acts, self.caches = acts, caches = {}, {}
+        x, last = X, len(self.layers) - 1
+        if self.embedding is not None:
+            x, caches["embedding"] = layers.embedding_forward(X, self.embedding.data)  # (m, k * D)
+            acts["embedding.out"] = x
+        for i, block in enumerate(self.layers):
+            caches[f"layers.{i}"] = x  # the affine layer's cache: its input (m, in_i)
+            z = layers.linear_forward(x, block.weight.data, None if block.bias is None else block.bias.data)
+            acts[f"layers.{i}.z"] = h = z  # (m, out_i)
+            if block.norm_param is not None:
+                h = self.norm_forward(i, z)
+            x = a = (self.hidden if i < last else self.output).forward(h)
+            acts[f"layers.{i}.a"] = a
+            if self.config.dropout and i < last:
+                x = self.dropout_forward(i, a, masks)
         return a
 
-    def loss(self, X, Y):
-        """Forward X (m, n_in), then the loss against Y (m, n_out) plus the l2 penalty. Returns a float."""
-        X, Y = self._as_batch(X, Y)
-        a = self.forward(X)
-        self.targets = Y
-        value = losses.LOSSES[self.config["loss"]][0](self.acts[f"layers.{len(self.layers) - 1}.z"], a, Y)
-        if self.config["prob_clip"]:
-            value = losses.clipped(self.config["loss"], a, Y, self.config["prob_clip"])
-        value = self._reduce(value, len(X))
-        if self.config["l2"]:
-            value += (
-                self.config["l2"]
-                / (2 * self._l2_divisor(len(X)))
-                * sum(float(np.vdot(W.data, W.data)) for W, _ in self.layers)
-            )
-        return value
+    def norm_forward(self, i, z):
+        """Block i's norm of z (m, out_i) -> its out; records mean, var, xhat and out and, in training, the running
+        statistics after this step's update."""
+        block, name = self.layers[i], f"layers.{i}.norm"
+        out, cache = self.norm.forward(z, block.norm_weight.data, block.norm_bias.data, block.norm_param)
+        self.caches[name] = cache
+        self.acts.update({f"{name}.mean": cache.mean, f"{name}.var": cache.var, f"{name}.xhat": cache.xhat})
+        self.acts[f"{name}.out"] = out
+        if self.training:
+            prefix = f"layers.{i}."
+            self.acts.update({k: v.copy() for k, v in self.named_buffers() if k.startswith(prefix)})
+        return out
 
-    def _as_batch(self, X, Y):
-        X = np.asarray(X, dtype=self.dtype)
+    def dropout_forward(self, i, a, masks=None):
+        """Block i's dropout of a (m, out_i): in training with the mask given, or one drawn from the Generator."""
+        name, c, mask = f"layers.{i}.dropout", self.config, None
+        if self.training:
+            if masks is None:
+                mask = layers.dropout_mask(self.rng, a.shape, c.dropout, self.dtype)
+            else:
+                if f"{name}.mask" not in masks:
+                    raise ValueError(f"masks has no {name}.mask: give one for every hidden block")
+                mask = np.asarray(masks[f"{name}.mask"], dtype=self.dtype)
+                if mask.shape != a.shape:
+                    raise ValueError(f"{name}.mask has shape {mask.shape}, the activation {a.shape}: give one per unit")
+                if not ((mask == 0) | (mask == 1)).all():
+                    raise ValueError(f"{name}.mask must hold 1.0 (kept) and 0.0 (dropped), without the 1/keep scaling")
+            self.acts[f"{name}.mask"] = mask
+        out, self.caches[name] = layers.dropout_forward(a, c.dropout, mask, self.training, c.dropout_form)
+        self.acts[f"{name}.out"] = out
+        return out
+
+    def dropout_masks(self):
+        """{'layers.{i}.dropout.mask': array} of the last training forward: to hand to reference.MLP."""
+        return {name: v for name, v in self.acts.items() if name.endswith(".dropout.mask")}
+
+    def loss(self, X, Y, masks=None):
+        """Forward X, then the loss against Y (m, n_out), or class labels (m,), plus the penalties. Returns a float."""
+        X, Y = self._inputs(X), self._targets_of(Y)
+        a = self.forward(X, masks)
+        self._targets = Y
+        if self.config.prob_clip is None:
+            value = losses.LOSSES[self.config.loss].value(self.acts[f"layers.{len(self.layers) - 1}.z"], a, Y)
+        else:  # the value on clipped probabilities; the gradient stays the unclipped loss's
+            value = losses.clipped(self.config.loss, a, Y, self.config.prob_clip)
+        return self._reduce(value, len(Y)) + self.penalty(len(Y))
+
+    def penalized(self):
+        """The arrays the penalties act on: every affine weight, and the biases with bias_penalty."""
+        for block in self.layers:
+            yield block.weight
+            if self.config.bias_penalty:
+                yield block.bias
+
+    def penalty(self, m):
+        """l1/d sum|p| + l2/(2d) sum p^2 over penalized() for a batch of m samples (0 without penalties)."""
+        c = self.config
+        return losses.penalty([p.data for p in self.penalized()], c.l1, c.l2, c.divisor(m)) if c.l1 or c.l2 else 0.0
+
+    def penalty_grad(self, p, m):
+        """The penalties' gradient of one penalised array p: (l2/d) p + (l1/d) sign(p)."""
+        return losses.penalty_grad(p, self.config.l1, self.config.l2, self.config.divisor(m))
+
+    def _inputs(self, X):
+        if self.embedding is None:
+            return np.asarray(X, dtype=self.dtype)
+        X, (V, D) = np.asarray(X), self.config.embedding
+        if X.ndim != 2 or X.shape[1] * D != self.config.sizes[0]:
+            raise ValueError(f"the embedding takes (m, {self.config.sizes[0] // D}) token indices, got shape {X.shape}")
+        if not (np.issubdtype(X.dtype, np.number) and np.all(X == np.round(X)) and 0 <= X.min() and X.max() < V):
+            raise ValueError(f"the embedding's inputs must be whole numbers in [0, {V}), the rows of its table")
+        return X.astype(np.intp)
+
+    def _targets_of(self, Y):
         Y = np.asarray(Y)
         if Y.ndim == 1:  # class labels -> one-hot, or a column of 0/1 for a single output unit
-            k = self.layers[-1][0].data.shape[0]
+            k = self.layers[-1].weight.data.shape[0]
             Y = Y[:, None] if k == 1 else np.eye(k, dtype=self.dtype)[Y]
-        return X, Y.astype(self.dtype, copy=False)
+        return Y.astype(self.dtype, copy=False)
 
     def _reduce(self, total, m):
         """A sum over the batch -> the configured reduction, times the loss scale."""
-        if self.config["loss_scale"] != 1:
-            total = total * self.config["loss_scale"]
-        return total / m if self.config["reduction"] == "mean" else total
+        if self.config.loss_scale != 1:
+            total = total * self.config.loss_scale
+        return total / m if self.config.reduction == "mean" else total
 
-    def _l2_divisor(self, m):
-        return l2_divisor(self.config["l2_norm"], m, self.config["n_train"])
-
-    # -- backward: the output layer first, then down ---------------------------------------------------------
-    def backward(self):
-        """Backpropagate the last loss(). Sets each Param's .grad (adding to it unless it is None, as torch
-        accumulates) and returns {name: grad}. Records dL/dz and dL/da of every layer in self.deltas."""
-        dz = self.output_delta()  # (m, n_out)
+    # -- backward: the output layer first, then down ---------------------------------------------------------------
+    def backward(self, Y=None):
+        """Backpropagate the last loss() against Y (by default the targets that loss() was given). Sets each Param's
+        .grad (adding to it unless it is None, as torch accumulates) and returns {name: grad}. Records every
+        gradient tensor in .deltas, in the order it is computed."""
+        Y = self._targets if Y is None else self._targets_of(Y)
+        self.deltas = {}
+        dz = self.output_delta(Y)  # (m, n_out)
         for i in range(len(self.layers) - 1, -1, -1):
             self.deltas[f"layers.{i}.dz"] = dz
-            for p, g in zip(self.layers[i], self.layer_grads(i, dz)):
-                if p is not None:
-                    p.grad = g if p.grad is None else p.grad + g
+            block = self.layers[i]
+            self._accumulate((block.weight, block.bias), self.layer_grads(i, dz))
             if i:
                 dz = self.hidden_delta(i - 1, dz)
+        if self.embedding is not None:
+            dout = dz @ self.layers[0].weight.data  # (m, k * D)
+            self.deltas["embedding.dout"] = dout
+            dC = layers.embedding_backward(dout, self.caches["embedding"], self.config.embedding[0])
+            self._accumulate((self.embedding,), (dC,))
         return self.grads()
 
-    def output_delta(self):
-        """BP1: dL/dz of the output layer (m, n_out): a - Y for the matched pairs, (a - Y) * output'(z) for mse,
-        divided by m for the mean and times the loss scale."""
-        last = len(self.layers) - 1
-        z, a = self.acts[f"layers.{last}.z"], self.acts[f"layers.{last}.a"]
-        output_backward = layers.ACTIVATIONS[self.config["output"]][1] if self.config["output"] != "softmax" else None
-        return self._reduce(losses.LOSSES[self.config["loss"]][1](z, a, self.targets, output_backward), len(z))
+    @staticmethod
+    def _accumulate(params, grads):
+        for p, g in zip(params, grads):
+            if p is not None:
+                p.grad = g if p.grad is None else p.grad + g
+
+    def output_delta(self, Y):
+        """BP1: dL/dz of the output layer (m, n_out) against targets Y: a - Y for the matched pairs, (a - Y) back
+        through the output activation for mse (recorded as dL/da), the margins' indicators for svm; divided by m
+        for the mean and times the loss scale."""
+        last = f"layers.{len(self.layers) - 1}"
+        z, a = self.acts[f"{last}.z"], self.acts[f"{last}.a"]
+        if self.config.loss == "mse":
+            self.deltas[f"{last}.da"] = self._reduce(a - Y, len(z))
+        return self._reduce(losses.LOSSES[self.config.loss].grad(z, a, Y, self.output.backward), len(z))
 
     def hidden_delta(self, i, dz_above):
-        """BP2: dL/dz of hidden layer i (m, out_i) from dL/dz of the layer above: da = dz_above W_{i+1}, then
-        dz = da * f'(z_i). Records da."""
-        da = dz_above @ self.layers[i + 1][0].data  # (m, out_i)
-        self.deltas[f"layers.{i}.da"] = da
-        backward = layers.activation(self.config["activation"], self.config["leaky_slope"])[1]
-        return backward(da, self.acts[f"layers.{i}.z"], self.acts[f"layers.{i}.a"])
+        """BP2: dL/dz of hidden layer i (m, out_i) from dL/dz of the layer above: da = dz_above W_{i+1}; back
+        through block i's dropout (the mask and 1/keep reapplied), then its activation, dh = da * f'(h) with h
+        the activation's input, then its norm (the batch-coupled backward of norms.py, which also gives the norm's
+        weight and bias gradients). Records each gradient on the way."""
+        block, name = self.layers[i], f"layers.{i}"
+        da = dz_above @ self.layers[i + 1].weight.data  # (m, out_i)
+        if self.config.dropout:
+            self.deltas[f"{name}.dropout.dout"] = da
+            da = layers.dropout_backward(da, self.caches[f"{name}.dropout"])
+        self.deltas[f"{name}.da"] = da
+        if block.norm_param is None:
+            return self.hidden.backward(da, self.acts[f"{name}.z"], self.acts[f"{name}.a"])
+        dh = self.hidden.backward(da, self.acts[f"{name}.norm.out"], self.acts[f"{name}.a"])  # (m, out_i)
+        self.deltas[f"{name}.norm.dout"] = dh
+        dz, dgamma, dbeta = self.norm.backward(dh, self.caches[f"{name}.norm"])
+        self._accumulate((block.norm_weight, block.norm_bias), (dgamma, dbeta))
+        return dz
 
     def layer_grads(self, i, dz):
-        """BP3 and BP4: layer i's gradients from its dL/dz (m, out_i) and its input x (m, in_i):
-        dW = dz^T x + (l2/d) W (out_i, in_i), db = sum of dz over the batch (out_i,), or None without biases."""
-        W, b = self.layers[i]
-        x = self.acts[f"layers.{i - 1}.a"] if i else self.acts["input"]  # (m, in_i)
-        dW, db, _ = layers.linear_backward(dz, x, W.data, need_dx=False)
-        if self.config["l2"]:
-            dW += (self.config["l2"] / self._l2_divisor(len(x))) * W.data
-        return dW, db if b is not None else None
+        """BP3 and BP4: layer i's gradients from its dL/dz (m, out_i) and its input x (m, in_i), the affine layer's
+        cache: dW = dz^T x (out_i, in_i) and db = the sum of dz over the batch (out_i,), or None without biases;
+        each plus the penalties' gradient where they act (penalized())."""
+        block, m = self.layers[i], len(dz)
+        dW, db, _ = layers.linear_backward(dz, self.caches[f"layers.{i}"], block.weight.data, need_dx=False)
+        if self.config.l1 or self.config.l2:
+            dW += self.penalty_grad(block.weight.data, m)
+            if self.config.bias_penalty:
+                db += self.penalty_grad(block.bias.data, m)
+        return dW, db if block.bias is not None else None
 
     def predict(self, X):
-        """Class indices (m,) for X (m, n_in); with one output unit, 1 where it exceeds one half."""
-        a = self.forward(np.asarray(X, dtype=self.dtype))
+        """Class indices (m,) for X, in eval mode (running statistics, no dropout); with one output unit, 1 where
+        it exceeds one half."""
+        was = self.training
+        try:
+            a = self.eval().forward(self._inputs(X))
+        finally:
+            self.train(was)
         return (a[:, 0] > 0.5).astype(int) if a.shape[1] == 1 else np.argmax(a, axis=1)

@@ -82,7 +82,7 @@ class Parser(argparse.ArgumentParser):
 
 def parse_args(argv):
     from handmade import ACTIVATIONS, INITS, LOSSES
-    from handmade.mlp import L2_NORMS, REDUCTIONS
+    from handmade.config import L2_NORMS, REDUCTIONS
     from lockstep.api import version
     from lockstep.config import MOMENTUM_FORMS, OPTIMIZERS, PRESET_HELP, PRESETS, SCHEDULES, TARGETS, Config
     from lockstep.data import SCALES
@@ -133,12 +133,24 @@ def parse_args(argv):
     model.add_argument(
         "--l2",
         type=number,
-        help=f"L2 penalty lambda/(2d) * sum of squared weights, biases excluded (default: {d.l2:g})",
+        help=f"L2 penalty lambda/(2d) * sum of squared weights (and biases with --bias-penalty) (default: {d.l2:g})",
+    )
+    model.add_argument(
+        "--l1",
+        type=number,
+        help=f"L1 penalty lambda/d * sum of |weights| (and |biases| with --bias-penalty) (default: {d.l1:g})",
     )
     model.add_argument(
         "--l2-norm",
         choices=list(L2_NORMS),
-        help="the l2 divisor d: the batch size m, the training-set size n (dataset), or 1 (none) (default: batch)",
+        help="the penalties' divisor d: the batch size m, the training-set size n (dataset), or 1 (none) "
+        "(default: batch)",
+    )
+    model.add_argument(
+        "--bias-penalty",
+        action="store_true",
+        default=None,
+        help="the l1 and l2 penalties act on the biases too, as in Neural Networks from Scratch (default: off)",
     )
     model.add_argument(
         "--prob-clip",

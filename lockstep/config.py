@@ -9,7 +9,8 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import NamedTuple
 
 import handmade
-from handmade.mlp import L2_NORMS, REDUCTIONS
+from handmade.config import L2_NORMS, REDUCTIONS, ModelConfig
+from handmade.losses import PROB_CLIP_LOSSES
 
 
 class SettingError(ValueError):
@@ -25,13 +26,25 @@ class Config:
     output: str | None = None  # None: the loss's natural output (softmax, sigmoid, identity for mse)
     init: str = "torch"
     l2: float = 0.0  # the penalty l2/(2d) sum W^2
-    l2_norm: str = "batch"  # d: the batch size m, the training-set size n ('dataset') or 1 ('none')
+    l1: float = 0.0  # the penalty l1/d sum |W|
+    l2_norm: str = "batch"  # d of both: the batch size m, the training-set size n ('dataset') or 1 ('none')
+    bias_penalty: bool = False  # the penalties act on the biases too
     reduction: str = "mean"  # of the per-sample losses over the batch
     loss_scale: float = 1.0  # a constant factor on the data loss
     bias: bool = True
     leaky_slope: float = 0.01
     dtype: str = "float64"
     prob_clip: float | None = None  # the loss value on probabilities clipped to [p, 1 - p] (NNFS, scikit-learn)
+    # the layers of docs/layers.md, with torch's defaults (handmade.ModelConfig explains them)
+    norm: str = "none"
+    bn_momentum: float = 0.1
+    bn_variance: str = "biased"
+    bn_running_variance: str = "unbiased"
+    bn_eps: float = 1e-5
+    ln_eps: float = 1e-5
+    dropout: float = 0.0
+    dropout_form: str = "inverted"
+    embedding: tuple | None = None
     # training: None takes the optimizer's own default (OPTIMIZERS)
     optimizer: str = "sgd"
     lr: float = 0.05
@@ -68,23 +81,10 @@ class Config:
     gradcheck: bool = False
 
     def model_args(self, dtype=None, n_train=None):
-        """The constructor arguments shared by handmade.MLP and reference.MLP."""
-        return dict(
-            sizes=self.sizes,
-            activation=self.activation,
-            loss=self.loss,
-            output=self.output,
-            init=self.init,
-            l2=self.l2,
-            dtype=dtype or self.dtype,
-            l2_norm=self.l2_norm,
-            n_train=n_train,
-            reduction=self.reduction,
-            loss_scale=self.loss_scale,
-            bias=self.bias,
-            leaky_slope=self.leaky_slope,
-            prob_clip=self.prob_clip,
-        )
+        """The ModelConfig that handmade.MLP and reference.MLP are both built from: this Config's fields of the same
+        names, in `dtype` (default: the run's) and with the training-set size n_train."""
+        settings = {name: getattr(self, name) for name in MODEL_FIELDS}
+        return ModelConfig(**dict(settings, dtype=dtype or self.dtype, n_train=n_train))
 
     def total_steps(self, n_train):
         return self.steps if self.steps is not None else self.epochs * math.ceil(n_train / (self.batch_size or n_train))
@@ -94,8 +94,10 @@ class Config:
 
     def validate(self):
         """Raise SettingError with one line naming the bad setting and the fix."""
-        if not (isinstance(self.l2, (int, float)) and self.l2 >= 0 and math.isfinite(self.l2)):
-            raise SettingError(f"--l2 must be a number >= 0, got {self.l2}")
+        for name in ("l2", "l1"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and value >= 0 and math.isfinite(value)):
+                raise SettingError(f"--{name} must be a number >= 0, got {value}")
         if not (isinstance(self.leaky_slope, (int, float)) and math.isfinite(self.leaky_slope)):
             raise SettingError(f"--leaky-slope must be a finite number, got {self.leaky_slope}")
         positive = dict(lr=self.lr, epochs=self.epochs, loss_scale=self.loss_scale)
@@ -110,10 +112,18 @@ class Config:
                 raise SettingError(f"--prob-clip belongs to --loss cross_entropy or bce, not {self.loss}; drop it")
             if not (isinstance(self.prob_clip, (int, float)) and 0 < self.prob_clip < 0.5):
                 raise SettingError(f"--prob-clip must be a number in (0, 0.5), got {self.prob_clip}")
+        if self.bias_penalty and not self.bias:
+            raise SettingError("--bias-penalty penalises the biases, but --no-bias removes them; drop one of them")
         try:
-            handmade.check_config(**self.model_args(n_train=1))
+            self.model_args(n_train=1)
         except ValueError as e:
             raise SettingError(str(e)) from None
+        unchecked = [name for name, value in LAYER_DEFAULTS.items() if getattr(self, name) != value]
+        if unchecked:
+            raise SettingError(
+                f"{unchecked[0]} {getattr(self, unchecked[0])!r}: handmade.MLP and reference.MLP build these layers "
+                "(docs/layers.md), but the lockstep run does not compare them; leave it at its default"
+            )
         for name, choices in (
             ("optimizer", OPTIMIZERS),
             ("l2_norm", L2_NORMS),
@@ -137,7 +147,7 @@ class Config:
 
     def resolved(self, n_train):
         """The settings as used: defaults that depend on others filled in (for reports)."""
-        output = handmade.check_config(**self.model_args(n_train=n_train))
+        output = self.model_args(n_train=n_train).output
         resolved = {**self.as_dict(), **dict.fromkeys(OPTIMIZER_SETTINGS), **optimizer_settings(self)}
         if resolved["betas"] is not None:
             resolved["betas"] = list(resolved["betas"])
@@ -155,8 +165,10 @@ def flag(name):
 
 
 FIELDS = [f.name for f in fields(Config)]
+MODEL_FIELDS = [f.name for f in fields(ModelConfig)]  # every one of them is a field of Config too
+LAYER_DEFAULTS = dict(norm="none", dropout=0.0, embedding=None)  # the layers the lockstep run leaves out
 TARGETS = ("onehot", "labels")
-PROB_CLIP_LOSSES = ("cross_entropy", "bce")
+
 
 PRESETS = {
     "seed": dict(

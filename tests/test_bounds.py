@@ -119,7 +119,7 @@ def draw(spec, inputs, state_step, seed=0):
     for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
         params[f"layers.{i}.weight"] = f32(rng.uniform(-1, 1, (n_out, n_in)) / np.sqrt(n_in))
         if spec["bias"]:
-            params[f"layers.{i}.bias"] = f32(rng.uniform(-0.5, 0.5, n_out))
+            params[f"layers.{i}.bias"] = f32(rng.uniform(-0.5, 0.5, n_out)) * (not spec.get("zero_biases"))
     for name, p in params.items():
         state[name] = optimizer_state(spec, p.shape, state_step, rng, f32)
     X = f32(rng.normal(0, 1, (m, sizes[0])) * (40 if inputs == "saturated" else 1))
@@ -143,6 +143,8 @@ def torch_step(spec, pre, X, Y, dtype):
         total = F.cross_entropy(z, Yt, reduction="sum")
     elif spec["loss"] == "bce":
         total = F.binary_cross_entropy_with_logits(z, Yt, reduction="sum")
+    elif spec["loss"] == "svm":
+        total = F.multi_margin_loss(z, Yt.argmax(dim=1), reduction="sum") * z.shape[1]
     else:
         total = 0.5 * F.mse_loss(a, Yt, reduction="sum")
     finish = lambda total: spec["loss_scale"] * (total / m if spec["reduction"] == "mean" else total)  # noqa: E731
@@ -151,9 +153,15 @@ def torch_step(spec, pre, X, Y, dtype):
         c = torch.clamp(a.detach(), spec["prob_clip"], 1 - spec["prob_clip"])
         clipped = Yt * torch.log(c) + ((1 - Yt) * torch.log(1 - c) if spec["loss"] == "bce" else 0)
         value = finish(-clipped.sum())
+    d = spec["l2_divisor"] or {"batch": m, "dataset": spec.get("n_train"), "none": 1}[spec.get("l2_norm", "batch")]
+    kinds = ("weight", "bias") if spec.get("bias_penalty") else ("weight",)
+    penalized = [P[f"layers.{i}.{k}"] for i in range(L) for k in kinds]
+    penalty = 0
     if spec["l2"]:
-        d = spec["l2_divisor"] or {"batch": m, "dataset": spec.get("n_train"), "none": 1}[spec.get("l2_norm", "batch")]
-        penalty = spec["l2"] / (2 * d) * sum((P[f"layers.{i}.weight"] ** 2).sum() for i in range(L))
+        penalty = penalty + spec["l2"] / (2 * d) * sum((p**2).sum() for p in penalized)
+    if spec.get("l1"):
+        penalty = penalty + spec["l1"] / d * sum(p.abs().sum() for p in penalized)
+    if spec["l2"] or spec.get("l1"):
         loss, value = loss + penalty, None if value is None else value + penalty
     loss.backward()
     names = list(P)
@@ -255,6 +263,13 @@ CONVENTIONS = [  # (name, make_spec arguments, state_step)
     ("adam weight decay", dict(opt=ADAM, hyper=dict(weight_decay=0.1)), 7),
     ("adamw first step", dict(opt=ADAMW), 0),
     ("adamw, sum, scale, l2", dict(opt=ADAMW, reduction="sum", loss_scale=0.25, l2=0.1, l2_divisor=1), 2),
+    ("l1", dict(l1=0.1), 3),
+    ("l1, divisor 1, adam", dict(l1=1e-3, l2_divisor=1, opt=ADAM), 3),
+    ("l1 and l2 on the biases too", dict(l1=0.05, l2=0.5, bias_penalty=True, loss="mse"), 3),
+    ("l1 at exact zeros", dict(l1=0.5, bias_penalty=True, zero_biases=True), 0),
+    ("l2 on the biases, sgd", dict(l2=1.0, bias_penalty=True, opt=SGD), 3),
+    ("svm, sum", dict(loss="svm", reduction="sum"), 3),
+    ("mse on softmax, scale", dict(loss="mse", output="softmax", loss_scale=4.0), 3),
 ] + OPTIMIZER_CONVENTIONS
 
 

@@ -133,6 +133,11 @@ CONVENTIONS = [
     dict(optimizer="adam", betas=(0.8, 0.99), eps=1e-6, lr=1e-3),
     dict(prob_clip=1e-7),  # NNFS
     dict(prob_clip=0.05, loss="bce"),
+    dict(l1=1e-3),
+    dict(l1=1e-2, l2=0.1, bias_penalty=True, init="xavier"),  # the biases start at exactly 0: sign(0) = 0
+    dict(l2=0.5, l2_norm="dataset", bias_penalty=True, optimizer="adam", lr=1e-3),
+    dict(loss="mse", output="softmax", reduction="sum", lr=0.01),
+    dict(loss="svm", loss_scale=0.5),
 ] + [dict(lr_schedule=example, epochs=4) for *_, example in SCHEDULES.values()]
 
 

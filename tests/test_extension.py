@@ -1,9 +1,13 @@
-"""README's "Where things are" promises that adding an activation, a loss, a layout or a finding is a row in a
-table and its implementation. These tests add toy entries the way README says and check that the rest of the tool
-(the CLI's choices, the equivalence run, the rounding bound, the auto layout, the report) picks them up."""
+"""README's "Where things are" promises that adding an activation, a loss, a layer kind, a layout or a finding is a
+row in a table and its implementation. These tests add toy entries the way README says and check that the rest of
+the tool (the CLI's choices, the equivalence run, the rounding bound, the auto layout, the report, the per-op and
+stack tests) picks them up."""
 
 import numpy as np
 import pytest
+import test_layers
+import test_ops
+import torch
 import torch.nn.functional as F
 
 import handmade
@@ -30,7 +34,7 @@ def softplus(monkeypatch):
         with np.errstate(over="ignore"):
             return da * np.where(z > 20, 1.0, 1 / (1 + np.exp(-z)))  # softplus'(z) = sigmoid(z)
 
-    monkeypatch.setitem(handmade.layers.ACTIVATIONS, "softplus", (forward, backward))
+    monkeypatch.setitem(handmade.layers.ACTIVATIONS, "softplus", handmade.layers.Activation(forward, backward))
     monkeypatch.setitem(reference.mlp.ACTIVATIONS, "softplus", lambda z, s: F.softplus(z))
 
 
@@ -86,3 +90,47 @@ def test_a_new_finding_is_reported(monkeypatch):
     monkeypatch.setattr(findings, "FINDINGS", findings.FINDINGS + [steps_taken])
     r = lockstep.check(steps=3)
     assert r.findings[-1].code == "steps_taken" and "finding [steps_taken] 3 steps were taken." in str(r)
+
+
+@pytest.fixture
+def rmsnorm(monkeypatch):
+    """A new layer kind after the affine layer, as README says: its forward/backward pair and row in handmade's
+    NORMS, and its row in the twin's. RMS norm: xhat = z / sqrt(mean(z^2) + eps), out = gamma xhat + beta, its
+    statistics per sample (the recorded mean is 0: nothing is subtracted)."""
+    from handmade.norms import Norm, NormCache
+
+    def forward(z, gamma, beta, param):
+        var = (z * z).mean(axis=1, keepdims=True)  # (m, 1)
+        rstd = 1 / np.sqrt(var + param["eps"])
+        xhat = z * rstd
+        return gamma * xhat + beta, NormCache(np.zeros_like(var), var, xhat, rstd, gamma, 1, z.shape[1])
+
+    def backward(dout, cache):
+        g = dout * cache.gamma  # (m, n); no mean term: the mean is not subtracted
+        dz = (g - cache.xhat * (g * cache.xhat).sum(axis=1, keepdims=True) / cache.divisor) * cache.rstd
+        return dz, (dout * cache.xhat).sum(axis=0), dout.sum(axis=0)
+
+    def twin(module, z, config, training):
+        out = F.rms_norm(z, (z.shape[1],), module.weight, eps=config.ln_eps) + module.bias
+        with torch.no_grad():
+            var = (z * z).mean(dim=1, keepdim=True)
+            return out, dict(mean=torch.zeros_like(var), var=var, xhat=z * torch.rsqrt(var + config.ln_eps))
+
+    monkeypatch.setitem(handmade.NORMS, "rmsnorm", Norm(forward, backward, lambda c, n, dtype: dict(eps=c.ln_eps)))
+    build = lambda n, c, dtype: torch.nn.LayerNorm(n, dtype=dtype)  # noqa: E731  (holds weight and bias)
+    monkeypatch.setitem(reference.mlp.NORMS, "rmsnorm", reference.mlp.Norm(build, twin))
+
+
+@pytest.mark.parametrize("case", test_ops.NORM_INPUTS)
+def test_a_new_layer_kind_is_checked_op_by_op(rmsnorm, case):
+    test_ops.test_norm("rmsnorm", "biased", "unbiased", case)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("extra", [dict(), dict(dropout=0.3, embedding=(7, 3), loss="svm")], ids=["plain", "stack"])
+def test_a_new_layer_kind_trains_with_the_twin(rmsnorm, dtype, extra):
+    row = dict(norm="rmsnorm", optimizer="adam", **extra)
+    test_layers.test_stack_trains_in_step_with_the_twin(row, dtype)
+    names = list(handmade.MLP([4, 5, 2], norm="rmsnorm").state_dict())
+    assert names == list(reference.MLP([4, 5, 2], norm="rmsnorm").state_dict())
+    assert names[2:4] == ["layers.0.norm.weight", "layers.0.norm.bias"]

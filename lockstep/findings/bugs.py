@@ -17,9 +17,8 @@ from pathlib import Path
 import numpy as np
 
 import handmade
-from handmade import layers
+from handmade import layers, losses
 from handmade.layers import sigmoid_forward
-from handmade.losses import OUTPUTS
 from handmade.mlp import MLP
 
 from ..config import OPTIMIZERS, PRESETS, make_optimizer, optimizer_settings, update
@@ -82,7 +81,7 @@ def _buggy_optimizer(cls):
 # -- sigmoid-prime-of-a ---------------------------------------------------------------------------------------
 class SigmoidPrimeOfA(MLP):
     def hidden_delta(self, i, dz_above):
-        da = dz_above @ self.layers[i + 1][0].data
+        da = dz_above @ self.layers[i + 1].weight.data
         s = sigmoid_forward(self.acts[f"layers.{i}.a"])  # sigma(a): the derivative taken at the activation
         return da * s * (1 - s)
 
@@ -112,8 +111,8 @@ CATALOGUE.append(
 
 # -- missing-mean -----------------------------------------------------------------------------------------------
 class MissingMean(MLP):
-    def output_delta(self):
-        return super().output_delta() * len(self.targets)  # the sum over the batch, not the mean
+    def output_delta(self, Y):
+        return super().output_delta(Y) * len(Y)  # the sum over the batch, not the mean
 
 
 def predict_missing_mean(s):
@@ -177,8 +176,8 @@ CATALOGUE.append(
 class RegularisedBias(MLP):
     def layer_grads(self, i, dz):
         dW, db = super().layer_grads(i, dz)
-        b = self.layers[i][1].data
-        return dW, db + self.config["l2"] / self._l2_divisor(len(dz)) * b  # the penalty reaches the biases too
+        b = self.layers[i].bias.data
+        return dW, db + self.config.l2 / self.config.divisor(len(dz)) * b  # the penalty reaches the biases too
 
 
 def predict_regularised_bias(s):
@@ -197,7 +196,7 @@ CATALOGUE.append(
         "regularised-bias",
         "the l2 penalty's gradient is applied to the biases as well as the weights",
         dict(l2=5.0, steps=20),
-        _needs(l2=(lambda v: v > 0, "above 0"), bias=(bool, "on")),
+        _needs(l2=(lambda v: v > 0, "above 0"), bias=(bool, "on"), bias_penalty=(lambda v: not v, "off")),
         ("backward", "layers.2.bias"),
         (MLP.layer_grads, "dW += "),
         predict_regularised_bias,
@@ -209,11 +208,9 @@ CATALOGUE.append(
 # -- transposed-weight ------------------------------------------------------------------------------------------
 class TransposedWeight(MLP):
     def hidden_delta(self, i, dz_above):
-        W = self.layers[i + 1][0].data
+        W = self.layers[i + 1].weight.data
         da = dz_above @ (W.T if W.shape[0] == W.shape[1] else W)  # W^T where W belongs; only a square W runs
-        return layers.activation(self.config["activation"], self.config["leaky_slope"])[1](
-            da, self.acts[f"layers.{i}.z"], self.acts[f"layers.{i}.a"]
-        )
+        return self.hidden.backward(da, self.acts[f"layers.{i}.z"], self.acts[f"layers.{i}.a"])
 
 
 def _square_hidden(cfg):
@@ -251,8 +248,8 @@ CATALOGUE.append(
 
 # -- softmax-no-max-shift ---------------------------------------------------------------------------------------
 class SoftmaxNoMaxShift(MLP):
-    def forward(self, X):
-        super().forward(X)
+    def forward(self, X, masks=None):
+        super().forward(X, masks)
         last = len(self.layers) - 1
         e = np.exp(self.acts[f"layers.{last}.z"])  # no z - max(z): exp overflows once a logit passes ln(max float)
         a = self.acts[f"layers.{last}.a"] = e / e.sum(axis=1, keepdims=True)  # and inf / inf is NaN
@@ -283,7 +280,7 @@ CATALOGUE.append(
         dict(dtype="float32", lr=1.0, momentum=0.9, steps=200),
         _needs(loss=(lambda v: v == "cross_entropy", "cross_entropy")),
         ("forward", "layers.2.a"),
-        (OUTPUTS["softmax"], "e = np.exp(z - z.max("),
+        (losses.softmax, "e = np.exp(z - z.max("),
         predict_softmax_no_shift,
         net=lambda cfg: SoftmaxNoMaxShift,
     )
@@ -293,7 +290,7 @@ CATALOGUE.append(
 # -- relu-grad-wrong-tensor -------------------------------------------------------------------------------------
 class ReluGradWrongTensor(MLP):
     def hidden_delta(self, i, dz_above):
-        da = dz_above @ self.layers[i + 1][0].data
+        da = dz_above @ self.layers[i + 1].weight.data
         return da * (da > 0)  # masked by the incoming gradient, not by z > 0
 
 
@@ -459,12 +456,10 @@ class StaleWeights(MLP):
         self.lr = lr
 
     def hidden_delta(self, i, dz_above):
-        W, _ = self.layers[i + 1]
+        W = self.layers[i + 1].weight
         stepped = W.data - self.lr * W.grad  # W already stepped by its full gradient: the update came first
         da = dz_above @ stepped
-        return layers.activation(self.config["activation"], self.config["leaky_slope"])[1](
-            da, self.acts[f"layers.{i}.z"], self.acts[f"layers.{i}.a"]
-        )
+        return self.hidden.backward(da, self.acts[f"layers.{i}.z"], self.acts[f"layers.{i}.a"])
 
 
 def predict_stale_weights(s):
@@ -507,9 +502,9 @@ CATALOGUE.append(
 # -- bias-rows-only ---------------------------------------------------------------------------------------------
 class BiasRowsOnly(MLP):
     def layer_grads(self, i, dz):
-        W, _ = self.layers[i]
+        W = self.layers[i].weight
         _, db = super().layer_grads(i, dz)
-        dW = self.config["l2"] / self._l2_divisor(len(dz)) * W.data  # the weight rows keep only the l2 term
+        dW = self.config.l2 / self.config.divisor(len(dz)) * W.data  # the weight rows keep only the l2 term
         return dW, db
 
 
@@ -694,6 +689,85 @@ CATALOGUE.append(
         (update, "clip(params)"),
         predict_clip_after_update,
         update=update_then_clip,
+    )
+)
+
+
+# -- l1-sign-at-zero --------------------------------------------------------------------------------------------------
+class L1SignAtZero(MLP):
+    def penalty_grad(self, p, m):
+        c, d = self.config, self.config.divisor(m)
+        sign = np.ones_like(p)
+        sign[p < 0] = -1  # Neural Networks from Scratch's dL1: +1 at exactly 0, where torch's sign(0) is 0
+        return (c.l2 / d) * p + (c.l1 / d) * sign
+
+
+def predict_l1_sign_at_zero(s):
+    if not s.cfg.l1 or s.phase != "backward" or s.tensor.endswith((".dz", ".da")):
+        return None
+    ours, ref = s.divergent()
+    at_zero = s.pre_param(s.tensor) == 0
+    if not at_zero.any():
+        return None
+    return fit(
+        ours - ref,
+        s.cfg.l1 / s.l2_divisor * at_zero,
+        f"differs from the reference by l1/d (l1 {s.cfg.l1:g}, d {s.l2_divisor}) exactly where the parameter is 0: "
+        "L1's sign taken as +1 at 0, where torch's sign(0) = 0",
+    )
+
+
+CATALOGUE.append(
+    Bug(
+        "l1-sign-at-zero",
+        "L1's gradient takes sign(0) = +1 (ones, -1 where p < 0), where torch's subgradient at 0 is 0",
+        dict(l1=1e-2, bias_penalty=True, init="xavier", steps=20),
+        _needs(
+            l1=(lambda v: v > 0, "above 0"),
+            bias_penalty=(bool, "on (the biases start at exactly 0)"),
+            init=(lambda v: v in ("xavier", "kaiming"), "xavier or kaiming (zero biases)"),
+        ),
+        ("backward", "layers.2.bias"),
+        (losses.penalty_grad, "np.sign(p)"),
+        predict_l1_sign_at_zero,
+        net=lambda cfg: L1SignAtZero,
+    )
+)
+
+
+# -- softmax-mse-diagonal ------------------------------------------------------------------------------------------
+class SoftmaxMseDiagonal(MLP):
+    def output_delta(self, Y):
+        a = self.acts[f"layers.{len(self.layers) - 1}.a"]
+        return self._reduce((a - Y) * a * (1 - a), len(a))  # softmax's derivative as if elementwise: the diagonal
+
+
+def predict_softmax_mse_diagonal(s):
+    if s.cfg.loss != "mse" or s.cfg.output != "softmax" or s.Y is None:
+        return None
+    if (s.phase, s.tensor) != ("backward", f"layers.{s.n_layers - 1}.dz"):
+        return None
+    ours, _ = s.divergent()
+    a = s.ref[f"layers.{s.n_layers - 1}.a"]
+    r = s.cfg.loss_scale / (s.m if s.cfg.reduction == "mean" else 1)
+    return fit(
+        ours,
+        r * (a - s.Y) * a * (1 - a),
+        "matches (a - Y) a (1 - a): softmax's backward with only the diagonal of its Jacobian, where every output "
+        "of a row depends on every logit (dz_j = a_j (g_j - sum_k g_k a_k))",
+    )
+
+
+CATALOGUE.append(
+    Bug(
+        "softmax-mse-diagonal",
+        "the squared error on a softmax output backpropagated with only the diagonal a(1 - a) of softmax's Jacobian",
+        dict(loss="mse", output="softmax", lr=0.5, steps=20),
+        _needs(loss=(lambda v: v == "mse", "mse"), output=(lambda v: v == "softmax", "softmax")),
+        ("backward", "layers.2.dz"),
+        (losses.softmax_backward, "return a * (da - (da * a).sum("),
+        predict_softmax_mse_diagonal,
+        net=lambda cfg: SoftmaxMseDiagonal,
     )
 )
 

@@ -8,8 +8,8 @@ prediction returns (residual, evidence) or None when the bug cannot apply here.
 
 import numpy as np
 
+from handmade.config import l2_divisor
 from handmade.layers import activation
-from handmade.mlp import l2_divisor
 
 
 def fit(ours, predicted, text):
@@ -44,6 +44,7 @@ class Scene:
             (c.phase, c.name): c.ok for c in scene["checks"]
         }
         self.ref, self.pre, self.X, self.hyper = scene["ref"], scene["pre"], scene["X"], scene["hyper"]
+        self.Y = scene.get("Y")
         self.m, self.step = len(self.X), div.step
         self.n_layers = len(cfg.sizes) - 1
         self.phase, self.tensor = div.phase, div.tensor

@@ -3,9 +3,9 @@
 step_bounds() computes, for every tensor of one step and every element, a bound E on |computed - exact| that any
 correct implementation in arithmetic of unit roundoff u satisfies, by running error analysis from the twin's own
 tensors (Higham, ch. 3): two correct sides satisfy |ours - ref| <= E_ours + E_ref, and excess() measures how far
-beyond that a difference is. Each op's rule (matmul, the activations and their derivatives, softmax, the losses,
-the optimizers, clipping, underflow), what is rigorous and what is assumed, and a worked example: docs/judging.md,
-section 5.
+beyond that a difference is. Each op's rule (matmul, the activations and their derivatives, softmax, the losses
+(svm, mse on a softmax), the penalties, the optimizers, clipping, underflow), what is rigorous and what is assumed,
+and a worked example: docs/judging.md, section 5.
 """
 
 import inspect
@@ -15,7 +15,8 @@ from itertools import product
 import numpy as np
 
 from handmade import layers
-from handmade.mlp import l2_divisor
+from handmade.config import l2_divisor
+from handmade.losses import svm_margins
 
 ULPS = 8  # a library function or short formula is within ULPS u of its result (4 ulps): exp, log, tanh, sigmoid
 IN = 2  # intermediate roundings inside an activation's derivative, as a relative perturbation of z and a
@@ -90,11 +91,67 @@ def setting(spec, key, default):
 
 
 def penalty_divisor(spec, m):
-    """d of the l2 penalty l2 / (2d) sum ||W||^2: spec's l2_divisor, else by l2_norm: 'batch' (the default) m,
-    'dataset' spec's n_train, 'none' 1."""
+    """d of the penalties l1 / d sum |p| + l2 / (2d) sum p^2: spec's l2_divisor, else by l2_norm: 'batch' (the
+    default) m, 'dataset' spec's n_train, 'none' 1."""
     if spec.get("l2_divisor"):
         return spec["l2_divisor"]
     return l2_divisor(spec.get("l2_norm") or "batch", m, spec.get("n_train"))
+
+
+def penalty_bound(spec, penalized, d, u, tiny):
+    """E of the penalties' value l2/(2d) sum p^2 + l1/d sum |p| over the penalised arrays, and of adding them to the
+    data loss: each sum of N terms rounds by gamma_N of its size, the scalars and each addition by a few u."""
+    l1, l2 = setting(spec, "l1", 0.0), setting(spec, "l2", 0.0)
+    n, terms = sum(p.size for p in penalized) + len(penalized), bool(l1) + bool(l2)
+    value = l2 / (2 * d) * sum(np.vdot(p, p) for p in penalized) + l1 / d * sum(np.abs(p).sum() for p in penalized)
+    return (gamma(n, u) + (3 + terms) * u) * value + terms * len(penalized) * tiny
+
+
+def penalty_grad_bound(spec, d, p, G, E, u):
+    """E of a gradient G (the reference's, penalties included) whose data part has error E, plus the penalties'
+    (l2/d) p + (l1/d) sign(p): each term's rounding (the scalar, the product) and the additions. sign(p) needs no
+    box: the parameters are the step's exact inputs, so every side sees the same sign, and at exactly 0 the
+    subgradient is torch's sign(0) = 0. A side that takes +1 there (the ones with -1 where p < 0 of Neural
+    Networks from Scratch) differs by l1/d, far beyond this bound."""
+    l1, l2 = setting(spec, "l1", 0.0), setting(spec, "l2", 0.0)
+    nonzero = p != 0
+    E = E + 3 * u * (l2 / d) * np.abs(p) + 2 * u * (l1 / d) * nonzero
+    if l1 and l2:  # two additions: the first one's sum is at most |G| plus both terms
+        return E + 2 * u * (np.abs(G) + 2 * ((l2 / d) * np.abs(p) + (l1 / d) * nonzero) + E)
+    return E + u * (np.abs(G) + E)
+
+
+def svm_bounds(z, Ez, Y, rF, u, tiny):
+    """(E of the data loss, E of dL/dz (m, k)) of the multiclass SVM sum_{j != y} max(0, 1 - z_y + z_j).
+    A margin m_j = (1 - z_y) + z_j carries E_m = E_z_j + E_z_y + the two roundings. Its subgradient is a step
+    at 0, like relu's: where |m_j| <= 2 E_m the two sides may fall on either side of it, so E_dz there holds the
+    whole jump, rF for z_j and rF for each such j at the target's column. Elsewhere dz = rF (indicators, and their
+    negated count at the target) rounds only in the scalings (torch's 1/k then k) and the count's sum."""
+    m, k = z.shape
+    margins, target = svm_margins(z, Y)  # (m, k)
+    y = Y.argmax(axis=1)[:, None]
+    zy, Ezy = np.take_along_axis(z, y, axis=1), np.take_along_axis(Ez, y, axis=1)  # (m, 1)
+    Em = Ez + Ezy + u * (np.abs(1 - zy) + np.abs(margins))  # (m, k)
+    active, kink = (margins > 0) & ~target, (np.abs(margins) <= 2 * Em) & ~target
+    value = float(np.sum(margins * active))
+    EL = rF * (np.sum(Em * (active | kink)) + (gamma(m * k, u) + 2 * u) * value) + 4 * u * rF * value
+    dz = rF * (active - target * active.sum(axis=1, keepdims=True))  # (m, k)
+    Edz = rF * (kink + target * kink.sum(axis=1, keepdims=True)) + (gamma(k, u) + 4 * u) * np.abs(dz) + tiny
+    return EL + m * k * tiny, Edz
+
+
+def softmax_backward_bound(g, Eg, a, Ea, u, tiny):
+    """(E, floor) of dz = a (g - s), s = sum_k g_k a_k, softmax's full Jacobian applied to g = dL/da (m, k): a
+    dot product of k terms, a difference and a product, each as a matmul's terms are bounded (the computing side's
+    operands within twice their errors of the reference's)."""
+    k = a.shape[1]
+    A, G = np.abs(a) + 2 * Ea, np.abs(g) + 2 * Eg
+    s = (g * a).sum(axis=1, keepdims=True)  # (m, 1)
+    Es = (gamma(k, u) * G * A + Eg * A + (np.abs(g) + Eg) * Ea).sum(axis=1, keepdims=True)
+    t = g - s  # (m, k)
+    Et = Eg + Es + u * (np.abs(g) + np.abs(s) + Eg + Es)
+    Edz = u * A * (np.abs(t) + 2 * Et) + Ea * (np.abs(t) + 2 * Et) + (np.abs(a) + Ea) * Et
+    return Edz, (k + 2) * tiny
 
 
 def output_bounds(spec, z, a, Ez, Ea, Y, u, tiny, work):
@@ -102,6 +159,8 @@ def output_bounds(spec, z, a, Ez, Ea, Y, u, tiny, work):
     m, k = z.shape
     rF = abs(setting(spec, "loss_scale", 1.0)) / (m if setting(spec, "reduction", "mean") == "mean" else 1)
     g = gamma(m * k, u)
+    if spec["loss"] == "svm":
+        return (*svm_bounds(z, Ez, Y, rF, u, tiny), None)
     if spec["loss"] in ("cross_entropy", "bce"):
         if spec["loss"] == "cross_entropy":
             _, logp, rho = softmax_bound(z, a, Ez, u)
@@ -119,6 +178,9 @@ def output_bounds(spec, z, a, Ez, Ea, Y, u, tiny, work):
     Ed = Ea + u * np.abs(d)
     EL = rF * 0.5 * (np.sum((2 * np.abs(d) + Ed) * Ed) + (g + u + 4 * u) * np.vdot(d, d))
     Eda = rF * Ed + 4 * u * rF * np.abs(d) + tiny
+    if spec["output"] == "softmax":
+        Edz, fdz = softmax_backward_bound(rF * d, Eda, a, Ea, u, tiny)
+        return EL + m * k * tiny, Edz + fdz, Eda
     backward = activation(spec["output"], setting(spec, "leaky_slope", layers.LEAKY_SLOPE))[1]
     Edz, fdz = backward_bound(backward, rF * d, Eda, 0.0, z, Ez, a, Ea, u, tiny, work)
     return EL + m * k * tiny, Edz + fdz, Eda
@@ -341,10 +403,10 @@ def clipped_grads(spec, names, grads, u, tiny):
 
 
 def step_bounds(spec, pre, X, Y, ref, u, domain=None):
-    """spec: dict(sizes, activation, output, loss, l2, l2_divisor, reduction, loss_scale, bias, leaky_slope,
-                  optimizer, hyper, momentum_form, clip_value, clip_norm, prob_clip) -- hyper is torch's
-                  param_groups[0] without 'params' (lr, momentum, dampening, nesterov, weight_decay; or lr, betas,
-                  eps, weight_decay, amsgrad False, maximize False; or rmsprop's lr, alpha, eps, momentum,
+    """spec: dict(sizes, activation, output, loss, l2, l1, l2_divisor, bias_penalty, reduction, loss_scale, bias,
+                  leaky_slope, optimizer, hyper, momentum_form, clip_value, clip_norm, prob_clip) -- hyper is
+                  torch's param_groups[0] without 'params' (lr, momentum, dampening, nesterov, weight_decay; or lr,
+                  betas, eps, weight_decay, amsgrad False, maximize False; or rmsprop's lr, alpha, eps, momentum,
                   centered, weight_decay; or adagrad's lr, lr_decay, eps, weight_decay); momentum_form 'torch'
                   (the default), 'ema' or 'velocity' for sgd; clip_value or clip_norm (None: no clipping) the
                   gradient clipping before the update; prob_clip the loss value's probability clipping (None)
@@ -361,7 +423,8 @@ def step_bounds(spec, pre, X, Y, ref, u, domain=None):
     a float64 array of the tensor's shape (a float for the loss). Also ('backward', 'layers.{i}.da'), dL/da of
     the hidden layers (and of the output with mse). Where an input is NaN or inf, E is inf.
     output is the resolved output activation; l2_divisor None means the batch size m (or l2_norm 'batch',
-    'dataset' with n_train, 'none' may be given instead); reduction 'mean' or 'sum'; leaky_slope is leaky_relu's.
+    'dataset' with n_train, 'none' may be given instead), the divisor of both penalties; bias_penalty puts them on
+    the biases too; reduction 'mean' or 'sum'; leaky_slope is leaky_relu's.
     The reference's 'loss' is not needed. domain, a dict if given, receives {(phase, name): bool array} of the
     elements where rounding may take any correct implementation out of a formula's domain (a NaN there is a blow-up
     of the formula, not a difference: centered RMSprop's sqrt(s - a^2))."""
@@ -399,11 +462,12 @@ def step_bounds(spec, pre, X, Y, ref, u, domain=None):
         z, Ez, a, Ea = act[L - 1]
         EL, Edz, Eda = output_bounds(spec, z, a, Ez, Ea, Y, u, tiny, work)
         fdz = 0.0
-        l2, d = setting(spec, "l2", 0.0), penalty_divisor(spec, m)
-        if l2:  # the penalty l2 / (2d) sum ||W||^2, and the rounding of adding it to the data loss
-            weights = [P[f"layers.{i}.weight"] for i in range(L)]
-            penalty = l2 / (2 * d) * sum(np.vdot(W, W) for W in weights)
-            EL += (gamma(sum(W.size for W in weights) + L, u) + 4 * u) * penalty + L * tiny
+        d = penalty_divisor(spec, m)
+        penalties = setting(spec, "l1", 0.0) or setting(spec, "l2", 0.0)
+        biases = bias and setting(spec, "bias_penalty", False)
+        penalized = [f"layers.{i}.{k}" for i in range(L) for k in (("weight", "bias") if biases else ("weight",))]
+        if penalties:  # the penalties, and the rounding of adding them to the data loss
+            EL += penalty_bound(spec, [P[name] for name in penalized], d, u, tiny)
         E["loss", "loss"], floor["loss", "loss"] = EL, 0.0
         if Eda is not None:
             E["backward", f"layers.{L - 1}.da"], floor["backward", f"layers.{L - 1}.da"] = Eda, 0.0
@@ -421,12 +485,16 @@ def step_bounds(spec, pre, X, Y, ref, u, domain=None):
                 fdW += (1 + 2 * g) * fdz * 2 * float(Ex.sum(axis=0).max()) + fx * float(
                     (2 * T + np.abs(dz) + Edz).sum(axis=0).max()
                 )
-            if l2:
-                EdW += 3 * u * l2 / d * absW[i] + u * (np.abs(f64(ref[f"grad:layers.{i}.weight"])) + EdW)
+            if penalties:
+                EdW = penalty_grad_bound(spec, d, W, f64(ref[f"grad:layers.{i}.weight"]), EdW, u)
             E["backward", f"layers.{i}.dz"], floor["backward", f"layers.{i}.dz"] = Edz, fdz
             E["backward", f"layers.{i}.weight"], floor["backward", f"layers.{i}.weight"] = EdW, fdW
             if bias:
-                E["backward", f"layers.{i}.bias"] = T.sum(axis=0)  # (n_i,)
+                E["backward", f"layers.{i}.bias"] = Edb = T.sum(axis=0)  # (n_i,)
+                if penalties and biases:
+                    b = P[f"layers.{i}.bias"]
+                    G = f64(ref[f"grad:layers.{i}.bias"])
+                    E["backward", f"layers.{i}.bias"] = penalty_grad_bound(spec, d, b, G, Edb, u)
                 floor["backward", f"layers.{i}.bias"] = (m + 1) * tiny + (1 + 2 * g) * m * fdz
             if i:
                 go = gamma(W.shape[0], u)

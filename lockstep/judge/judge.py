@@ -103,23 +103,11 @@ def unit(dtype):
 
 
 def spec(cfg, twin, n_train):
-    """The settings lockstep/judge/bounds.py needs, for a Config and its twin (whose optimizer holds torch's resolved
-    hyperparameters); the l2 divisor follows from l2_norm, n_train and the batch."""
+    """The settings lockstep/judge/bounds.py needs: the twin's ModelConfig (every model setting, the output
+    resolved, n_train for the penalties' divisor), the optimizer, torch's resolved hyperparameters, and the training
+    settings beyond them (the momentum form, the clipping)."""
     return dict(
-        sizes=cfg.sizes,
-        activation=cfg.activation,
-        output=twin.net.config["output"],
-        loss=cfg.loss,
-        l2=cfg.l2,
-        l2_norm=cfg.l2_norm,
-        n_train=n_train,
-        reduction=cfg.reduction,
-        loss_scale=cfg.loss_scale,
-        bias=cfg.bias,
-        leaky_slope=cfg.leaky_slope,
-        optimizer=cfg.optimizer,
-        hyper=twin.hyper(),
-        **bounds_settings(cfg),
+        vars(twin.net.config), n_train=n_train, optimizer=cfg.optimizer, hyper=twin.hyper(), **bounds_settings(cfg)
     )
 
 

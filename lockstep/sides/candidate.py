@@ -352,7 +352,7 @@ class ClassCandidate(Candidate):
         self.phases, self.net, self.state, self.grads = phases, None, None, None
         if phases is not None:
             return
-        init = handmade.MLP(**cfg.model_args(dtype, settings.n_train), seed=seed).state_dict()
+        init = handmade.MLP(cfg.model_args(dtype, settings.n_train), seed=seed).state_dict()
         params = self._user_params(init)
         try:
             self.net = obj(params, **hyper(obj, cfg, settings.n_train))
@@ -415,7 +415,7 @@ class ClassCandidate(Candidate):
         return ClassCandidate(self.settings, dtype, phases=self.phases)
 
     def predict(self, X):
-        net = handmade.MLP(**self.cfg.model_args(self.dtype, self.n_train))
+        net = handmade.MLP(self.cfg.model_args(self.dtype, self.n_train))
         net.load_state_dict(self.state)
         return net.predict(X)
 

@@ -23,7 +23,7 @@ class Handmade(Side):
         if bug is not None:
             self.kind, self.label = "handmade+bug", "handmade"
         net_class = bug.net(cfg) if bug is not None and bug.net else handmade.MLP
-        self.net = net_class(**cfg.model_args(dtype, n_train), seed=seed)
+        self.net = net_class(cfg.model_args(dtype, n_train), seed=seed)
         if bug is not None and bug.optimizer:
             self.opt = bug.optimizer(self.net.parameters(), cfg)
         else:

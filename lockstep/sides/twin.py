@@ -15,7 +15,7 @@ class Twin:
 
     def __init__(self, cfg, dtype, params, n_train):
         self.cfg, self.dtype = cfg, np.dtype(dtype)
-        self.net = reference.MLP(**cfg.model_args(dtype, n_train), seed=0)
+        self.net = reference.MLP(cfg.model_args(dtype, n_train), seed=0)
         self.net.copy_from(params)
         self.opt = make_optimizer(reference, self.net.parameters(), cfg)
         self.schedule = make_schedule(reference, self.opt, cfg)
