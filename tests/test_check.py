@@ -120,3 +120,13 @@ def test_svm_gradients_do_not_cancel():
     large the scores."""
     config, z, a, Y = _output("svm", "identity", scale=50.0)
     assert cancellation(a, Y, _dz(config, z, a, Y) + 1e-3, config, z) == 1.0
+
+
+def test_a_fully_saturated_output_gives_c_1_not_a_division_by_zero():
+    """mse on sigmoid outputs that all rounded to exactly 1 or 0 in float32: f'(z) = a (1 - a) is 0 everywhere, the
+    natural scale of dz's rounding is 0 and so is dz: c = 1."""
+    config = ModelConfig([3, 2], loss="mse", output="sigmoid", dtype="float32")
+    z = np.array([[40.0, -40.0], [-40.0, 40.0]], dtype=np.float32)
+    a = losses.OUTPUTS["sigmoid"].forward(z)
+    Y = np.array([[0.0, 0.0], [0.0, 0.0]], dtype=np.float32)
+    assert cancellation(a, Y, _dz(config, z, a, Y), config, z) == 1.0

@@ -141,7 +141,7 @@ def cancellation(a, Y, dz, config, z=None):
         h = through(h, z, a, config.output)
     r = config.loss_scale / (len(Y) if config.reduction == "mean" else 1)
     natural, actual = r * float(h.max()), float(np.abs(np.asarray(dz)).max())
-    if not (np.isfinite(natural) and np.isfinite(actual)):
+    if not (np.isfinite(natural) and np.isfinite(actual)) or natural == 0:  # 0: every f'(z) underflowed, nothing rounds
         return 1.0
     return max(1.0, natural / max(actual, natural * np.finfo(np.asarray(dz).dtype).eps))
 
