@@ -17,7 +17,14 @@ import numpy as np
 from .config import training_text
 from .judge.tolerance import BLIND
 
-PHASE_COLORS = dict(forward="tab:blue", loss="tab:purple", backward="tab:red", optimizer="tab:green", update="tab:gray")
+PHASE_COLORS = dict(
+    forward="tab:blue",
+    loss="tab:purple",
+    backward="tab:red",
+    optimizer="tab:green",
+    update="tab:gray",
+    eval="tab:olive",
+)
 
 
 def fmt(x, digits=3):

@@ -186,7 +186,7 @@ def test_divergence_report_shows_worst_elements_and_what_agreed(capsys):
     block = out.split("first divergence:")[1]
     rows = [l for l in block.splitlines() if l.strip().startswith("(") and not l.strip().startswith("(elem")]
     assert code == 1 and len(rows) == 5
-    assert "still agreeing before it in step 0 (10): forward layers.0.z, forward layers.0.a" in " ".join(block.split())
+    assert "still agreeing before it in step 0 (11): forward layers.0.z, forward layers.0.a" in " ".join(block.split())
     assert "phases at this step: forward agree, loss agree, backward diverge" in block
 
 

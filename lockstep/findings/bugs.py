@@ -81,7 +81,7 @@ def _buggy_optimizer(cls):
 # -- sigmoid-prime-of-a ---------------------------------------------------------------------------------------
 class SigmoidPrimeOfA(MLP):
     def hidden_delta(self, i, dz_above):
-        da = dz_above @ self.layers[i + 1].weight.data
+        da = self.deltas[f"layers.{i}.da"] = dz_above @ self.layers[i + 1].weight.data
         s = sigmoid_forward(self.acts[f"layers.{i}.a"])  # sigma(a): the derivative taken at the activation
         return da * s * (1 - s)
 
@@ -210,6 +210,7 @@ class TransposedWeight(MLP):
     def hidden_delta(self, i, dz_above):
         W = self.layers[i + 1].weight.data
         da = dz_above @ (W.T if W.shape[0] == W.shape[1] else W)  # W^T where W belongs; only a square W runs
+        self.deltas[f"layers.{i}.da"] = da
         return self.hidden.backward(da, self.acts[f"layers.{i}.z"], self.acts[f"layers.{i}.a"])
 
 
@@ -238,7 +239,7 @@ CATALOGUE.append(
         "backward multiplies by W^T where W belongs (dz W^T for dz W); only a square W lets it run",
         dict(sizes=[784, 64, 64, 10], steps=20),
         _square_hidden,
-        ("backward", "layers.0.dz"),
+        ("backward", "layers.0.da"),
         (MLP.hidden_delta, "da = dz_above @"),
         predict_transposed_weight,
         net=lambda cfg: TransposedWeight,
@@ -290,7 +291,7 @@ CATALOGUE.append(
 # -- relu-grad-wrong-tensor -------------------------------------------------------------------------------------
 class ReluGradWrongTensor(MLP):
     def hidden_delta(self, i, dz_above):
-        da = dz_above @ self.layers[i + 1].weight.data
+        da = self.deltas[f"layers.{i}.da"] = dz_above @ self.layers[i + 1].weight.data
         return da * (da > 0)  # masked by the incoming gradient, not by z > 0
 
 
@@ -458,7 +459,7 @@ class StaleWeights(MLP):
     def hidden_delta(self, i, dz_above):
         W = self.layers[i + 1].weight
         stepped = W.data - self.lr * W.grad  # W already stepped by its full gradient: the update came first
-        da = dz_above @ stepped
+        da = self.deltas[f"layers.{i}.da"] = dz_above @ stepped
         return self.hidden.backward(da, self.acts[f"layers.{i}.z"], self.acts[f"layers.{i}.a"])
 
 
@@ -491,7 +492,7 @@ CATALOGUE.append(
         "a layer is updated before the gradient below it is computed, so backward uses the new weights",
         dict(momentum=0.0, lr=0.1, steps=20),
         _needs(optimizer=(lambda o: o == "sgd", "sgd"), momentum=(lambda m: m == 0, "0 (plain SGD)"), **HIDDEN),
-        ("backward", "layers.1.dz"),
+        ("backward", "layers.1.da"),
         (MLP.hidden_delta, "da = dz_above @"),
         predict_stale_weights,
         net=lambda cfg: lambda *a, **kw: StaleWeights(*a, lr=cfg.lr, **kw),
@@ -738,7 +739,9 @@ CATALOGUE.append(
 # -- softmax-mse-diagonal ------------------------------------------------------------------------------------------
 class SoftmaxMseDiagonal(MLP):
     def output_delta(self, Y):
-        a = self.acts[f"layers.{len(self.layers) - 1}.a"]
+        last = len(self.layers) - 1
+        a = self.acts[f"layers.{last}.a"]
+        self.deltas[f"layers.{last}.da"] = self._reduce(a - Y, len(a))
         return self._reduce((a - Y) * a * (1 - a), len(a))  # softmax's derivative as if elementwise: the diagonal
 
 

@@ -114,8 +114,8 @@ class Scene:
         return self.cfg.l2 / self.l2_divisor * self.pre_param(name) if name.endswith(".weight") else 0.0
 
     def fit_hidden_dz(self, transform, text, W_used=None):
-        """Predict a hidden layer's dz (or its weight or bias gradient, when only those were compared) as a buggy
-        backward computes it: da = dz_{i+1} W (W the layer above's weight, or W_used(W, i+1) instead), then
+        """Predict a hidden layer's da or dz (or its weight or bias gradient, when only those were compared) as a
+        buggy backward computes it: da = dz_{i+1} W (W the layer above's weight, or W_used(W, i+1) instead), then
         dz = transform(da, z, a); transform None means the activation's correct derivative."""
         if self.phase != "backward":
             return None
@@ -128,11 +128,12 @@ class Scene:
             if W is None:
                 return None
         transform = transform or activation(self.cfg.activation, self.cfg.leaky_slope)[1]
-        dz = transform(
-            self.ref[f"layers.{i + 1}.dz"] @ W, self.ref[f"layers.{i}.z"], self.ref[f"layers.{i}.a"]
-        )  # (m, out_i)
+        da = self.ref[f"layers.{i + 1}.dz"] @ W  # (m, out_i)
+        dz = transform(da, self.ref[f"layers.{i}.z"], self.ref[f"layers.{i}.a"])  # (m, out_i)
         kind = self.tensor.rsplit(".", 1)[1]
-        if kind == "dz":
+        if kind == "da":
+            predicted = da
+        elif kind == "dz":
             predicted = dz
         elif kind == "weight":
             predicted = dz.T @ self.x(i) + self.l2_grad(self.tensor)  # (out_i, in_i)

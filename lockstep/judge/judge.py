@@ -48,7 +48,8 @@ class Local:
 class StepContext:
     """One step with an excess, as the judge sees it: the run's settings, the step, whether both sides started it
     from one state, the states they started from, the batch, the float32-only excesses in a row just before it,
-    and `rerun` (the engine's Rerun), which re-runs this step from those states in another precision."""
+    `rerun` (the engine's Rerun), which re-runs this step from those states in another precision, and the step's
+    dropout masks, which every re-run applies again (None without dropout)."""
 
     cfg: object
     n_train: int
@@ -61,21 +62,22 @@ class StepContext:
     streak: tuple  # ((Divergence, scene), ...)
     label: str  # the side under test's name in messages
     rerun: object
+    masks: dict | None = None  # {'layers.{i}.dropout.mask': (m, out_i)}
 
     def again(self, dtype):
-        """This step re-run on both sides in `dtype` from the states before it: a Local."""
-        return self.rerun.both(dtype, self.pre, self.twin_pre, self.X, self.Y)
+        """This step re-run on both sides in `dtype` from the states before it, with its masks: a Local."""
+        return self.rerun.both(dtype, self.pre, self.twin_pre, self.X, self.Y, self.masks)
 
     def exact_state(self):
-        """The state the step started from, by torch's names: the side's saved copy, with the twin's optimizer
-        state for a side that keeps its own."""
+        """The state the step started from, by torch's names: the side's saved copy (parameters, buffers, optimizer
+        state), with the twin's optimizer state for a side that keeps its own."""
         state = self.pre["state"]
         if state is None:
             state = {
                 name: {k: (v.numpy() if hasattr(v, "numpy") else v) for k, v in s.items()}
                 for name, s in self.twin_pre["state"].items()
             }
-        return dict(params=self.pre["params"], state=state)
+        return dict(params=self.pre["params"], state=state, buffers=self.pre.get("buffers", {}))
 
 
 @dataclass
@@ -192,7 +194,7 @@ def raised(ctx, X, Y):
     if not RAISES:
         return None, "np.longdouble is no wider than float64 on this platform"
     try:
-        side = ctx.rerun.side(LONG, ctx.pre, X, Y)
+        side = ctx.rerun.side(LONG, ctx.pre, X, Y, ctx.masks)
     except SettingError as e:  # the user's code raised (a CandidateError): that rung cannot run
         return None, f"{ctx.label} raised {e.cause or e} when given np.longdouble"
     if side is None:
@@ -380,6 +382,7 @@ def scene(ctx, local):
         pre=copy.deepcopy(ctx.exact_state()),
         X=np.array(local.X),
         Y=np.array(local.Y),
+        masks=ctx.masks,
         side_pre=copy.deepcopy(ctx.pre),
         twin_pre=ctx.twin_pre,
         dtype=local.dtype,
