@@ -353,6 +353,12 @@ def _check_layers(cfg):
             raise SettingError(f"--{flag(name)} must be a positive number (torch's 1e-5), got {getattr(cfg, name)}")
     if not (number(cfg.dropout) and 0 <= cfg.dropout < 1):
         raise SettingError(f"--dropout is the probability of dropping a unit (torch's p), in [0, 1), got {cfg.dropout}")
+    if cfg.embedding is not None and len(cfg.embedding) == 2 and cfg.sizes and cfg.sizes[0] % cfg.embedding[1]:
+        V, D = cfg.embedding
+        raise SettingError(
+            f"--embedding {V}:{D} lays each sample's tokens side by side, {D} numbers each: --sizes starts with "
+            f"k x {D} for k tokens, not {cfg.sizes[0]}"
+        )
     if (cfg.norm != "none" or cfg.dropout) and len(cfg.sizes) < 3:
         raise SettingError(
             "--norm and --dropout act on the hidden layers, and --sizes has none: add a hidden width or drop them"
@@ -548,6 +554,23 @@ def bounds_settings(cfg):
     clipping of gradients and of the loss's probabilities."""
     form = optimizer_settings(cfg).get("momentum_form", "torch")
     return dict(momentum_form=form, clip_value=cfg.clip_value, clip_norm=cfg.clip_norm, prob_clip=cfg.prob_clip)
+
+
+def layers_text(c):
+    """The embedding, norm and dropout of resolved settings `c`, with their conventions where not torch's."""
+    parts = [f"embedding {c['embedding'][0]}:{c['embedding'][1]}"] if c.get("embedding") else []
+    if c.get("norm", "none") != "none":
+        extra = []
+        if c["norm"] == "batchnorm":
+            extra += [f"momentum {c['bn_momentum']:g}"] * (c["bn_momentum"] != 0.1)
+            extra += ["unbiased variance"] * (c["bn_variance"] == "unbiased")
+            extra += ["biased running variance"] * (c["bn_running_variance"] == "biased")
+        eps = c["bn_eps"] if c["norm"] == "batchnorm" else c["ln_eps"]
+        extra += [f"eps {eps:g}"] * (eps != 1e-5)
+        parts.append(c["norm"] + (f" ({', '.join(extra)})" if extra else ""))
+    if c.get("dropout"):
+        parts.append(f"dropout {c['dropout']:g}" + (f" {c['dropout_form']}" if c["dropout_form"] != "inverted" else ""))
+    return ", ".join(parts)
 
 
 def training_text(c):
