@@ -282,6 +282,7 @@ def bad_folders(tmp_path):
     }
     for name, body in files.items():
         (bad / f"{name}.py").write_text(body)
+    np.savez(bad / "halves.npz", X=np.full((20, 2), 0.5), y=np.arange(20) % 2)  # tokens that are not whole numbers
     return bad
 
 
