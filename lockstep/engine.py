@@ -117,15 +117,19 @@ def compare_step(pairs, twin, dtype, Y, last, scratch=None, zeros=None):
     return checks, c
 
 
+RECORDED = {"dz": "z", "dout": "out", "da": "a"}  # a gradient's name -> the recorded tensor it is the gradient of
+
+
 def on_terms(pairs, checks, twin, dtype, cancel, zeros):
     """The checks of the zero-sum tensors again, each on the scale of its terms: max over units of the sum over
     the batch of |dL/dz| (squared for a state of squared gradients) instead of its own largest value."""
     out, deltas = list(checks), twin.net._acts
     for k, (phase, name, ours, ref) in enumerate(pairs):
-        if (phase, name) not in zeros:
+        if zeros.get((phase, name)) is None:
             continue
         source, power = zeros[phase, name]
-        grad = deltas[source.replace(".dz", ".z")].grad
+        head, _, leaf = source.rpartition(".")
+        grad = deltas[f"{head}.{RECORDED[leaf]}"].grad
         terms = float(grad.abs().sum(dim=0).max()) ** power if grad is not None else 0.0
         own = float(np.max(np.abs(ref), initial=0.0))
         factor = terms / own if own > 0 and terms > own else 1.0

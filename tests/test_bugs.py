@@ -90,6 +90,17 @@ def test_correct_run_names_no_suspect(arrays):
         ("velocity-sign-flipped", dict(momentum_form="torch")),
         ("velocity-sign-flipped", dict(optimizer="adam")),
         ("clip-after-update", dict(clip_norm=None)),
+        ("batchnorm-backward-no-stat-terms", dict(norm="layernorm")),
+        ("batchnorm-eps-outside-sqrt", dict(norm="none")),
+        ("batchnorm-no-eps", dict(norm="batchnorm", sizes=[784, 10])),
+        ("running-stats-not-updated", dict(bn_momentum=0.0)),
+        ("running-momentum-inverted", dict(bn_momentum=0.5)),
+        ("dropout-mask-not-in-backward", dict(dropout=0.0)),
+        ("dropout-no-keep-division", dict(dropout_form="classic")),
+        ("dropout-at-test-time", dict(dropout=0.0)),
+        ("layernorm-batch-axis", dict(norm="batchnorm")),
+        ("svm-no-target-column", dict(loss="mse")),
+        ("embedding-fancy-index-add", dict(embedding=None)),
     ],
 )
 def test_settings_that_hide_a_bug_are_refused(name, flags):

@@ -929,27 +929,13 @@ def predict_running_not_updated(s):
     return fit(s.divergent()[0], before, "equals its value before the step: the running statistics are never updated")
 
 
-def running_update(s, name, momentum):
-    """The running statistic `name` after this step's update with `momentum` (torch's sense), from the state before
-    it and the reference's batch statistics."""
-    block, key = name.rsplit(".", 1)
-    old = s.pre["buffers"][name]
-    if key == "running_mean":
-        batch = s.ref[f"{block}.mean"]
-    else:
-        z, mean = s.ref[block.rsplit(".", 1)[0] + ".z"], s.ref[f"{block}.mean"]
-        n = len(z) - (s.cfg.bn_running_variance == "unbiased")
-        batch = ((z - mean) ** 2).sum(axis=0) / n
-    return (1 - momentum) * old + momentum * batch
-
-
 def predict_running_momentum_inverted(s):
     if s.phase != "forward" or not s.tensor.endswith((".running_mean", ".running_var")):
         return None
     m = 1 - s.cfg.bn_momentum
     return fit(
         s.divergent()[0],
-        running_update(s, s.tensor, m),
+        s.running(s.tensor, m),
         f"matches the running average with momentum {m:g} = 1 - {s.cfg.bn_momentum:g}: the momentum weighs the "
         f"running statistic where torch's weighs the batch's (CS231n's 0.9 is torch's 0.1); if your code means it, "
         f"rerun with --bn-momentum {m:g}",

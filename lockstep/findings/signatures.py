@@ -106,6 +106,20 @@ class Scene:
             raise KeyError(name)
         return self.pre["state"][name].get(key)
 
+    def running(self, name, momentum, variance=None):
+        """Batch norm's running statistic `name` ('layers.{i}.norm.running_mean' or '.running_var') after this
+        step's update with `momentum` (torch's sense) and the running variance's convention `variance` ('biased',
+        'unbiased'; the run's by default), from its value before the step and the reference's batch statistics."""
+        block, key = name.rsplit(".", 1)
+        old = self.pre["buffers"][name]
+        if key == "running_mean":
+            batch = self.ref[f"{block}.mean"]
+        else:
+            z, mean = self.ref[block.rsplit(".", 1)[0] + ".z"], self.ref[f"{block}.mean"]
+            n = len(z) - ((variance or self.cfg.bn_running_variance) == "unbiased")
+            batch = ((z - mean) ** 2).sum(axis=0) / n
+        return (1 - momentum) * old + momentum * batch
+
     def x(self, i):
         return self.X if i == 0 else self.ref[f"layers.{i - 1}.a"]
 

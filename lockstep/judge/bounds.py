@@ -310,7 +310,7 @@ def rmsprop_bounds(h, p, G, EG, fG, state, u, tiny):
     D = r + eps
     q, Eq, fq = quotient(g, Eg, fg, D, Er + u * D, fr, u)
     if not h.get("centered"):  # s >= (1 - alpha) g^2 from its zero start: |q| <= 1 / sqrt(1 - alpha)
-        Eq, fq = step_cap(Eq, fq, 2 / np.sqrt(1 - alpha) if alpha < 1 else np.inf, u)
+        Eq, fq = step_cap(Eq, fq, 2 / np.sqrt(1 - alpha) if alpha < 1 else np.inf, u, everywhere=True)
     if mu > 0:  # buf = mu buf + q, p - lr buf
         b0 = _get(state, "momentum_buffer", zero)
         Eq, fq = magnitude((1, Eq), (3 * u * mu, b0), (3 * u, q)), fq + tiny
@@ -331,7 +331,7 @@ def adagrad_bounds(h, p, G, EG, fG, state, u, tiny):
     D = r + h["eps"]
     q, Eq, fq = quotient(g, Eg, fg, D, Er + u * D, fr, u)
     if h.get("initial_accumulator_value", 0) >= 0:  # s >= g^2: |q| <= 1
-        Eq, fq = step_cap(Eq, fq, 2.0, u)
+        Eq, fq = step_cap(Eq, fq, 2.0, u, everywhere=True)
     return {"sum": (Es, fs)}, (magnitude((clr, Eq), ((3 * u + 3 * us) * clr, q), (u, p)), clr * fq + tiny), None
 
 
@@ -340,12 +340,15 @@ def _get(state, key, zero):
     return zero if value is None else value
 
 
-def step_cap(Eq, fq, cap, u):
-    """(E, floor) of an adaptive optimizer's quotient g / (sqrt(s) + eps), capped where the quotient's own bound is
-    infinite (the denominator's lower bound reaches 0: a gradient of pure rounding, whose bound exceeds it) by
-    `cap`, twice the largest |quotient| the optimizer's recurrence allows, plus its rounding: whatever rounding
-    chose, a correct side's step is no longer than that (it is about lr; docs/judging.md)."""
+def step_cap(Eq, fq, cap, u, everywhere):
+    """(E, floor) of an adaptive optimizer's quotient g / (sqrt(s) + eps), capped by `cap`, twice the largest
+    |quotient| the optimizer's recurrence allows, plus its rounding: whatever rounding chose, a correct side's step
+    is no longer than that (about lr; docs/judging.md). Where the gradient is pure rounding the quotient's own bound
+    is larger, or infinite (the denominator's lower bound reaches 0). `everywhere` False: the cap holds only for a
+    state built from zero (Adam's), so it replaces only the infinite bounds."""
     cap = cap * (1 + ULPS * u)
+    if everywhere:
+        return np.minimum(Eq, cap), min(fq, cap)
     return np.where(np.isfinite(Eq), Eq, cap), fq if np.isfinite(fq) else cap
 
 
@@ -360,9 +363,10 @@ def adam_ratio(b1, b2, t):
     return (1 - b1) / (1 - b1**t) * np.sqrt((1 - b2**t) / (1 - b2) * terms)
 
 
-def adam_bounds(h, decoupled, p, G, EG, fG, state, u, tiny):
+def adam_bounds(h, decoupled, p, G, EG, fG, state, u, tiny, from_zero=False):
     """(E, floor) of exp_avg, exp_avg_sq and the new parameter, torch's Adam (AdamW) single-tensor formulas. A
-    counter started at t0 (--adam-t0) is the state's 'step' before the first step."""
+    counter started at t0 (--adam-t0) is the state's 'step' before the first step. from_zero: the moments were
+    built from zero by the optimizer itself (the lockstep's), so every step is at most lr K_t (adam_ratio)."""
     lr, (b1, b2), eps, wd = h["lr"], h["betas"], h["eps"], h.get("weight_decay", 0)
     us = min(u, U64)  # scalar arithmetic is Python floats
     t = float(state.get("step", 0)) + 1
@@ -387,7 +391,7 @@ def adam_bounds(h, decoupled, p, G, EG, fG, state, u, tiny):
     r, Er, fr = sqrt_bound(v, Ev, fv, u)
     D = r / c2 + eps  # the denominator
     q, Eq, fq = quotient(m, Em, fm, D, Er / c2 + r / c2 * (rel_c2 + u) + u * D, fr / c2, u)
-    Eq, fq = step_cap(Eq, fq, 2 * adam_ratio(b1, b2, t) * bc1, u)  # |m / (sqrt(v) / c2 + eps)| <= K_t (1 - b1^t)
+    Eq, fq = step_cap(Eq, fq, 2 * adam_ratio(b1, b2, t) * bc1, u, from_zero)  # |m / (sqrt(v)/c2 + eps)| <= K_t bc1
     s = lr / bc1
     Enew = Ep1 + s * Eq + s * np.abs(q) * (rel1 + us + 3 * u) + u * (np.abs(p1) + s * np.abs(q))
     return (Em, fm), (Ev, fv), (Enew, s * fq + tiny)
@@ -396,14 +400,18 @@ def adam_bounds(h, decoupled, p, G, EG, fG, state, u, tiny):
 def clipped_grads(spec, names, grads, u, tiny):
     """{name: (g, E, floor)} of the gradients after clipping (spec's clip_value or clip_norm), from the raw
     ones {name: (G, E, floor)}, as the update reads them.
-      clip_value  clamp(g, -C, C) is 1-Lipschitz: E stays (plus u|g| for C's rounding to the dtype).
+      clip_value  clamp(g, -C, C) is 1-Lipschitz and lands in [-C, C]: E stays, at most 2C, and 0 where every
+                  correct side's g is beyond C on the same side (|g| - 2E > C); plus u|g| for C's rounding.
       clip_norm   g c, c = min(1, M / (N + 1e-6)), N the 2-norm of all gradients: every element moves with the
                   norm. N is within ||E||_2 (the triangle inequality) plus its rounding (gamma_n + 3u) N; c within
                   c E_d / (d - E_d) + u c for d = N + 1e-6 (E_d = E_N + u d); min(1, .) is 1-Lipschitz, and exact
                   (0) where c is beyond 1 by more than its error. E' = c E + E_c (|g| + E) + u c |g|."""
     C, M = setting(spec, "clip_value", None), setting(spec, "clip_norm", None)
     if C is not None:
-        return {n: (np.clip(G, -C, C), E + u * np.minimum(np.abs(G), C), f) for n, (G, E, f) in grads.items()}
+        return {
+            n: (np.clip(G, -C, C), np.minimum(E, 2 * C) + u * np.minimum(np.abs(G), C), f)
+            for n, (G, E, f) in grads.items()
+        }
     if M is None:
         return grads
     N = float(np.sqrt(sum(np.vdot(G, G) for G, _, _ in grads.values())))
@@ -430,7 +438,8 @@ def step_bounds(spec, pre, X, Y, ref, u, domain=None):
                   lr, betas, eps, weight_decay, amsgrad False, maximize False; or rmsprop's lr, alpha, eps,
                   momentum, centered, weight_decay; or adagrad's lr, lr_decay, eps, weight_decay); momentum_form
                   'torch' (the default), 'ema' or 'velocity' for sgd; clip_value or clip_norm (None: no clipping)
-                  the gradient clipping before the update; prob_clip the loss value's probability clipping (None)
+                  the gradient clipping before the update; prob_clip the loss value's probability clipping (None);
+                  moments_from_zero True when Adam's state was built by Adam from zero moments (a lockstep run's)
     pre:  {'params': {name: array}, 'state': {name: {key: array or float}}, 'buffers': {name: array}}  the exact
           state before the step (torch state keys: momentum_buffer; step, exp_avg, exp_avg_sq; square_avg,
           grad_avg; sum; the momentum forms' exp_avg, velocity; the buffers the norms' running statistics, init
@@ -527,10 +536,20 @@ def step_bounds(spec, pre, X, Y, ref, u, domain=None):
             g = gamma(m, u)
             T = g * np.abs(dz) + (1 + 2 * g) * Edz  # (m, n_i)
             absx = np.abs(x)  # (m, n_{i-1})
-            EdW = T.T @ absx  # (n_i, n_{i-1})
+            before_bn = i in norms and norm == "batchnorm"
+            if before_bn:  # dz sums to exactly 0 over the batch: its errors reach dW only through x - mean(x)
+                z_i = f64(ref[f"layers.{i}.z"])
+                Ez_i = E["forward", f"layers.{i}.z"] + floor["forward", f"layers.{i}.z"]
+                dh = f64(ref[f"layers.{i}.norm.dout"])
+                Edh = E["backward", f"layers.{i}.norm.dout"] + floor["backward", f"layers.{i}.norm.dout"]
+                B = ops.batchnorm_sum_bound(norms[i], dh, Edh, z_i, Ez_i, u, tiny)
+                EdW, Edb = ops.batchnorm_affine_grad_bounds(B, dz, Edz, x, Ex, u)
+            else:
+                EdW, Edb = T.T @ absx, T.sum(axis=0)  # (n_i, n_{i-1}), (n_i,)
+                if Ex is not None:
+                    EdW += (2 * T + np.abs(dz) + Edz).T @ Ex
             fdW = (m + 2) * tiny + (1 + 2 * g) * fdz * float(absx.sum(axis=0).max(initial=0))
             if Ex is not None:
-                EdW += (2 * T + np.abs(dz) + Edz).T @ Ex
                 fdW += (1 + 2 * g) * fdz * 2 * float(Ex.sum(axis=0).max()) + fx * float(
                     (2 * T + np.abs(dz) + Edz).sum(axis=0).max()
                 )
@@ -538,8 +557,8 @@ def step_bounds(spec, pre, X, Y, ref, u, domain=None):
                 EdW = penalty_grad_bound(spec, d, W, f64(ref[f"grad:layers.{i}.weight"]), EdW, u)
             E["backward", f"layers.{i}.dz"], floor["backward", f"layers.{i}.dz"] = Edz, fdz
             E["backward", f"layers.{i}.weight"], floor["backward", f"layers.{i}.weight"] = EdW, fdW
-            if bias:  # before a batch norm its exact value is 0: this bounds the rounding of the terms it sums
-                E["backward", f"layers.{i}.bias"] = Edb = T.sum(axis=0)  # (n_i,)
+            if bias:
+                E["backward", f"layers.{i}.bias"] = Edb
                 if penalties and biases:
                     b = P[f"layers.{i}.bias"]
                     G = f64(ref[f"grad:layers.{i}.bias"])
@@ -589,7 +608,8 @@ def step_bounds(spec, pre, X, Y, ref, u, domain=None):
                     domain.update({("optimizer", f"{name}.{key}"): risk for key in keys if key == "momentum_buffer"})
             else:
                 decoupled = spec["optimizer"] == "adamw" or bool(h.get("decoupled_weight_decay"))
-                mom, sq, new[name] = adam_bounds(h, decoupled, p, *grads[name], state, u, tiny)
+                from_zero = bool(spec.get("moments_from_zero"))
+                mom, sq, new[name] = adam_bounds(h, decoupled, p, *grads[name], state, u, tiny, from_zero)
                 keys = {"exp_avg": mom, "exp_avg_sq": sq}
             for key, (Ek, fk) in keys.items():
                 E["optimizer", f"{name}.{key}"], floor["optimizer", f"{name}.{key}"] = Ek, fk

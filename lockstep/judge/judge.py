@@ -109,7 +109,12 @@ def spec(cfg, twin, n_train):
     resolved, n_train for the penalties' divisor), the optimizer, torch's resolved hyperparameters, and the training
     settings beyond them (the momentum form, the clipping)."""
     return dict(
-        vars(twin.net.config), n_train=n_train, optimizer=cfg.optimizer, hyper=twin.hyper(), **bounds_settings(cfg)
+        vars(twin.net.config),
+        n_train=n_train,
+        optimizer=cfg.optimizer,
+        hyper=twin.hyper(),
+        moments_from_zero=True,  # the run's optimizers build their state from zero (--adam-t0 only moves the counter)
+        **bounds_settings(cfg),
     )
 
 
@@ -128,7 +133,7 @@ def decide(ctx, local):
     if not finite(local):
         return non_finite(ctx, local, how)
     verdicts = within_bounds(ctx, local)
-    floor = bound_floor(verdicts)
+    floor = bound_floor(verdicts, getattr(ctx.rerun, "zeros", {}))
     if all(v.ok for v in verdicts):
         return Decision("re-anchor", Drift(ctx.step, "rounding", max(v.rel_err for v in verdicts)), floor=floor)
     if local.dtype == "float64":
@@ -402,11 +407,15 @@ def first_non_finite(local, side):
     return None
 
 
-def bound_floor(verdicts):
+def bound_floor(verdicts, zeros=None):
     """{phase: the widest threshold} where the judge's rounding bound was wider than the tolerance: the run's
-    detection floor is at least that."""
+    detection floor is at least that. The update of a parameter whose gradient is 0 by construction (zeros,
+    lockstep/sides/plan.zero_sum) is left out: its exact change is 0, and any step a side takes there is rounding's
+    (under Adam, of about lr), which holds nothing to detect."""
     floor = {}
     for v in verdicts:
+        if (zeros or {}).get((v.phase, v.name), ()) is None:
+            continue
         if v.how != "tolerance" and np.isfinite(v.threshold):
             floor[v.phase] = max(floor.get(v.phase, 0.0), v.threshold)
     return floor

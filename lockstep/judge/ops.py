@@ -196,6 +196,43 @@ def norm_backward_bounds(cache, dout, Edout, u, tiny):
     return (dz, Edz), (Edweight[0], Edbias[0])
 
 
+def batchnorm_sum_bound(cache, dout, Edout, z, Ez, u, tiny):
+    """B (n,): how far from 0 the sum over the batch of a correct side's dz (batch norm's input gradient) can be,
+    before that sum is rounded. dz = (g - mean(g) - xhat s) rstd sums to -s rstd sum(xhat) in exact arithmetic,
+    and the exact xhat sums to 0: so no error of dz's inputs reaches the sum, only the side's own rounding. Its xhat
+    sums to the rounding of its mean, at most rstd (gamma_m + u) sum |z| + u sum |xhat|; each dz rounds by at
+    most (ULPS + 4) u of its three terms (g, mean(g), xhat s) times rstd, plus gamma_m of the sums inside them. The
+    operands' magnitudes are the computing side's (within twice their errors)."""
+    m = dout.shape[0]
+    xhat, Exhat, rstd, Erstd, weight = cache["xhat"], cache["E_xhat"], cache["rstd"], cache["E_rstd"], cache["weight"]
+    G = np.abs(weight) * grown(dout, Edout)  # (m, n) |g| on the computing side
+    X = grown(xhat, Exhat)
+    R = rstd + Erstd  # (1, n)
+    s = (G * X).sum(axis=0, keepdims=True) / cache["divisor"]  # (1, n)
+    mg = G.mean(axis=0, keepdims=True)
+    own = (ULPS + 4) * u * (G + mg + X * s) * R + gamma(m, u) * (mg + X * s) * R  # (m, n) each dz's own rounding
+    drift = s * R * (R * (gamma(m, u) + u) * grown(z, Ez).sum(axis=0, keepdims=True) + u * X.sum(axis=0, keepdims=True))
+    return (own.sum(axis=0, keepdims=True) + drift)[0] + (m + 1) * tiny
+
+
+def batchnorm_affine_grad_bounds(B, dz, Edz, x, Ex, u):
+    """(E_dW (out, in), E_db (out,)) of the affine layer before a batch norm: dW = dz^T x, db = sum of dz over the
+    batch. Split x = mean(x) + (x - mean(x)): the part along the mean is (sum of dz) mean(x), and the sum of dz is
+    exactly 0 (batch norm subtracts the batch mean), so dz's errors reach dW only through x - mean(x), and the rest
+    is the sum's own rounding B (batchnorm_sum_bound). With the computing side's operands within twice their errors:
+    E_dW = gamma_m (|dz| + 2E_dz)^T (|x| + 2E_x) + E_dz^T (|x - mean| + 2E_x + 2 mean(E_x)) + B (|mean| + 2 mean(E_x))
+    + (|dz| + E_dz)^T E_x; E_db the same with x = 1."""
+    m = dz.shape[0]
+    g = gamma(m, u)
+    Dz = grown(dz, Edz)
+    if Ex is None:
+        Ex = np.zeros_like(x)
+    mean, mEx = x.mean(axis=0), Ex.mean(axis=0)  # (in,)
+    dev = np.abs(x - mean) + 2 * Ex + 2 * mEx  # (m, in)
+    EdW = (g * Dz).T @ grown(x, Ex) + Edz.T @ dev + np.outer(B, np.abs(mean) + 2 * mEx) + (np.abs(dz) + Edz).T @ Ex
+    return EdW, gamma(m - 1, u) * Dz.sum(axis=0) + B
+
+
 def norm_eval_bounds(z, Ez, running, Erunning, weight, Eweight, bias, Ebias, settings, u, tiny):
     """Batch norm in eval mode: {name: (value, E)} of mean and var (the running statistics, with their errors),
     xhat and out, normalised by the running statistics."""

@@ -91,19 +91,30 @@ def plan(cfg):
 
 
 def zero_sum(cfg):
-    """{(phase, name): (the gradient of terms, power)} for the tensors whose exact value is 0 by construction: the
-    bias gradient of an affine layer before a batch norm (the norm subtracts the batch mean of z, so dL/dz sums to
-    0 over the batch), and that bias's optimizer state. What each side computes there is the rounding of a sum of
-    terms; its scale is the terms', max over units of sum |dL/dz| over the batch (to the power 2 in a state of
-    squared gradients), not its own largest value (docs/judging.md)."""
+    """{(phase, name): (the gradient of terms, power)} for the tensors whose exact value is 0 by construction, and
+    their optimizer state; None for the parameter's update, whose exact change is 0 and which has no such scale.
+    A batch norm subtracts the batch mean of its input, so dL/dz of its affine layer sums to 0 over the batch: the
+    bias gradient there is 0. With an identity activation and no dropout between two batch norms, the first one's
+    beta only shifts every sample alike into the second: its gradient, the sum over the batch of dL/d norm.out, is
+    0 too. What each side computes there is the rounding of a sum of terms; its scale is the terms', max over units
+    of sum |gradient| over the batch (to the power 2 in a state of squared gradients), not its own largest value
+    (docs/judging.md)."""
     model = model_of(cfg)
-    if model.norm != "batchnorm" or not model.bias:
+    if model.norm != "batchnorm":
         return {}
-    out = {}
+    linear = model.activation == "identity" or (model.activation == "leaky_relu" and model.leaky_slope == 1)
+    sums = {}
+    penalised = model.bias_penalty and (model.l1 or model.l2)  # then the bias gradient holds its penalty's
     for i in range(model.hidden):
-        name, terms = f"layers.{i}.bias", f"layers.{i}.dz"
+        if model.bias and not penalised:
+            sums[f"layers.{i}.bias"] = f"layers.{i}.dz"
+        if linear and not model.dropout and i + 1 < model.hidden:
+            sums[f"layers.{i}.norm.bias"] = f"layers.{i}.norm.dout"
+    out = {}
+    for name, terms in sums.items():
         out["backward", name] = (terms, 1)
         out.update({("optimizer", f"{name}.{key}"): (terms, SQUARED.get(key, 1)) for key in state_keys(cfg)})
+        out["update", name] = None  # its exact change is 0: no scale (judge.bound_floor leaves it out)
     return out
 
 
