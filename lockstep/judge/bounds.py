@@ -4,8 +4,9 @@ step_bounds() computes, for every tensor of one step and every element, a bound 
 correct implementation in arithmetic of unit roundoff u satisfies, by running error analysis from the twin's own
 tensors (Higham, ch. 3): two correct sides satisfy |ours - ref| <= E_ours + E_ref, and excess() measures how far
 beyond that a difference is. Each op's rule (matmul, the activations and their derivatives, softmax, the losses
-(svm, mse on a softmax), the penalties, the optimizers, clipping, underflow), what is rigorous and what is assumed,
-and a worked example: docs/judging.md, section 5.
+(svm, mse on a softmax), the penalties, the optimizers and their step caps, clipping, underflow; the norms,
+dropout, the embedding and the eval pass, whose per-op parts are lockstep/judge/ops.py), what is rigorous and what
+is assumed, and a worked example: docs/judging.md, section 5.
 """
 
 import inspect
