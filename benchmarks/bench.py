@@ -10,7 +10,11 @@ Every figure is a ratio inside this one run, because the machine is shared and n
      same rounds), and handmade's time over that limit;
   3. the lockstep cross-check (both backends plus the full comparison every step) against the two backends
      run alone, at the lockstep's own setting of one thread each;
-  4. the wall time and peak memory of the default `python compare.py`, in a fresh process, cache warm.
+  4. the wall time and peak memory of the default `python compare.py`, in a fresh process, cache warm;
+  5. with --against DIR (another checkout of the project, e.g. `git archive COMMIT | tar -x -C DIR`): the time of
+     lockstep.check() for a few runs, this checkout's against that one's, alternating in fresh processes.
+
+    python benchmarks/bench.py --sections 5 --against /tmp/old   # this checkout against another one, only
 """
 
 import argparse
@@ -111,7 +115,60 @@ def main():
         "random pixels of the same shape)",
     )
     p.add_argument("--repeat", type=int, default=5, help="rounds per figure, the best is kept (default: 5)")
+    p.add_argument(
+        "--sections", default="1234", help="which sections to run, e.g. 345 (default: 1234, and 5 with --against)"
+    )
+    p.add_argument("--against", metavar="DIR", help="another checkout to time lockstep.check() against (default: none)")
     args = p.parse_args()
+    if args.against and "5" not in args.sections:
+        args.sections += "5"
+    if set(args.sections) & set("123"):
+        backends(args)
+    if "4" in args.sections:
+        default_process(args)
+    if "5" in args.sections:
+        against(args)
+
+
+AGAINST_RUNS = {  # label -> lockstep.check() settings: the default run (5 epochs), and runs without the new layers
+    "default (float64), 5 epochs": dict(epochs=5),
+    "float32, 5 epochs": dict(dtype="float32", epochs=5),
+    "adam float32, 5 epochs": dict(dtype="float32", optimizer="adam", lr=1e-3, epochs=5),
+    "784-256-10 sigmoid mse, batch 16": dict(sizes=[784, 256, 10], activation="sigmoid", loss="mse", batch_size=16),
+}
+
+
+def timed_check(root, settings):
+    """Seconds of lockstep.check(**settings) in a fresh process importing the project from `root`."""
+    code = (
+        "import sys, time; sys.path.insert(0, sys.argv[1]); import lockstep; lockstep.check(steps=1); "
+        "t = time.perf_counter(); lockstep.check(**eval(sys.argv[2])); print(time.perf_counter() - t)"
+    )
+    env = dict(__import__("os").environ, PYTHONPATH=str(root))
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(root), repr(settings)], capture_output=True, text=True, env=env
+    )
+    if out.returncode:
+        raise SystemExit(f"{root}: {out.stderr.strip().splitlines()[-1]}")
+    return float(out.stdout.split()[-1])
+
+
+def against(args):
+    """Section 5: lockstep.check() here and in args.against, alternating run by run in fresh processes (one warm-up
+    check each, not timed); the median of the per-round ratios, and each side's best."""
+    other = Path(args.against).resolve()
+    print(f"\n5. lockstep.check() in this checkout against {other}: {args.repeat} rounds, alternating, fresh processes")
+    print(f"{'run':<36} {'here (best)':>11} {'there (best)':>12} {'here/there (median)':>20}")
+    for label, settings in AGAINST_RUNS.items():
+        here, there = [], []
+        for _ in range(args.repeat):
+            here.append(timed_check(ROOT, settings))
+            there.append(timed_check(other, settings))
+        ratios = [a / b for a, b in zip(here, there)]
+        print(f"{label:<36} {min(here):>10.2f}s {min(there):>11.2f}s {float(np.median(ratios)):>20.3f}")
+
+
+def backends(args):
 
     if args.data_dir:
         ds = data.load(data_dir=args.data_dir)
@@ -181,6 +238,8 @@ def main():
             f"{ratio(table, 0, 1):.2f}"
         )
 
+
+def default_process(args):
     print("\n4. the default `python compare.py` in a fresh process (cache warm)")
     walls, peaks = [], []
     for _ in range(args.repeat + 1):  # the first run warms the data cache and is not counted

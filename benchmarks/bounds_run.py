@@ -10,6 +10,7 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from lockstep.config import batch_order
+from lockstep.engine import state_of
 from lockstep.judge.bounds import excess, step_bounds
 from lockstep.judge.judge import spec as spec_of
 from lockstep.judge.judge import unit
@@ -23,7 +24,7 @@ def run(cfg, X, Y, bug=None, steps=None, keep=False):
     with threadpool_limits(1, user_api="blas"), np.errstate(all="ignore"):
         rng = np.random.default_rng(cfg.seed)
         side = Handmade(cfg, cfg.dtype, rng, len(X), bug)
-        twin = Twin(cfg, cfg.dtype, side.params(), len(X))
+        twin = Twin(cfg, cfg.dtype, state_of(side), len(X))
         names, spec = plan(cfg), spec_of(cfg, twin, len(X))
         u = unit(cfg.dtype)
         n_steps = steps or cfg.total_steps(len(X))
@@ -31,9 +32,10 @@ def run(cfg, X, Y, bug=None, steps=None, keep=False):
         for step, (idx, epoch_end) in enumerate(batch_order(len(X), cfg.batch_size or len(X), n_steps, rng)):
             Xb, Yb = X[idx], Y[idx]
             snap = side.save(snap)
-            twin.load(side.params(), side.optimizer_state())
-            side.step(Xb, Yb)
-            loss_t = twin.step(Xb, Yb)
+            twin.load(state_of(side), side.optimizer_state())
+            masks = side.draw_masks(len(Xb))  # the same dropout masks on both sides (None without dropout)
+            side.step(Xb, Yb, masks)
+            loss_t = twin.step(Xb, Yb, masks)
             ours, theirs = side.tensors(), twin.tensors()
             pairs = [(ph, name, ours[ph, name], theirs[ph, name]) for ph, name in names]
             finite = all(np.isfinite(a).all() and np.isfinite(b).all() for _, _, a, b in pairs)
@@ -45,6 +47,7 @@ def run(cfg, X, Y, bug=None, steps=None, keep=False):
                 pre = dict(
                     params={k: v.copy() for k, v in snap["params"].items()},
                     state={k: {j: np.copy(w) for j, w in s.items()} for k, s in snap["state"].items()},
+                    buffers={k: v.copy() for k, v in snap["buffers"].items()},
                 )
                 out.update(
                     pairs=[(ph, n, np.array(a), np.array(b)) for ph, n, a, b in pairs],

@@ -1,7 +1,7 @@
 """The false-alarm sweep: random configurations of the built-in network, no bug planted, must agree; planted
 bugs must still be found where the catalogue says.
 
-    python benchmarks/sweep.py                 # 500 configurations and 24 planted-bug runs, about 15 minutes
+    python benchmarks/sweep.py --workers 2     # 500 configurations and every planted bug twice, about 25 minutes
     python benchmarks/sweep.py --report        # the table of an existing results file
     python benchmarks/sweep.py --only 17       # re-run configuration 17 alone, with its full report
     python benchmarks/sweep.py --focus training --n 150 --bugs 32 --workers 2   # weighted toward the training settings
@@ -33,6 +33,7 @@ import lockstep  # noqa: E402
 from handmade.config import L2_NORMS, REDUCTIONS  # noqa: E402
 from lockstep.config import OPTIMIZERS, PER_ITERATION, PROB_CLIP_LOSSES, SCHEDULES  # noqa: E402
 from lockstep.data import SCALES  # noqa: E402
+from lockstep.data.tokens import markov  # noqa: E402
 from lockstep.findings.bugs import BUGS, CATALOGUE  # noqa: E402
 
 LR_RANGE = {  # log-uniform; the top ends blow up
@@ -55,13 +56,25 @@ def cost(s, m):
     per_weight = (
         1.7e-7 * (s["optimizer"] != "sgd" or "momentum_form" in s) + 9e-8 * (s["dtype"] == "float64") + 1e-9 * m
     )
-    return s["steps"] * (4e-3 + 2.5e-3 * (len(s["sizes"]) - 1) + P * per_weight)
+    layers = 1 + 0.5 * (s.get("norm", "none") != "none") + 0.3 * bool(s.get("dropout"))  # their tensors, the eval pass
+    return s["steps"] * (4e-3 + 2.5e-3 * (len(s["sizes"]) - 1) * layers + P * per_weight)
 
 
 # how often a training setting is drawn: by default, and with --focus training (the optimizers beyond sgd and adam,
 # the momentum forms, Adam's counter, the schedules per epoch and per iteration, clipping, clipped probabilities)
+# and the layers (a norm, dropout, an embedding on token data)
 ODDS = {
-    None: dict(optimizer={o: 1 for o in OPTIMIZERS}, form=0.3, t0=0.15, schedule=0.1, clip=0.1, prob_clip=0.05),
+    None: dict(
+        optimizer={o: 1 for o in OPTIMIZERS},
+        form=0.3,
+        t0=0.15,
+        schedule=0.1,
+        clip=0.1,
+        prob_clip=0.05,
+        norm=0.45,
+        dropout=0.3,
+        embedding=0.12,
+    ),
     "training": dict(
         optimizer=dict(sgd=3, rmsprop=2, adagrad=2, adam=1, adamw=1),
         form=0.7,
@@ -69,8 +82,25 @@ ODDS = {
         schedule=0.5,
         clip=0.4,
         prob_clip=0.25,
+        norm=0.1,
+        dropout=0.1,
+        embedding=0.0,
+    ),
+    "layers": dict(
+        optimizer={o: 1 for o in OPTIMIZERS},
+        form=0.3,
+        t0=0.15,
+        schedule=0.1,
+        clip=0.1,
+        prob_clip=0.05,
+        norm=0.85,
+        dropout=0.5,
+        embedding=0.35,
     ),
 }
+
+
+FOCUS_SALT = {"training": 17, "layers": 29}  # a focus draws its own configurations
 
 
 def schedule(rng, steps, lr):
@@ -94,7 +124,7 @@ def draw(seed, index, steps=(300, 2000), focus=None):
     decides it."""
     odds = ODDS[focus]
     weights = {o: odds["optimizer"].get(o, 1) for o in OPTIMIZERS}  # an optimizer added later: weight 1
-    rng = np.random.default_rng([seed, index] if focus is None else [seed, index, 17])
+    rng = np.random.default_rng([seed, index] if focus is None else [seed, index, FOCUS_SALT[focus]])
     pick = lambda table: str(rng.choice(list(table)))
     logu = lambda lo, hi: float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
     now_and_then = lambda p=0.15: rng.random() < p
@@ -170,6 +200,7 @@ def draw(seed, index, steps=(300, 2000), focus=None):
             s["initial_accumulator_value"] = logu(1e-3, 1)
     if s["optimizer"] in ("adam", "adamw") and now_and_then(odds["t0"]):
         s["adam_t0"] = int(rng.choice([1, 1, 5]))  # CS231n's skeleton
+    layers(s, rng, odds, family)
     meta = dict(family=family, capped=False)
     m = lambda: s["n_train"] if s["batch_size"] == "full" else s["batch_size"]
     while cost(s, m()) > MAX_SECONDS and (m() > 1 or s["steps"] > steps[0]):
@@ -182,8 +213,48 @@ def draw(seed, index, steps=(300, 2000), focus=None):
             s["batch_size"] = max(1, m() // 2)
     if s["optimizer"] == "sgd":  # the lr range is per sample and unit scale: undo a sum's m and the loss scale
         s["lr"] /= (m() if s.get("reduction") == "sum" else 1) * s.get("loss_scale", 1.0)
+    if s.get("norm") == "batchnorm":  # batch statistics need 2 samples a batch, the last partial batch included
+        if s["batch_size"] != "full" and s["batch_size"] < 2:
+            s["batch_size"] = 2
+        if s["batch_size"] != "full" and s["n_train"] % s["batch_size"] == 1:
+            s["n_train"] += 1 if s["n_train"] < 2000 else -1
     meta["estimate_s"] = round(cost(s, m()), 2)
     return meta, s
+
+
+def layers(s, rng, odds, family):
+    """The layers of docs/layers.md for draw(): a norm with its conventions, dropout and its form (on hidden layers),
+    and, on the random family, an embedding of k tokens of D numbers from a vocabulary of V (token data)."""
+    hidden = len(s["sizes"]) > 2
+    if hidden and rng.random() < odds["norm"]:
+        s["norm"] = str(rng.choice(["batchnorm", "layernorm"], p=[0.6, 0.4]))
+        if s["norm"] == "batchnorm":
+            if rng.random() < 0.3:
+                s["bn_momentum"] = float(rng.choice([0.001, 0.5, 0.9, rng.uniform(0, 1)]))  # makemore, CS231n's, any
+            if rng.random() < 0.3:
+                s["bn_variance"] = "unbiased"  # makemore's
+            if rng.random() < 0.3:
+                s["bn_running_variance"] = "biased"  # CS231n's
+            if rng.random() < 0.15:
+                s["bn_eps"] = float(rng.choice([1e-3, 1e-8]))
+        elif rng.random() < 0.15:
+            s["ln_eps"] = float(rng.choice([1e-3, 1e-8]))
+    if hidden and rng.random() < odds["dropout"]:
+        s["dropout"] = float(rng.uniform(0.05, 0.7))
+        if rng.random() < 0.3:
+            s["dropout_form"] = "classic"
+    if family == "random" and rng.random() < odds["embedding"]:
+        V, D, k = int(rng.choice([5, 27, 60])), int(rng.choice([2, 10])), int(rng.integers(1, 5))
+        s.update(embedding=[V, D], scale="none")
+        s["sizes"] = [k * D, *s["sizes"][1:-1], V]
+
+
+def token_data(settings):
+    """Token data for a drawn embedding: a Markov chain over its V tokens, k a sample, from the run's seed, with
+    enough samples for n_train after the test split (a fifth, at least one of each token)."""
+    V, k = settings["embedding"][0], settings["sizes"][0] // settings["embedding"][1]
+    X, y = markov(settings["n_train"] * 13 // 10 + 2 * V, k, V, seed=settings["seed"])
+    return dict(X=X, y=y)
 
 
 def synthetic(settings):
@@ -203,8 +274,11 @@ def brief(report):
 
 def run_config(settings, data=None, show=None):
     """Run one configuration (no bug planted, unless the settings say so): a result row; false_alarm when the
-    verdict is 'diverge'. A bad setting raises ValueError. show, if given, receives the text report."""
+    verdict is 'diverge'. A bad setting raises ValueError. show, if given, receives the text report. An embedding
+    runs on its token data."""
     t = time.perf_counter()
+    if data is None and settings.get("embedding"):
+        data = token_data(settings)
     r = lockstep.check(**settings, **(data or {}))
     if show:
         show(str(r))
@@ -257,8 +331,9 @@ def run_row(kind, seed, index, use_synthetic=False, show=None, focus=None):
         settings = dict(seed=int(np.random.default_rng([seed, 10**6 + index]).integers(2**31)))
         return dict(row, settings=settings, **run_bug(name, show, **settings))
     meta, settings = draw(seed, index, focus=focus)
+    data = synthetic(settings) if use_synthetic and "embedding" not in settings else None
     try:
-        result = run_config(settings, synthetic(settings) if use_synthetic else None, show)
+        result = run_config(settings, data, show)
     except ValueError as e:  # draw() made a setting check() refuses: a bug of this script, reported as an error
         result = dict(verdict="error", error=str(e), false_alarm=False, seconds=0.0)
     return dict(row, **meta, settings=settings, **result)
@@ -298,7 +373,8 @@ def summarise(rows):
             k: breakdown(configs, lambda r, k=k: r.get(k) or r["settings"].get(k, "(default)"))
             for k in ("dtype", "activation", "family", "optimizer", "loss")
         }
-        | {k: breakdown(configs, lambda r, f=f: f(r["settings"])) for k, f in TRAINING_KEYS.items()},
+        | {k: breakdown(configs, lambda r, f=f: f(r["settings"])) for k, f in TRAINING_KEYS.items()}
+        | {k: breakdown(configs, lambda r, f=f: f(r["settings"])) for k, f in LAYER_KEYS.items()},
     )
 
 
@@ -313,6 +389,13 @@ TRAINING_KEYS = {  # the training settings' breakdowns: what each run drew
     ),
     "clipping": lambda s: next((k for k in ("clip_value", "clip_norm") if k in s), "none"),
     "prob_clip": lambda s: f"{s['prob_clip']:g}" if "prob_clip" in s else "none",
+}
+
+
+LAYER_KEYS = {  # the layers' breakdowns
+    "norm": lambda s: s.get("norm", "none"),
+    "dropout": lambda s: s.get("dropout_form", "inverted") if s.get("dropout") else "none",
+    "embedding": lambda s: "tokens" if s.get("embedding") else "none",
 }
 
 
@@ -387,7 +470,8 @@ def main():
         "--focus",
         choices=[k for k in ODDS if k],
         help="weight the draws toward a group of settings; training: the optimizers beyond sgd and adam, the "
-        "momentum forms, Adam's counter, schedules, clipping and clipped probabilities (default: none)",
+        "momentum forms, Adam's counter, schedules, clipping and clipped probabilities; layers: batch norm, layer "
+        "norm, dropout and the embedding (default: none)",
     )
     p.add_argument(
         "--workers",

@@ -141,6 +141,8 @@ class MLP:
         drawn from the Generator, block by block. Records every tensor in .acts and every cache in .caches."""
         self.acts, self.caches = acts, caches = {}, {}
         x, last = X, len(self.layers) - 1
+        if masks is None and self.training and self.config.dropout:
+            masks = self.draw_masks(len(X))
         if self.embedding is not None:
             x, caches["embedding"] = layers.embedding_forward(X, self.embedding.data)  # (m, k * D)
             acts["embedding.out"] = x
@@ -169,20 +171,26 @@ class MLP:
             self.acts.update({k: v.copy() for k, v in self.named_buffers() if k.startswith(prefix)})
         return out
 
-    def dropout_forward(self, i, a, masks=None):
-        """Block i's dropout of a (m, out_i): in training with the mask given, or one drawn from the Generator."""
+    def draw_masks(self, m):
+        """{'layers.{i}.dropout.mask': (m, out_i)} for a training forward of m samples, drawn from the Generator block
+        by block: what forward() draws when it is given none."""
+        p, sizes = self.config.dropout, self.config.sizes
+        return {
+            f"layers.{i}.dropout.mask": layers.dropout_mask(self.rng, (m, n), p, self.dtype)
+            for i, n in enumerate(sizes[1:-1])
+        }
+
+    def dropout_forward(self, i, a, masks):
+        """Block i's dropout of a (m, out_i): in training with its mask of `masks`."""
         name, c, mask = f"layers.{i}.dropout", self.config, None
         if self.training:
-            if masks is None:
-                mask = layers.dropout_mask(self.rng, a.shape, c.dropout, self.dtype)
-            else:
-                if f"{name}.mask" not in masks:
-                    raise ValueError(f"masks has no {name}.mask: give one for every hidden block")
-                mask = np.asarray(masks[f"{name}.mask"], dtype=self.dtype)
-                if mask.shape != a.shape:
-                    raise ValueError(f"{name}.mask has shape {mask.shape}, the activation {a.shape}: give one per unit")
-                if not ((mask == 0) | (mask == 1)).all():
-                    raise ValueError(f"{name}.mask must hold 1.0 (kept) and 0.0 (dropped), without the 1/keep scaling")
+            if f"{name}.mask" not in masks:
+                raise ValueError(f"masks has no {name}.mask: give one for every hidden block")
+            mask = np.asarray(masks[f"{name}.mask"], dtype=self.dtype)
+            if mask.shape != a.shape:
+                raise ValueError(f"{name}.mask has shape {mask.shape}, the activation {a.shape}: give one per unit")
+            if not ((mask == 0) | (mask == 1)).all():
+                raise ValueError(f"{name}.mask must hold 1.0 (kept) and 0.0 (dropped), without the 1/keep scaling")
             self.acts[f"{name}.mask"] = mask
         out, self.caches[name] = layers.dropout_forward(a, c.dropout, mask, self.training, c.dropout_form)
         self.acts[f"{name}.out"] = out

@@ -18,7 +18,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from . import data, report
-from .config import FIELDS, OPTIMIZERS, PRESETS, Config, SettingError, misplaced
+from .config import FIELDS, OPTIMIZERS, PRESETS, Config, SettingError, check_batches, misplaced, misplaced_layer
 from .data import user as userdata
 from .engine import Lockstep
 from .findings import findings
@@ -71,7 +71,7 @@ def resolve(settings):
     cfg = dataclasses.replace(cfg, **settings)
     if cfg.output == "softmax" and cfg.loss == "cross_entropy":
         cfg = dataclasses.replace(cfg, output=None)
-    wrong = cfg.optimizer in OPTIMIZERS and misplaced(cfg.optimizer, settings)
+    wrong = cfg.optimizer in OPTIMIZERS and misplaced(cfg.optimizer, settings) or misplaced_layer(cfg, settings)
     if wrong:
         raise SettingError(wrong)
     if cfg.data_dir and "data" in settings:
@@ -102,7 +102,14 @@ def load_data(cfg, X=None, y=None, X_test=None, y_test=None):
 
 def check_shapes(cfg, ds):
     d, k = ds.X_train.shape[1], ds.n_classes
-    if cfg.sizes[0] != d:
+    if cfg.embedding is not None:
+        V, D = cfg.embedding
+        if cfg.sizes[0] != d * D:
+            raise SettingError(
+                f"--embedding {V}:{D} looks up the data's {d} tokens a sample, {D} numbers each: start --sizes with "
+                f"{d * D} ({d} x {D}), not {cfg.sizes[0]}"
+            )
+    elif cfg.sizes[0] != d:
         what = "images have" if ds.images else "data has"
         unit = "pixels" if ds.images else "features"
         raise SettingError(
@@ -121,6 +128,14 @@ def build_side(cfg, candidate, rng, n_train, first_batch):
         return Handmade(cfg, cfg.dtype, rng, n_train, BUGS.get(cfg.inject_bug))
     if cfg.inject_bug:
         raise SettingError("a candidate and --inject-bug do not go together: one side is under test at a time")
+    layers = (("--norm", cfg.norm != "none"), ("--dropout", cfg.dropout), ("--embedding", cfg.embedding))
+    given = [f for f, on in layers if on]
+    if given:
+        raise SettingError(
+            f"{given[0]}: the lockstep run checks this layer in handmade against the twin, not yet in your own code; "
+            f"drop {given[0]} for --candidate"
+        )
+
     from .sides.candidate import build
 
     return build(candidate, cfg, rng, n_train, first_batch)
@@ -180,12 +195,16 @@ def check(candidate=None, *, X=None, y=None, X_test=None, y_test=None, on_start=
 def _check(candidate, X, y, X_test, y_test, on_start, on_step, settings):
     cfg = resolve(settings)
     ds = load_data(cfg, X, y, X_test, y_test)
-    scale = cfg.scale or ("unit" if ds.images else "none")
+    if cfg.embedding is not None and cfg.scale not in (None, "none"):
+        raise SettingError(f"--scale {cfg.scale} rescales inputs, and --embedding takes token indices; drop --scale")
+    scale = cfg.scale or ("unit" if ds.images and cfg.embedding is None else "none")
     cfg = dataclasses.replace(cfg, scale=scale)
     n_train = cfg.n_train or (min(cfg.train_cap, len(ds.X_train)) if cfg.train_cap else None)
     check_shapes(cfg, ds)
-    X_tr, Y_tr, y_tr, X_te, _, y_te = data.prepare(ds, n_train, scale, cfg.dtype, outputs=cfg.sizes[-1])
+    vocabulary = cfg.embedding[0] if cfg.embedding else None
+    X_tr, Y_tr, y_tr, X_te, _, y_te = data.prepare(ds, n_train, scale, cfg.dtype, cfg.sizes[-1], vocabulary)
     n_train = len(X_tr)
+    check_batches(cfg, n_train)
     rng = np.random.default_rng(cfg.seed)  # the one Generator: the initial weights, then every shuffle
     batch = cfg.batch_size or n_train
     side = build_side(cfg, candidate, rng, n_train, (X_tr[:batch], Y_tr[:batch]))

@@ -66,6 +66,15 @@ def numbers(count):
     return parse
 
 
+def vocabulary(text):
+    parts = text.split(":")
+    if len(parts) != 2 or not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not V:D, two positive whole numbers (the vocabulary and each token's width), e.g. 27:10"
+        )
+    return tuple(int(p) for p in parts)
+
+
 def sizes(text):
     parts = [p.strip() for p in text.split(",")]
     if len(parts) < 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
@@ -81,8 +90,8 @@ class Parser(argparse.ArgumentParser):
 
 
 def parse_args(argv):
-    from handmade import ACTIVATIONS, INITS, LOSSES
-    from handmade.config import L2_NORMS, REDUCTIONS
+    from handmade import ACTIVATIONS, INITS, LOSSES, NORMS
+    from handmade.config import DROPOUT_FORMS, L2_NORMS, REDUCTIONS, VARIANCES
     from lockstep.api import version
     from lockstep.config import MOMENTUM_FORMS, OPTIMIZERS, PRESET_HELP, PRESETS, SCHEDULES, TARGETS, Config
     from lockstep.data import SCALES
@@ -160,6 +169,54 @@ def parse_args(argv):
         "unclipped a - Y: NNFS's np.clip(p, 1e-7, 1 - 1e-7), scikit-learn's P = the dtype's eps (default: none)",
     )
     model.add_argument("--dtype", choices=["float32", "float64"], help=f"precision of both twins (default: {d.dtype})")
+    layer = p.add_argument_group("layers (docs/layers.md)")
+    layer.add_argument(
+        "--norm",
+        choices=["none", *NORMS],
+        help="a norm after each hidden affine layer, before the activation: batchnorm (torch's BatchNorm1d, CS231n, "
+        "makemore) or layernorm (default: none)",
+    )
+    layer.add_argument(
+        "--bn-momentum",
+        type=number,
+        metavar="M",
+        help="batch norm's running = (1 - M) running + M batch, torch's sense: CS231n's momentum 0.9 is 0.1 here, "
+        f"makemore's 0.001 (default: {d.bn_momentum:g})",
+    )
+    layer.add_argument(
+        "--bn-variance",
+        choices=list(VARIANCES),
+        help="the variance batch norm normalises with: biased (1/m, torch's) or unbiased (1/(m-1), makemore's "
+        f"Bessel correction) (default: {d.bn_variance})",
+    )
+    layer.add_argument(
+        "--bn-running-variance",
+        choices=list(VARIANCES),
+        help="the variance of the running estimate: unbiased (torch's) or biased (CS231n's np.var) "
+        f"(default: {d.bn_running_variance})",
+    )
+    layer.add_argument("--bn-eps", type=number, help=f"batch norm's eps under the square root (default: {d.bn_eps:g})")
+    layer.add_argument("--ln-eps", type=number, help=f"layer norm's eps under the square root (default: {d.ln_eps:g})")
+    layer.add_argument(
+        "--dropout",
+        type=number,
+        metavar="P",
+        help="dropout after each hidden activation, P the probability of dropping (torch's nn.Dropout(p); CS231n's "
+        "and Coursera's keep_prob is 1 - P); both sides apply the same masks (default: 0, none)",
+    )
+    layer.add_argument(
+        "--dropout-form",
+        choices=list(DROPOUT_FORMS),
+        help="inverted: a * mask / (1 - P) in training, a at test time (torch, CS231n, Coursera); classic: a * mask in "
+        f"training, a * (1 - P) at test time (default: {d.dropout_form})",
+    )
+    layer.add_argument(
+        "--embedding",
+        type=vocabulary,
+        metavar="V:D",
+        help="an embedding in front: integer token inputs (m, k) from --data FILE.npz, each looked up in a (V, D) "
+        "table and flattened, so --sizes starts with k * D (makemore's C[Xb]) (default: none)",
+    )
     train = p.add_argument_group("training")
     train.add_argument("--optimizer", choices=list(OPTIMIZERS), help=f"optimizer (default: {d.optimizer})")
     train.add_argument("--lr", type=number, help=f"learning rate (default: {d.lr:g})")

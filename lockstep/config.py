@@ -114,16 +114,11 @@ class Config:
                 raise SettingError(f"--prob-clip must be a number in (0, 0.5), got {self.prob_clip}")
         if self.bias_penalty and not self.bias:
             raise SettingError("--bias-penalty penalises the biases, but --no-bias removes them; drop one of them")
+        _check_layers(self)
         try:
             self.model_args(n_train=1)
         except ValueError as e:
             raise SettingError(str(e)) from None
-        unchecked = [name for name, value in LAYER_DEFAULTS.items() if getattr(self, name) != value]
-        if unchecked:
-            raise SettingError(
-                f"{unchecked[0]} {getattr(self, unchecked[0])!r}: handmade.MLP and reference.MLP build these layers "
-                "(docs/layers.md), but the lockstep run does not compare them; leave it at its default"
-            )
         for name, choices in (
             ("optimizer", OPTIMIZERS),
             ("l2_norm", L2_NORMS),
@@ -166,7 +161,13 @@ def flag(name):
 
 FIELDS = [f.name for f in fields(Config)]
 MODEL_FIELDS = [f.name for f in fields(ModelConfig)]  # every one of them is a field of Config too
-LAYER_DEFAULTS = dict(norm="none", dropout=0.0, embedding=None)  # the layers the lockstep run leaves out
+# the layers' settings -> (the layer they belong to, whether cfg has it): a setting given without its layer is refused
+LAYER_SETTINGS = {
+    **{k: ("--norm batchnorm", lambda c: c.norm == "batchnorm") for k in ("bn_momentum", "bn_variance")},
+    **{k: ("--norm batchnorm", lambda c: c.norm == "batchnorm") for k in ("bn_running_variance", "bn_eps")},
+    "ln_eps": ("--norm layernorm", lambda c: c.norm == "layernorm"),
+    "dropout_form": ("--dropout P", lambda c: bool(c.dropout)),
+}
 TARGETS = ("onehot", "labels")
 
 
@@ -339,6 +340,57 @@ def misplaced(optimizer, given):
     )
 
 
+def _check_layers(cfg):
+    """The layers' settings in flag terms (handmade.ModelConfig checks them again, in its own)."""
+    number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)  # noqa: E731
+    if not (number(cfg.bn_momentum) and 0 <= cfg.bn_momentum <= 1):
+        raise SettingError(
+            f"--bn-momentum must be in [0, 1], torch's sense (running = (1 - m) running + m batch; CS231n's "
+            f"momentum 0.9 is --bn-momentum 0.1), got {cfg.bn_momentum}"
+        )
+    for name in ("bn_eps", "ln_eps"):
+        if not (number(getattr(cfg, name)) and getattr(cfg, name) > 0):
+            raise SettingError(f"--{flag(name)} must be a positive number (torch's 1e-5), got {getattr(cfg, name)}")
+    if not (number(cfg.dropout) and 0 <= cfg.dropout < 1):
+        raise SettingError(f"--dropout is the probability of dropping a unit (torch's p), in [0, 1), got {cfg.dropout}")
+    if cfg.embedding is not None and len(cfg.embedding) == 2 and cfg.sizes and cfg.sizes[0] % cfg.embedding[1]:
+        V, D = cfg.embedding
+        raise SettingError(
+            f"--embedding {V}:{D} lays each sample's tokens side by side, {D} numbers each: --sizes starts with "
+            f"k x {D} for k tokens, not {cfg.sizes[0]}"
+        )
+    if (cfg.norm != "none" or cfg.dropout) and len(cfg.sizes) < 3:
+        raise SettingError(
+            "--norm and --dropout act on the hidden layers, and --sizes has none: add a hidden width or drop them"
+        )
+
+
+def misplaced_layer(cfg, given):
+    """The line for a layer's setting given without its layer (--bn-eps without --norm batchnorm), or None."""
+    for k in given:
+        if k in LAYER_SETTINGS and not LAYER_SETTINGS[k][1](cfg):
+            return f"--{flag(k)} belongs to {LAYER_SETTINGS[k][0]}; drop it, or add that layer"
+    return None
+
+
+def check_batches(cfg, n_train):
+    """Batch norm in training normalises each batch by its own statistics, which one sample does not have (torch
+    refuses it): refuse settings whose batches can hold one sample, the last partial batch of an epoch included."""
+    if cfg.norm != "batchnorm":
+        return
+    batch = min(cfg.batch_size or n_train, n_train)
+    if batch == 1:
+        raise SettingError(
+            "--norm batchnorm needs 2 or more samples a batch (the batch's own mean and variance), and the batches "
+            "hold 1: use --batch-size 2 or more, or --norm layernorm"
+        )
+    if n_train % batch == 1:
+        raise SettingError(
+            f"--norm batchnorm needs 2 or more samples a batch, and {n_train} training samples in batches of "
+            f"{batch} leave a last batch of 1 each epoch: change --batch-size or --n-train"
+        )
+
+
 def _check_optimizer(cfg):
     s = optimizer_settings(cfg)
     ranges = dict(
@@ -502,6 +554,23 @@ def bounds_settings(cfg):
     clipping of gradients and of the loss's probabilities."""
     form = optimizer_settings(cfg).get("momentum_form", "torch")
     return dict(momentum_form=form, clip_value=cfg.clip_value, clip_norm=cfg.clip_norm, prob_clip=cfg.prob_clip)
+
+
+def layers_text(c):
+    """The embedding, norm and dropout of resolved settings `c`, with their conventions where not torch's."""
+    parts = [f"embedding {c['embedding'][0]}:{c['embedding'][1]}"] if c.get("embedding") else []
+    if c.get("norm", "none") != "none":
+        extra = []
+        if c["norm"] == "batchnorm":
+            extra += [f"momentum {c['bn_momentum']:g}"] * (c["bn_momentum"] != 0.1)
+            extra += ["unbiased variance"] * (c["bn_variance"] == "unbiased")
+            extra += ["biased running variance"] * (c["bn_running_variance"] == "biased")
+        eps = c["bn_eps"] if c["norm"] == "batchnorm" else c["ln_eps"]
+        extra += [f"eps {eps:g}"] * (eps != 1e-5)
+        parts.append(c["norm"] + (f" ({', '.join(extra)})" if extra else ""))
+    if c.get("dropout"):
+        parts.append(f"dropout {c['dropout']:g}" + (f" {c['dropout_form']}" if c["dropout_form"] != "inverted" else ""))
+    return ", ".join(parts)
 
 
 def training_text(c):

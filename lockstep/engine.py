@@ -17,9 +17,10 @@ from threadpoolctl import threadpool_limits
 
 from .config import batch_order
 from .judge import judge
-from .judge.tolerance import BLIND, TOLERANCES, cancellation, compare_all
+from .judge.tolerance import BLIND, TOLERANCES, cancellation, compare, compare_all
 from .records import StepRecord
 from .sides import Twin, plan, timed
+from .sides.plan import model_of, parameters, zero_sum
 
 
 @contextlib.contextmanager
@@ -105,12 +106,36 @@ def pairs_of(plan, side, twin):
     return [(phase, name, ours[phase, name], theirs[phase, name]) for phase, name in plan]
 
 
-def compare_step(pairs, twin, dtype, Y, last, scratch=None):
-    """The fixed-tolerance pass: (Checks in plan order, the output gradient's cancellation factor)."""
+def compare_step(pairs, twin, dtype, Y, last, scratch=None, zeros=None):
+    """The fixed-tolerance pass: (Checks in plan order, the output gradient's cancellation factor). `zeros`
+    (plan.zero_sum) names the tensors whose exact value is 0: each is measured on the scale of its terms."""
     acts = twin.net._acts
     z = acts[f"{last}.z"]
     c = cancellation(acts[f"{last}.a"].detach().numpy(), Y, z.grad.numpy(), twin.net.config, z.detach().numpy())
-    return compare_all(pairs, TOLERANCES[dtype], scratch, c), c
+    checks = compare_all(pairs, TOLERANCES[dtype], scratch, c)
+    if zeros:
+        checks = on_terms(pairs, checks, twin, dtype, c, zeros)
+    return checks, c
+
+
+RECORDED = {"dz": "z", "dout": "out", "da": "a"}  # a gradient's name -> the recorded tensor it is the gradient of
+
+
+def on_terms(pairs, checks, twin, dtype, cancel, zeros):
+    """The checks of the zero-sum tensors again, each on the scale of its terms: max over units of the sum over
+    the batch of |dL/dz| (squared for a state of squared gradients) instead of its own largest value."""
+    out, deltas = list(checks), twin.net._acts
+    for k, (phase, name, ours, ref) in enumerate(pairs):
+        if zeros.get((phase, name)) is None:
+            continue
+        source, power = zeros[phase, name]
+        head, _, leaf = source.rpartition(".")
+        grad = deltas[f"{head}.{RECORDED[leaf]}"].grad
+        terms = float(grad.abs().sum(dim=0).max()) ** power if grad is not None else 0.0
+        own = float(np.max(np.abs(ref), initial=0.0))
+        factor = terms / own if own > 0 and terms > own else 1.0
+        out[k] = compare(phase, name, ours, ref, TOLERANCES[dtype], None, cancel * factor)
+    return out
 
 
 class Rerun:
@@ -120,33 +145,46 @@ class Rerun:
     def __init__(self, cfg, side, n_train, plan):
         self.cfg, self.base, self.n_train, self.plan = cfg, side, n_train, plan
         self.last = f"layers.{len(cfg.sizes) - 2}"
+        self.zeros = zero_sum(cfg)
         self._both, self._side = {}, {}
 
-    def both(self, dtype, pre, twin_pre, X, Y):
-        """The step re-run in `dtype` on both sides from `pre` (and the twin's `twin_pre`): a judge.Local."""
+    def both(self, dtype, pre, twin_pre, X, Y, masks=None):
+        """The step re-run in `dtype` on both sides from `pre` (and the twin's `twin_pre`), with the step's dropout
+        masks: a judge.Local."""
         if dtype not in self._both:
             self._both[dtype] = self.base.at(dtype), Twin(self.cfg, dtype, self.base.params(), self.n_train)
         side, twin = self._both[dtype]
         side.restore(pre)
-        twin.load(side.params(), side.optimizer_state(), twin_pre, pre.get("lr"))
-        X, Y = X.astype(dtype, copy=False), Y.astype(dtype, copy=False)
-        side.step(X, Y)
-        twin.step(X, Y)
+        twin.load(state_of(side), side.optimizer_state(), twin_pre, pre.get("lr"))
+        X, Y = cast(X, dtype), Y.astype(dtype, copy=False)
+        side.step(X, Y, masks)
+        twin.step(X, Y, masks)
         pairs = pairs_of(self.plan, side, twin)
-        return judge.Local(
-            pairs, *compare_step(pairs, twin, dtype, Y, self.last), twin, side, str(np.dtype(dtype)), X, Y
-        )
+        checks = compare_step(pairs, twin, dtype, Y, self.last, None, self.zeros)
+        return judge.Local(pairs, *checks, twin, side, str(np.dtype(dtype)), X, Y)
 
-    def side(self, dtype, pre, X, Y):
-        """The side under test after the step re-run in `dtype` from `pre`, or None when it has no such precision."""
+    def side(self, dtype, pre, X, Y, masks=None):
+        """The side under test after the step re-run in `dtype` from `pre` with the step's masks, or None when it
+        has no such precision."""
         if dtype not in self._side:
             self._side[dtype] = self.base.at(dtype)
         side = self._side[dtype]
         if side is None:
             return None
         side.restore(pre)
-        side.step(X.astype(dtype), Y.astype(dtype))
+        side.step(cast(X, dtype), Y.astype(dtype), masks)
         return side
+
+
+def cast(X, dtype):
+    """The batch's inputs in `dtype`; integer token indices (an embedding's) stay as they are."""
+    return X if X.dtype.kind in "iu" else X.astype(dtype, copy=False)
+
+
+def state_of(side):
+    """What the twin takes from the side: its parameters and its buffers (the running statistics), by name."""
+    buffers = side.buffers()
+    return {**side.params(), **buffers} if buffers else side.params()
 
 
 class Lockstep:
@@ -156,12 +194,15 @@ class Lockstep:
     def __init__(self, cfg, X, Y, side, rng):
         self.cfg, self.X, self.Y, self.side, self.rng = cfg, X, Y, side, rng
         self.n_train = len(X)
-        self.twin = Twin(cfg, cfg.dtype, side.params(), self.n_train)
-        self.plan = [
+        self.twin = Twin(cfg, cfg.dtype, state_of(side), self.n_train)
+        params = set(parameters(model_of(cfg)))
+        self.plan = [  # a side without records compares what it returns: the gradients, not the other backward tensors
             (phase, name)
             for phase, name in plan(cfg)
-            if phase in side.phases and (side.records or not name.endswith((".dz", ".da")))
+            if phase in side.phases and (side.records or phase != "backward" or name in params)
         ]
+        self.zeros = zero_sum(cfg)
+        self.dropout = bool(cfg.dropout)
         self.rerun = Rerun(cfg, side, self.n_train, self.plan)
         self.n_steps = cfg.total_steps(len(X))
         self.batch_size = cfg.batch_size or len(X)  # None: full batch
@@ -204,14 +245,12 @@ class Lockstep:
             pre = side.save(pre)  # the state this step starts from, kept for a re-run
             twin_pre = twin.save() if own_state else None
             if synced:  # the twin starts this step from the side's state
-                twin.load(side.params(), side.optimizer_state())
-            twin_step = self._pool.submit(timed, twin.step, X, Y)
-            loss_o, seconds = timed(side.step, X, Y)
-            loss_t, twin_seconds = twin_step.result()
+                twin.load(state_of(side), side.optimizer_state())
+            (loss_o, seconds), (loss_t, twin_seconds), masks = self._both_step(X, Y)
             out.timing["handmade_s"] += seconds
             out.timing["reference_s"] += twin_seconds
             pairs = pairs_of(self.plan, side, twin)
-            checks, cancel = compare_step(pairs, twin, dtype, Y, self.last, self._scratch)
+            checks, cancel = compare_step(pairs, twin, dtype, Y, self.last, self._scratch, self.zeros)
             record = self._record(step, loss_o, loss_t, checks)
             out.steps.append(record)
             for phase in {c.phase for c in checks}:
@@ -222,7 +261,18 @@ class Lockstep:
             if not all(c.ok for c in checks):
                 local = judge.Local(pairs, checks, cancel, twin, side, dtype, X, Y)
                 context = judge.StepContext(
-                    self.cfg, self.n_train, step, synced, pre, twin_pre, X, Y, tuple(streak), side.label, self.rerun
+                    self.cfg,
+                    self.n_train,
+                    step,
+                    synced,
+                    pre,
+                    twin_pre,
+                    X,
+                    Y,
+                    tuple(streak),
+                    side.label,
+                    self.rerun,
+                    masks,
                 )
                 decision = judge.decide(context, local)
                 out.apply(decision, record, streak)
@@ -234,6 +284,21 @@ class Lockstep:
             side.end_step(epoch_end)  # a schedule steps per epoch, or per iteration
             twin.end_step(epoch_end)
         return out
+
+    def _both_step(self, X, Y):
+        """Both sides' step on one batch, with the same dropout masks: ((loss, seconds) of the side, of the twin,
+        the masks or None). The twin's step runs beside the side's, on the second core, unless the side draws its
+        masks only inside its step: then the twin waits for them."""
+        side, twin, masks = self.side, self.twin, None
+        if self.dropout:
+            masks = side.draw_masks(len(X))
+            if masks is None:
+                ours = timed(side.step, X, Y)
+                masks = side.masks()
+                return ours, timed(twin.step, X, Y, masks), masks
+        twin_step = self._pool.submit(timed, twin.step, X, Y, masks)
+        ours = timed(side.step, X, Y, masks)
+        return ours, twin_step.result(), masks
 
     @staticmethod
     def _record(step, loss_o, loss_t, checks):

@@ -14,10 +14,17 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import training_text
+from .config import layers_text, training_text
 from .judge.tolerance import BLIND
 
-PHASE_COLORS = dict(forward="tab:blue", loss="tab:purple", backward="tab:red", optimizer="tab:green", update="tab:gray")
+PHASE_COLORS = dict(
+    forward="tab:blue",
+    loss="tab:purple",
+    backward="tab:red",
+    optimizer="tab:green",
+    update="tab:gray",
+    eval="tab:olive",
+)
 
 
 def fmt(x, digits=3):
@@ -46,8 +53,15 @@ def header(r):
     loss += f" of probabilities clipped to [{c['prob_clip']:g}, 1 - {c['prob_clip']:g}]" if c.get("prob_clip") else ""
     if c["l2"]:
         loss += f" + l2 {c['l2']:g}" + ("" if c["l2_norm"] == "batch" else f" (divided by {c['l2_norm']})")
-    extra = ("" if c["bias"] else ", no biases") + (
-        f", leaky slope {c['leaky_slope']:g}" if c["activation"] == "leaky_relu" and c["leaky_slope"] != 0.01 else ""
+    layered = layers_text(c)
+    extra = (
+        (f", {layered}" if layered else "")
+        + ("" if c["bias"] else ", no biases")
+        + (
+            f", leaky slope {c['leaky_slope']:g}"
+            if c["activation"] == "leaky_relu" and c["leaky_slope"] != 0.01
+            else ""
+        )
     )
     d = r.data
     note = (r.identity.candidate or {}).get("layout_note")

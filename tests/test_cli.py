@@ -186,7 +186,7 @@ def test_divergence_report_shows_worst_elements_and_what_agreed(capsys):
     block = out.split("first divergence:")[1]
     rows = [l for l in block.splitlines() if l.strip().startswith("(") and not l.strip().startswith("(elem")]
     assert code == 1 and len(rows) == 5
-    assert "still agreeing before it in step 0 (10): forward layers.0.z, forward layers.0.a" in " ".join(block.split())
+    assert "still agreeing before it in step 0 (11): forward layers.0.z, forward layers.0.a" in " ".join(block.split())
     assert "phases at this step: forward agree, loss agree, backward diverge" in block
 
 
@@ -282,6 +282,7 @@ def bad_folders(tmp_path):
     }
     for name, body in files.items():
         (bad / f"{name}.py").write_text(body)
+    np.savez(bad / "halves.npz", X=np.full((20, 2), 0.5), y=np.arange(20) % 2)  # tokens that are not whole numbers
     return bad
 
 

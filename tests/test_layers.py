@@ -216,12 +216,3 @@ def test_docs_example_runs():
     net, twin, X, y = (scope[k] for k in ("net", "twin", "X", "y"))
     check("loss", "docs example", np.float64(net.loss(X, y)), twin.loss(X, y), TOLERANCES["float64"])
     assert np.array_equal(net.predict(X), twin.predict(X))
-
-
-@pytest.mark.parametrize("settings", [dict(norm="batchnorm"), dict(dropout=0.2), dict(embedding=(27, 8))])
-def test_the_lockstep_run_refuses_the_layers_it_does_not_compare(settings):
-    import lockstep
-
-    with pytest.raises(ValueError, match="the lockstep run does not compare them") as e:
-        lockstep.check(steps=1, **settings)
-    assert "\n" not in str(e.value)

@@ -163,7 +163,8 @@ def test_draws_are_seeded_cover_the_tables_and_stay_in_range():
     }
     assert set(seen["activation"]) == set(handmade.ACTIVATIONS) and set(seen["loss"]) == set(handmade.LOSSES)
     assert set(seen["optimizer"]) == set(OPTIMIZERS) and set(seen["init"]) == set(handmade.INITS)
-    assert set(seen["scale"]) == {"unit", "symmetric", "standard"} and set(seen["dtype"]) == {D32, D64}
+    assert set(seen["scale"]) == {"unit", "symmetric", "standard", "none"} and set(seen["dtype"]) == {D32, D64}
+    assert all(d["scale"] != "none" or "embedding" in d for d in draws)  # token indices are not scaled
     assert set(seen["output"]) == {o for loss in handmade.LOSSES.values() for o in loss[2]}
     for d in draws:
         assert 1 <= len(d["sizes"]) - 1 <= 5 and all(1 <= w <= 512 for w in d["sizes"][1:-1])
@@ -209,3 +210,27 @@ def test_drawn_settings_are_accepted():
         _, s = sweep.draw(0, i, focus="training" if i % 2 else None)
         batch = s["batch_size"] if s["batch_size"] == "full" else min(s["batch_size"], 64)
         sweep.run_config(dict(s, steps=1, n_train=64, batch_size=batch))
+
+
+def test_the_draws_cover_the_layers_and_respect_batch_norms_batches():
+    """Norms with their conventions, dropout in both forms, an embedding on token data, svm; batch norm never
+    draws a batch of 1 (or a last partial batch of 1)."""
+    draws = [sweep.draw(0, i)[1] for i in range(300)] + [sweep.draw(0, i, focus="layers")[1] for i in range(100)]
+    assert {d.get("norm", "none") for d in draws} == {"none", "batchnorm", "layernorm"}
+    assert {d.get("dropout_form", "inverted") for d in draws if d.get("dropout")} == {"inverted", "classic"}
+    for key in ("bn_momentum", "bn_variance", "bn_running_variance", "bn_eps", "ln_eps", "embedding"):
+        assert any(key in d for d in draws), key
+    assert sum(d["loss"] == "svm" for d in draws) > 30 and sum("embedding" in d for d in draws) > 20
+    for d in draws:
+        if d.get("norm") == "batchnorm" and d["batch_size"] != "full":
+            assert d["batch_size"] >= 2 and d["n_train"] % d["batch_size"] != 1, d
+        if "embedding" in d:
+            V, D = d["embedding"]
+            assert d["scale"] == "none" and d["sizes"][0] % D == 0 and d["sizes"][-1] == V
+        assert ("norm" in d or "dropout" in d) <= (len(d["sizes"]) > 2)
+
+
+def test_an_embedding_draw_runs_on_its_token_data():
+    _, s = next(d for d in (sweep.draw(0, i, focus="layers") for i in range(100)) if "embedding" in d[1])
+    row = sweep.run_config(dict(s, steps=2))
+    assert not row["false_alarm"] and row["verdict"] != "error", row

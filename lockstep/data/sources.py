@@ -222,11 +222,35 @@ def read_idx(path, ndim):
 
 
 # -- scaling and encoding -------------------------------------------------------------------------------------
-def prepare(ds, n_train, scale, dtype, outputs=None):
+def tokens(X, vocabulary, what):
+    """X (n, k) as int64 token indices, checked: whole numbers in [0, vocabulary), the rows of the embedding."""
+    X = np.asarray(X)
+    if X.dtype.kind not in "iuf":
+        raise DataError(f"--embedding takes integer token indices, and {what} holds {X.dtype} values; give integer X")
+    if X.dtype.kind == "f":
+        bad = ~np.isfinite(X) | (X != np.round(X))
+        if bad.any():
+            row, col = (int(i) for i in np.argwhere(bad)[0])
+            raise DataError(
+                f"--embedding takes integer token indices, and {what}[{row}, {col}] is {X[row, col]}; give integer X"
+            )
+    outside = (X < 0) | (X >= vocabulary)
+    if outside.any():
+        row, col = (int(i) for i in np.argwhere(outside)[0])
+        raise DataError(
+            f"{what}[{row}, {col}] is token {X[row, col]:g}, outside the embedding's rows [0, {vocabulary}): give "
+            f"--embedding {max(int(X.max()) + 1, vocabulary)}:D, or check the data"
+        )
+    return X.astype(np.int64)
+
+
+def prepare(ds, n_train, scale, dtype, outputs=None, vocabulary=None):
     """The first n_train training images, scaled and cast once.
 
     Returns X_train (n, d), Y_train (n, k) one-hot, y_train (n,), X_test, Y_test, y_test; k = ds.n_classes, or a
-    single column of 0/1 targets when the network has one output unit (outputs=1) for two classes."""
+    single column of 0/1 targets when the network has one output unit (outputs=1) for two classes. With an
+    embedding of `vocabulary` rows, X holds token indices: checked to be whole numbers in [0, vocabulary) and kept
+    as integers (int64), unscaled."""
     dtype = np.dtype(dtype)
     if n_train is not None:
         if n_train > len(ds.X_train):
@@ -234,6 +258,12 @@ def prepare(ds, n_train, scale, dtype, outputs=None):
         X_train, y_train = ds.X_train[:n_train], ds.y_train[:n_train]
     else:
         X_train, y_train = ds.X_train, ds.y_train
+    if vocabulary is not None:
+        eye = np.eye(ds.n_classes, dtype=dtype)
+        if outputs == 1 and ds.n_classes == 2:
+            eye = eye[:, 1:]
+        X_train = tokens(X_train, vocabulary, "X")
+        return X_train, eye[y_train], y_train, tokens(ds.X_test, vocabulary, "X_test"), eye[ds.y_test], ds.y_test
     if not ds.images and scale in ("unit", "symmetric"):
         raise DataError(
             f"--scale {scale} rescales pixels 0..255, and {ds.name} are not images; use --scale none or standard"

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 import handmade
-from handmade import layers, losses
+from handmade import layers, losses, norms
 from handmade.layers import sigmoid_forward
 from handmade.mlp import MLP
 
@@ -81,7 +81,7 @@ def _buggy_optimizer(cls):
 # -- sigmoid-prime-of-a ---------------------------------------------------------------------------------------
 class SigmoidPrimeOfA(MLP):
     def hidden_delta(self, i, dz_above):
-        da = dz_above @ self.layers[i + 1].weight.data
+        da = self.deltas[f"layers.{i}.da"] = dz_above @ self.layers[i + 1].weight.data
         s = sigmoid_forward(self.acts[f"layers.{i}.a"])  # sigma(a): the derivative taken at the activation
         return da * s * (1 - s)
 
@@ -210,6 +210,7 @@ class TransposedWeight(MLP):
     def hidden_delta(self, i, dz_above):
         W = self.layers[i + 1].weight.data
         da = dz_above @ (W.T if W.shape[0] == W.shape[1] else W)  # W^T where W belongs; only a square W runs
+        self.deltas[f"layers.{i}.da"] = da
         return self.hidden.backward(da, self.acts[f"layers.{i}.z"], self.acts[f"layers.{i}.a"])
 
 
@@ -238,7 +239,7 @@ CATALOGUE.append(
         "backward multiplies by W^T where W belongs (dz W^T for dz W); only a square W lets it run",
         dict(sizes=[784, 64, 64, 10], steps=20),
         _square_hidden,
-        ("backward", "layers.0.dz"),
+        ("backward", "layers.0.da"),
         (MLP.hidden_delta, "da = dz_above @"),
         predict_transposed_weight,
         net=lambda cfg: TransposedWeight,
@@ -290,7 +291,7 @@ CATALOGUE.append(
 # -- relu-grad-wrong-tensor -------------------------------------------------------------------------------------
 class ReluGradWrongTensor(MLP):
     def hidden_delta(self, i, dz_above):
-        da = dz_above @ self.layers[i + 1].weight.data
+        da = self.deltas[f"layers.{i}.da"] = dz_above @ self.layers[i + 1].weight.data
         return da * (da > 0)  # masked by the incoming gradient, not by z > 0
 
 
@@ -458,7 +459,7 @@ class StaleWeights(MLP):
     def hidden_delta(self, i, dz_above):
         W = self.layers[i + 1].weight
         stepped = W.data - self.lr * W.grad  # W already stepped by its full gradient: the update came first
-        da = dz_above @ stepped
+        da = self.deltas[f"layers.{i}.da"] = dz_above @ stepped
         return self.hidden.backward(da, self.acts[f"layers.{i}.z"], self.acts[f"layers.{i}.a"])
 
 
@@ -491,7 +492,7 @@ CATALOGUE.append(
         "a layer is updated before the gradient below it is computed, so backward uses the new weights",
         dict(momentum=0.0, lr=0.1, steps=20),
         _needs(optimizer=(lambda o: o == "sgd", "sgd"), momentum=(lambda m: m == 0, "0 (plain SGD)"), **HIDDEN),
-        ("backward", "layers.1.dz"),
+        ("backward", "layers.1.da"),
         (MLP.hidden_delta, "da = dz_above @"),
         predict_stale_weights,
         net=lambda cfg: lambda *a, **kw: StaleWeights(*a, lr=cfg.lr, **kw),
@@ -738,7 +739,9 @@ CATALOGUE.append(
 # -- softmax-mse-diagonal ------------------------------------------------------------------------------------------
 class SoftmaxMseDiagonal(MLP):
     def output_delta(self, Y):
-        a = self.acts[f"layers.{len(self.layers) - 1}.a"]
+        last = len(self.layers) - 1
+        a = self.acts[f"layers.{last}.a"]
+        self.deltas[f"layers.{last}.da"] = self._reduce(a - Y, len(a))
         return self._reduce((a - Y) * a * (1 - a), len(a))  # softmax's derivative as if elementwise: the diagonal
 
 
@@ -768,6 +771,429 @@ CATALOGUE.append(
         (losses.softmax_backward, "return a * (da - (da * a).sum("),
         predict_softmax_mse_diagonal,
         net=lambda cfg: SoftmaxMseDiagonal,
+    )
+)
+
+
+# -- the layers of docs/layers.md: batch norm, layer norm, dropout, the embedding, svm --------------------------------
+BATCHNORM = dict(norm=(lambda v: v == "batchnorm", "batchnorm"), **HIDDEN)
+DROPOUT = dict(dropout=(lambda v: v > 0, "above 0"), **HIDDEN)
+
+
+def norm_swapped(name, **functions):
+    """A subclass of handmade.MLP whose norm row (handmade.norms.NORMS) has `functions` (forward=..., backward=...)
+    in place of its own: the buggy code's norm."""
+
+    def __init__(self, *args, **kw):
+        MLP.__init__(self, *args, **kw)
+        self.norm = self.norm._replace(**functions)
+
+    return type(name, (MLP,), dict(__init__=__init__, __doc__=f"handmade.MLP with the norm's {', '.join(functions)}"))
+
+
+def _norm_layer(s):
+    """The hidden block of the divergent tensor, or None when it has no norm."""
+    if s.cfg.norm == "none" or not s.tensor.startswith("layers."):
+        return None
+    i = s.layer()
+    return i if i < s.n_layers - 1 else None
+
+
+# -- batchnorm-backward-no-stat-terms
+def batchnorm_backward_no_stat_terms(dout, cache):
+    dgamma, dbeta = (dout * cache.xhat).sum(axis=0), dout.sum(axis=0)
+    return dout * cache.gamma * cache.rstd, dgamma, dbeta  # the mean and the variance taken as constants
+
+
+BatchnormBackwardNoStatTerms = norm_swapped("BatchnormBackwardNoStatTerms", backward=batchnorm_backward_no_stat_terms)
+
+
+def predict_bn_backward_no_stat_terms(s):
+    i = _norm_layer(s)
+    if i is None or s.cfg.norm != "batchnorm" or s.phase != "backward" or not s.tensor.endswith(".dz"):
+        return None
+    ref, gamma = s.ref, s.pre_param(f"layers.{i}.norm.weight")
+    predicted = ref[f"layers.{i}.norm.dout"] * gamma / np.sqrt(ref[f"layers.{i}.norm.var"] + s.cfg.bn_eps)
+    return fit(
+        s.divergent()[0],
+        predicted,
+        "matches dL/d out * gamma / sqrt(var + eps) alone: batch norm's backward without the terms through the batch "
+        "mean and variance, dz = (g - mean(g) - xhat mean(g xhat)) / sqrt(var + eps)",
+    )
+
+
+CATALOGUE.append(
+    Bug(
+        "batchnorm-backward-no-stat-terms",
+        "batch norm's backward treats the batch mean and variance as constants: dz = dout * gamma / sqrt(var + eps)",
+        dict(norm="batchnorm", steps=20),
+        _needs(**BATCHNORM),
+        ("backward", "layers.1.dz"),
+        (norms.batchnorm_backward, "dz = (g - g.mean(axis=0)"),
+        predict_bn_backward_no_stat_terms,
+        net=lambda cfg: BatchnormBackwardNoStatTerms,
+    )
+)
+
+
+# -- batchnorm-eps-outside-sqrt, batchnorm-no-eps: the normalisation written another way
+def _renormalized(rstd_of):
+    """batch norm's forward with rstd computed by rstd_of(var, eps): what the buggy code normalises with."""
+
+    def forward(z, gamma, beta, bn_param):
+        out, cache = norms.batchnorm_forward(z, gamma, beta, bn_param)
+        rstd = rstd_of(cache.var, bn_param["eps"])  # (n,)
+        xhat = (z - cache.mean) * rstd  # (m, n)
+        return gamma * xhat + beta, cache._replace(xhat=xhat, rstd=rstd)
+
+    return forward
+
+
+BatchnormEpsOutsideSqrt = norm_swapped(
+    "BatchnormEpsOutsideSqrt",
+    forward=_renormalized(lambda var, eps: 1 / (np.sqrt(var) + eps)),  # sqrt(var) + eps
+)
+BatchnormNoEps = norm_swapped("BatchnormNoEps", forward=_renormalized(lambda var, eps: 1 / np.sqrt(var)))  # no eps
+
+
+def _xhat_fit(rstd_of, text):
+    def predict(s):
+        i = _norm_layer(s)
+        if i is None or s.cfg.norm != "batchnorm" or s.tensor != f"layers.{i}.norm.xhat":
+            return None
+        key = "eval:" if s.phase == "eval" else ""
+        ref = s.ref
+        z, mean, var = (ref[f"{key}layers.{i}.{k}"] for k in ("z", "norm.mean", "norm.var"))
+        return fit(s.divergent()[0], (z - mean) * rstd_of(var, s.cfg.bn_eps), text)
+
+    return predict
+
+
+CATALOGUE.append(
+    Bug(
+        "batchnorm-eps-outside-sqrt",
+        "batch norm divides by sqrt(var) + eps instead of sqrt(var + eps)",
+        dict(norm="batchnorm", steps=20),
+        _needs(**BATCHNORM),
+        ("forward", "layers.0.norm.xhat"),
+        (norms.normalize, "rstd = 1 / np.sqrt(var + eps)"),
+        _xhat_fit(
+            lambda var, eps: 1 / (np.sqrt(var) + eps),
+            "matches (z - mean) / (sqrt(var) + eps): eps outside the "
+            "square root, where batch norm takes sqrt(var + eps)",
+        ),
+        net=lambda cfg: BatchnormEpsOutsideSqrt,
+    )
+)
+CATALOGUE.append(
+    Bug(
+        "batchnorm-no-eps",
+        "batch norm divides by sqrt(var), without the eps that keeps a constant feature finite",
+        dict(norm="batchnorm", steps=20),
+        _needs(**BATCHNORM),
+        ("forward", "layers.0.norm.xhat"),
+        (norms.normalize, "rstd = 1 / np.sqrt(var + eps)"),
+        _xhat_fit(lambda var, eps: 1 / np.sqrt(var), "matches (z - mean) / sqrt(var): the variance without eps"),
+        net=lambda cfg: BatchnormNoEps,
+    )
+)
+
+
+# -- running-stats-not-updated, running-momentum-inverted
+def batchnorm_forward_frozen(z, gamma, beta, bn_param):
+    kept = bn_param["running_mean"].copy(), bn_param["running_var"].copy()
+    out, cache = norms.batchnorm_forward(z, gamma, beta, bn_param)
+    bn_param["running_mean"][...], bn_param["running_var"][...] = kept  # the running statistics never move
+    return out, cache
+
+
+def batchnorm_forward_inverted(z, gamma, beta, bn_param):
+    old = bn_param["running_mean"].copy(), bn_param["running_var"].copy()
+    out, cache = norms.batchnorm_forward(z, gamma, beta, bn_param)
+    if bn_param["mode"] == "train":  # running = momentum running + (1 - momentum) batch: CS231n's rule, torch's value
+        m, n = bn_param["momentum"], len(z) - (bn_param["running_variance"] == "unbiased")
+        batch_var = ((z - cache.mean) ** 2).sum(axis=0) / n
+        bn_param["running_mean"][...] = m * old[0] + (1 - m) * cache.mean
+        bn_param["running_var"][...] = m * old[1] + (1 - m) * batch_var
+    return out, cache
+
+
+RunningStatsNotUpdated = norm_swapped("RunningStatsNotUpdated", forward=batchnorm_forward_frozen)
+RunningMomentumInverted = norm_swapped("RunningMomentumInverted", forward=batchnorm_forward_inverted)
+
+
+def predict_running_not_updated(s):
+    if s.phase != "forward" or not s.tensor.endswith((".running_mean", ".running_var")):
+        return None
+    before = s.pre["buffers"][s.tensor]
+    return fit(s.divergent()[0], before, "equals its value before the step: the running statistics are never updated")
+
+
+def predict_running_momentum_inverted(s):
+    if s.phase != "forward" or not s.tensor.endswith((".running_mean", ".running_var")):
+        return None
+    m = 1 - s.cfg.bn_momentum
+    return fit(
+        s.divergent()[0],
+        s.running(s.tensor, m),
+        f"matches the running average with momentum {m:g} = 1 - {s.cfg.bn_momentum:g}: the momentum weighs the "
+        f"running statistic where torch's weighs the batch's (CS231n's 0.9 is torch's 0.1); if your code means it, "
+        f"rerun with --bn-momentum {m:g}",
+    )
+
+
+CATALOGUE.append(
+    Bug(
+        "running-stats-not-updated",
+        "batch norm's running mean and variance are never updated, so eval mode normalises with their init",
+        dict(norm="batchnorm", steps=20),
+        _needs(**BATCHNORM, bn_momentum=(lambda v: v > 0, "above 0")),
+        ("forward", "layers.0.norm.running_mean"),
+        (norms.batchnorm_forward, "running_mean[...] = momentum * mean"),
+        predict_running_not_updated,
+        net=lambda cfg: RunningStatsNotUpdated,
+    )
+)
+CATALOGUE.append(
+    Bug(
+        "running-momentum-inverted",
+        "batch norm's running statistics take momentum as the running one's weight: CS231n's 0.9 read as torch's 0.1",
+        dict(norm="batchnorm", steps=20),
+        _needs(**BATCHNORM, bn_momentum=(lambda v: v != 0.5, "other than 0.5 (its own inverse)")),
+        ("forward", "layers.0.norm.running_mean"),
+        (norms.batchnorm_forward, "running_mean[...] = momentum * mean"),
+        predict_running_momentum_inverted,
+        net=lambda cfg: RunningMomentumInverted,
+    )
+)
+
+
+# -- dropout-mask-not-in-backward, dropout-no-keep-division, dropout-at-test-time
+class DropoutMaskNotInBackward(MLP):
+    def dropout_forward(self, i, a, masks):
+        out = super().dropout_forward(i, a, masks)
+        self.caches[f"layers.{i}.dropout"] = 1.0  # the backward's dx = dout: no mask, no 1/keep
+        return out
+
+
+def predict_dropout_mask_not_in_backward(s):
+    if s.cfg.dropout == 0 or s.phase != "backward" or not s.tensor.endswith(".da"):
+        return None
+    i = s.layer()
+    if f"layers.{i}.dropout.dout" not in s.ref:
+        return None
+    return fit(
+        s.divergent()[0],
+        s.ref[f"layers.{i}.dropout.dout"],
+        "equals dL/d dropout.out unchanged: the dropout mask (and its 1/keep) is not reapplied in backward",
+    )
+
+
+class DropoutNoKeepDivision(MLP):
+    def dropout_forward(self, i, a, masks):
+        out = super().dropout_forward(i, a, masks)
+        if self.training:  # inverted dropout without the 1/keep: a * mask in training, a at test time
+            name = f"layers.{i}.dropout"
+            mask = self.acts[f"{name}.mask"]
+            out = self.acts[f"{name}.out"] = a * mask
+            self.caches[name] = mask
+        return out
+
+
+def predict_dropout_no_keep(s):
+    if s.cfg.dropout == 0 or s.phase != "forward" or not s.tensor.endswith(".dropout.out"):
+        return None
+    i = s.layer()
+    return fit(
+        s.divergent()[0],
+        s.ref[f"layers.{i}.a"] * s.ref[f"layers.{i}.dropout.mask"],
+        f"matches a * mask without the division by keep = {1 - s.cfg.dropout:g}: inverted dropout's 1/keep is "
+        "missing (if your code scales by keep at test time instead, that is classic dropout: --dropout-form classic)",
+    )
+
+
+class DropoutAtTestTime(MLP):
+    def dropout_forward(self, i, a, masks):
+        if self.training:
+            return super().dropout_forward(i, a, masks)
+        name, p = f"layers.{i}.dropout", self.config.dropout
+        mask = layers.dropout_mask(self.rng, a.shape, p, self.dtype)  # a fresh mask at test time too
+        out = self.acts[f"{name}.out"] = a * (mask / (1 - p))
+        return out
+
+
+def predict_dropout_at_test_time(s):
+    if s.cfg.dropout == 0 or s.phase != "eval" or not s.tensor.endswith(".dropout.out"):
+        return None
+    ours, _ = s.divergent()
+    dropped = ours == 0
+    a = s.ref[f"eval:layers.{s.layer()}.a"]
+    if not (dropped & (a != 0)).any():
+        return None
+    keep = 1 - s.cfg.dropout
+    predicted = np.where(dropped, 0.0, a / keep if s.cfg.dropout_form == "inverted" else a)
+    return fit(
+        ours,
+        predicted,
+        f"in eval mode {dropped.mean():.0%} of the units are 0 and the rest a / keep: dropout is left on at test time "
+        "(predict and the test accuracy see a random mask)",
+    )
+
+
+CATALOGUE.append(
+    Bug(
+        "dropout-mask-not-in-backward",
+        "dropout's backward passes the gradient through unchanged (dx = dout): the mask is not reapplied",
+        dict(dropout=0.2, steps=20),
+        _needs(**DROPOUT),
+        ("backward", "layers.1.da"),
+        (layers.dropout_backward, "return dout * scale"),
+        predict_dropout_mask_not_in_backward,
+        net=lambda cfg: DropoutMaskNotInBackward,
+    )
+)
+CATALOGUE.append(
+    Bug(
+        "dropout-no-keep-division",
+        "inverted dropout without the division by the keep probability: a * mask in training, a at test time",
+        dict(dropout=0.2, steps=20),
+        _needs(**DROPOUT, dropout_form=(lambda v: v == "inverted", "inverted")),
+        ("forward", "layers.0.dropout.out"),
+        (layers.dropout_forward, "scale = mask / (1 - p)"),
+        predict_dropout_no_keep,
+        net=lambda cfg: DropoutNoKeepDivision,
+    )
+)
+CATALOGUE.append(
+    Bug(
+        "dropout-at-test-time",
+        "dropout is left on in eval mode: predictions (and the test accuracy) use a random mask",
+        dict(dropout=0.2, steps=20),
+        _needs(**DROPOUT),
+        ("eval", "layers.0.dropout.out"),
+        (layers.dropout_forward, 'return (a, 1.0) if form == "inverted"'),
+        predict_dropout_at_test_time,
+        net=lambda cfg: DropoutAtTestTime,
+    )
+)
+
+
+# -- layernorm-batch-axis
+def layernorm_forward_batch_axis(z, gamma, beta, ln_param):
+    mean = z.mean(axis=0, keepdims=True)  # (1, n): over the batch, as batch norm does, not over the features
+    d = z - mean
+    ss = (d * d).sum(axis=0, keepdims=True)
+    return norms.normalize(z, mean, ss, len(z), ln_param["eps"], gamma, beta, 0)
+
+
+def layernorm_backward_batch_axis(dout, cache):
+    dz, dgamma, dbeta = norms.batchnorm_backward(dout, cache)  # the closed form over the same (batch) axis
+    return dz, dgamma, dbeta
+
+
+LayernormBatchAxis = norm_swapped(
+    "LayernormBatchAxis", forward=layernorm_forward_batch_axis, backward=layernorm_backward_batch_axis
+)
+
+
+def predict_layernorm_batch_axis(s):
+    i = _norm_layer(s)
+    if i is None or s.cfg.norm != "layernorm" or s.tensor != f"layers.{i}.norm.mean":
+        return None
+    z = s.ref[("eval:" if s.phase == "eval" else "") + f"layers.{i}.z"]
+    return fit(
+        s.divergent()[0],
+        z.mean(axis=0, keepdims=True),
+        "the mean is taken over the batch (one per feature, as batch norm's), where layer norm takes each sample's "
+        "over its features (one per sample)",
+    )
+
+
+CATALOGUE.append(
+    Bug(
+        "layernorm-batch-axis",
+        "layer norm takes its mean and variance over the batch axis (batch norm's) instead of each sample's features",
+        dict(norm="layernorm", steps=20),
+        _needs(norm=(lambda v: v == "layernorm", "layernorm"), **HIDDEN),
+        ("forward", "layers.0.norm.mean"),
+        (norms.layernorm_forward, "mean = z.mean(axis=1, keepdims=True)"),
+        predict_layernorm_batch_axis,
+        net=lambda cfg: LayernormBatchAxis,
+    )
+)
+
+
+# -- svm-no-target-column
+class SvmNoTargetColumn(MLP):
+    def output_delta(self, Y):
+        z = self.acts[f"layers.{len(self.layers) - 1}.z"]
+        margins, target = losses.svm_margins(z, Y)
+        active = (margins > 0).astype(z.dtype)  # the wrong classes' indicators, and nothing at the target's column
+        return self._reduce(active, len(z))
+
+
+def predict_svm_no_target(s):
+    if s.cfg.loss != "svm" or (s.phase, s.tensor) != ("backward", f"layers.{s.n_layers - 1}.dz"):
+        return None
+    margins, target = losses.svm_margins(s.ref[f"layers.{s.n_layers - 1}.z"], s.Y)
+    r = s.cfg.loss_scale / (s.m if s.cfg.reduction == "mean" else 1)
+    return fit(
+        s.divergent()[0],
+        r * (margins > 0),
+        "matches the wrong classes' indicators alone: the svm gradient forgets the correct class's column, minus the "
+        "number of classes within the margin",
+    )
+
+
+CATALOGUE.append(
+    Bug(
+        "svm-no-target-column",
+        "the svm gradient leaves out the correct class's column (minus the count of margins violated)",
+        dict(loss="svm", lr=0.01, steps=20),
+        _needs(loss=(lambda v: v == "svm", "svm")),
+        ("backward", "layers.2.dz"),
+        (losses.svm_grad, "return active - target * active.sum("),
+        predict_svm_no_target,
+        net=lambda cfg: SvmNoTargetColumn,
+    )
+)
+
+
+# -- embedding-fancy-index-add
+class EmbeddingFancyIndexAdd(MLP):
+    def backward(self, Y=None):
+        super().backward(Y)
+        dout, X = self.deltas["embedding.dout"], self.caches["embedding"]
+        dC = np.zeros_like(self.embedding.data)
+        dC[X.ravel()] += dout.reshape(len(X.ravel()), -1)  # fancy-index +=: a repeated token keeps one gradient
+        self.embedding.grad = dC
+        return self.grads()
+
+
+def predict_embedding_fancy_index(s):
+    if not s.cfg.embedding or (s.phase, s.tensor) != ("backward", "embedding.weight"):
+        return None
+    tokens, dout = np.asarray(s.X).astype(np.intp).ravel(), s.ref["embedding.dout"]
+    predicted = np.zeros((s.cfg.embedding[0], s.cfg.embedding[1]))
+    predicted[tokens] += dout.reshape(len(tokens), -1)
+    return fit(
+        s.divergent()[0],
+        predicted,
+        "matches dC[X] += dout with NumPy's fancy indexing, which keeps one gradient of a token used several times: "
+        "the scatter-add needs np.add.at",
+    )
+
+
+CATALOGUE.append(
+    Bug(
+        "embedding-fancy-index-add",
+        "the embedding's gradient is dC[X] += dout, which NumPy applies once per distinct token (np.add.at adds all)",
+        dict(embedding=(256, 2), sizes=[1568, 32, 10], scale="none", lr=0.01, steps=20),
+        _needs(embedding=(lambda v: v is not None, "given (V:D)")),
+        ("backward", "embedding.weight"),
+        (layers.embedding_backward, "np.add.at(dC, X.ravel()"),
+        predict_embedding_fancy_index,
+        net=lambda cfg: EmbeddingFancyIndexAdd,
     )
 )
 

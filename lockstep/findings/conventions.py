@@ -8,6 +8,16 @@ convention and not a bug (the `convention` finding).
   momentum_form  SGD's momentum as a moving average (Coursera, Holberton) or as a velocity that holds the lr
                  (CS231n, NNFS; it parts from torch's when the lr changes): --momentum-form ema|velocity
   adam_t0        Adam's counter started at 1 and incremented before use (CS231n's skeleton): --adam-t0 1
+  bn_variance    batch norm normalising with the unbiased variance (makemore's Bessel correction) or the biased
+                 one (torch's): --bn-variance
+  bn_running_variance   the running variance from the biased (CS231n's np.var) or unbiased (torch's) batch
+                 variance: --bn-running-variance
+  bn_momentum    another momentum of the running statistics, fitted from them: CS231n's 0.9 is torch's 0.1
+                 inverted: --bn-momentum
+  dropout_form   dropout without the 1/keep in training (classic, which scales by keep at test time) or with it
+                 (inverted): --dropout-form
+  svm_scale      the multiclass SVM as torch's F.multi_margin_loss (the mean over the C classes) or as CS231n's
+                 svm_loss (their sum): --loss-scale
 
 Adding one is a function (Scene, SUSPECT_FIT's threshold) -> (residual, flag, text) or None, and a row in
 CONVENTIONS.
@@ -117,7 +127,92 @@ def adam_t0(s):
     return res, f"--adam-t0 {t0 + 1}", f"Your update equals Adam with its step counter started at {t0 + 1}"
 
 
-CONVENTIONS = [prob_clip, momentum_form, adam_t0]
+def _other(value, choices):
+    return next(c for c in choices if c != value)
+
+
+def bn_variance(s):
+    """The side's batch variance as the other convention's: the reference's times m / (m - 1) or (m - 1) / m."""
+    if s.cfg.norm != "batchnorm" or s.phase != "forward" or not s.tensor.endswith(".norm.var"):
+        return None
+    m, other = s.m, _other(s.cfg.bn_variance, ("biased", "unbiased"))
+    factor = m / (m - 1) if other == "unbiased" else (m - 1) / m
+    res, _ = fit(s.divergent()[0], s.ref[s.tensor] * factor, "")
+    what = "unbiased (1/(m - 1), makemore's Bessel correction)" if other == "unbiased" else "biased (1/m, torch's)"
+    return res, f"--bn-variance {other}", f"Your batch norm normalises with the {what} variance of the batch"
+
+
+def bn_running_variance(s):
+    """The side's running variance as the update from the other convention's batch variance."""
+    if s.cfg.norm != "batchnorm" or s.phase != "forward" or not s.tensor.endswith(".running_var") or s.pre is None:
+        return None
+    other = _other(s.cfg.bn_running_variance, ("biased", "unbiased"))
+    res, _ = fit(s.divergent()[0], s.running(s.tensor, s.cfg.bn_momentum, other), "")
+    what = "biased batch variance (CS231n's np.var)" if other == "biased" else "unbiased batch variance (torch's)"
+    return res, f"--bn-running-variance {other}", f"Your running variance averages the {what}"
+
+
+def bn_momentum(s):
+    """The side's running mean as the update with another momentum, fitted: (ours - old) = m (batch - old)."""
+    if s.cfg.norm != "batchnorm" or s.phase != "forward" or not s.tensor.endswith(".running_mean") or s.pre is None:
+        return None
+    ours = np.asarray(s.divergent()[0], dtype=np.float64)
+    old, batch = s.pre["buffers"][s.tensor], s.ref[s.tensor.rsplit(".", 1)[0] + ".mean"]
+    step = batch - old
+    if not np.vdot(step, step):
+        return None
+    m = float(np.vdot(ours - old, step) / np.vdot(step, step))
+    if not 0 <= m <= 1 or abs(m - s.cfg.bn_momentum) < 1e-12:
+        return None
+    res, _ = fit(ours, s.running(s.tensor, m), "")
+    inverted = abs(m - (1 - s.cfg.bn_momentum)) < 1e-9
+    note = f" (1 - {s.cfg.bn_momentum:g}: the momentum inverted, as CS231n's 0.9 is torch's 0.1)" if inverted else ""
+    return res, f"--bn-momentum {m:.6g}", f"Your running statistics move with momentum {m:.6g} in torch's sense{note}"
+
+
+def dropout_form(s):
+    """The side's dropout output as the other form's training output: a * mask (classic) or a * mask / keep."""
+    if not s.cfg.dropout or s.phase != "forward" or not s.tensor.endswith(".dropout.out"):
+        return None
+    i, keep = s.layer(), 1 - s.cfg.dropout
+    other = _other(s.cfg.dropout_form, ("inverted", "classic"))
+    a, mask = s.ref[f"layers.{i}.a"], s.ref[f"layers.{i}.dropout.mask"]
+    res, _ = fit(s.divergent()[0], a * mask / keep if other == "inverted" else a * mask, "")
+    what = (
+        "classic dropout's a * mask, without the 1/keep in training (and a * keep at test time, if your code scales "
+        "there)"
+        if other == "classic"
+        else "inverted dropout's a * mask / keep"
+    )
+    return res, f"--dropout-form {other}", f"Your dropout equals {what}"
+
+
+def svm_scale(s):
+    """The side's svm loss as torch's F.multi_margin_loss (1/C of CS231n's) or CS231n's (C times torch's)."""
+    if s.cfg.loss != "svm" or s.phase != "loss":
+        return None
+    ours, ref = (float(x) for x in s.divergent())
+    C = s.ref[f"layers.{s.n_layers - 1}.z"].shape[1]
+    for factor, scale, what in (
+        (1 / C, s.cfg.loss_scale / C, f"torch's F.multi_margin_loss, the mean over the C = {C} classes"),
+        (C, s.cfg.loss_scale * C, f"CS231n's svm_loss, the sum over the classes (C = {C} times torch's)"),
+    ):
+        res = abs(ours - factor * ref) / max(abs(factor * ref), 1.0)
+        if res < abs(ours - ref) / max(abs(ref), 1.0):
+            return res, f"--loss-scale {scale:.6g}", f"Your loss is {what}"
+    return None
+
+
+CONVENTIONS = [
+    prob_clip,
+    momentum_form,
+    adam_t0,
+    bn_variance,
+    bn_running_variance,
+    bn_momentum,
+    dropout_form,
+    svm_scale,
+]
 
 
 def named(ctx, threshold):

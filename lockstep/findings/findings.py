@@ -9,6 +9,7 @@ reported; adding a finding is a function and a row there.
                   (findings/conventions.py: clipped probabilities, a momentum form, Adam's counter): the flag
   own_rounding    a difference beyond torch's rounding that vanished in extended precision: the side's own rounding
   rounding_drift  the twins drifted apart by rounding and were re-anchored; each such step was rounding
+  zero_gradient   parameters whose gradient is 0 by construction (a bias before a batch norm): what is compared there
   non_finite      where the first NaN or inf appeared, in which backend, and what fed it (a blow-up, in both)
   suspect         the catalogue bug whose prediction best explains the divergence, with the measured evidence
   unmatched       no catalogue prediction fits; what was measured instead
@@ -23,6 +24,7 @@ import numpy as np
 
 from ..judge.tolerance import TOLERANCES
 from ..records import Finding
+from ..sides.plan import zero_sum
 from . import conventions
 from .bugs import CATALOGUE
 from .signatures import Scene, ratio_fit
@@ -78,12 +80,20 @@ def local_error(ctx):
     )
     return Finding(
         "local_error",
-        f"A real bug, not rounding: {what(d.phase, d.tensor)} is off by {d.max_rel_err:.2g} "
-        f"relative {_when(d.step)}, beyond the rounding that this step's own terms allow, with "
+        f"A real bug, not rounding: {what(d.phase, d.tensor)} {off_by(d, out.scene)} {_when(d.step)}, beyond the "
+        f"rounding that this step's own terms allow, with "
         f"both sides starting the step from one state ({d.checked}).{ladder} This step makes "
         f"the error; --resync finds it at the same step.",
         facts=facts,
     )
+
+
+def off_by(d, scene):
+    """'is off by 0.12 relative', or, for a tensor of another shape than the reference's, what the shapes are."""
+    pair = next((p for p in (scene or {}).get("pairs", []) if (p[0], p[1]) == (d.phase, d.tensor)), None)
+    if pair is not None and np.shape(pair[2]) != np.shape(pair[3]):
+        return f"has shape {np.shape(pair[2])} where the reference's is {np.shape(pair[3])}"
+    return f"is off by {d.max_rel_err:.2g} relative"
 
 
 def loss_only(ctx):
@@ -192,6 +202,32 @@ def rounding_drift(ctx):
             steps=[d.step for d in drift],
             max_local_rel_err=max(d.local_rel_err for d in drift),
         ),
+    )
+
+
+def zero_gradient(ctx):
+    """The parameters whose exact gradient is 0 (lockstep/sides/plan.zero_sum), when the run had to judge or could
+    not vouch: what is measured there, and why it costs the judge's time or the float32 floor."""
+    zeros = [name for (phase, name), v in zero_sum(ctx.cfg).items() if phase == "update"]
+    out = ctx.outcome
+    if not zeros or not (out.drift or out.verdict == "inconclusive"):
+        return None
+    adaptive = ctx.cfg.optimizer != "sgd"
+    step = (
+        f"{ctx.cfg.optimizer} divides that rounding by its own square root, into a step of up to about lr in a "
+        "direction rounding chose"
+        if adaptive
+        else "sgd moves them by lr times that rounding"
+    )
+    return Finding(
+        "zero_gradient",
+        f"The gradient of {', '.join(zeros)} is exactly 0: a batch norm subtracts its batch mean (and an identity "
+        f"activation passes a beta through unchanged into the next one). Each side's value there is rounding, "
+        f"compared on the scale of the terms it sums; {step}, so their updates differ between correct "
+        "implementations and are judged against that bound at each step, and in eval mode, where the running "
+        "statistics do not cancel them, the outputs carry the difference. torch writes nn.Linear(bias=False) "
+        "before BatchNorm1d: --no-bias removes the biases.",
+        facts=dict(parameters=zeros),
     )
 
 
@@ -443,6 +479,7 @@ FINDINGS = [
     convention,
     own_rounding,
     rounding_drift,
+    zero_gradient,
     non_finite,
     suspects,
     prior_plateau,

@@ -106,6 +106,20 @@ class Scene:
             raise KeyError(name)
         return self.pre["state"][name].get(key)
 
+    def running(self, name, momentum, variance=None):
+        """Batch norm's running statistic `name` ('layers.{i}.norm.running_mean' or '.running_var') after this
+        step's update with `momentum` (torch's sense) and the running variance's convention `variance` ('biased',
+        'unbiased'; the run's by default), from its value before the step and the reference's batch statistics."""
+        block, key = name.rsplit(".", 1)
+        old = self.pre["buffers"][name]
+        if key == "running_mean":
+            batch = self.ref[f"{block}.mean"]
+        else:
+            z, mean = self.ref[block.rsplit(".", 1)[0] + ".z"], self.ref[f"{block}.mean"]
+            n = len(z) - ((variance or self.cfg.bn_running_variance) == "unbiased")
+            batch = ((z - mean) ** 2).sum(axis=0) / n
+        return (1 - momentum) * old + momentum * batch
+
     def x(self, i):
         return self.X if i == 0 else self.ref[f"layers.{i - 1}.a"]
 
@@ -114,8 +128,8 @@ class Scene:
         return self.cfg.l2 / self.l2_divisor * self.pre_param(name) if name.endswith(".weight") else 0.0
 
     def fit_hidden_dz(self, transform, text, W_used=None):
-        """Predict a hidden layer's dz (or its weight or bias gradient, when only those were compared) as a buggy
-        backward computes it: da = dz_{i+1} W (W the layer above's weight, or W_used(W, i+1) instead), then
+        """Predict a hidden layer's da or dz (or its weight or bias gradient, when only those were compared) as a
+        buggy backward computes it: da = dz_{i+1} W (W the layer above's weight, or W_used(W, i+1) instead), then
         dz = transform(da, z, a); transform None means the activation's correct derivative."""
         if self.phase != "backward":
             return None
@@ -128,11 +142,12 @@ class Scene:
             if W is None:
                 return None
         transform = transform or activation(self.cfg.activation, self.cfg.leaky_slope)[1]
-        dz = transform(
-            self.ref[f"layers.{i + 1}.dz"] @ W, self.ref[f"layers.{i}.z"], self.ref[f"layers.{i}.a"]
-        )  # (m, out_i)
+        da = self.ref[f"layers.{i + 1}.dz"] @ W  # (m, out_i)
+        dz = transform(da, self.ref[f"layers.{i}.z"], self.ref[f"layers.{i}.a"])  # (m, out_i)
         kind = self.tensor.rsplit(".", 1)[1]
-        if kind == "dz":
+        if kind == "da":
+            predicted = da
+        elif kind == "dz":
             predicted = dz
         elif kind == "weight":
             predicted = dz.T @ self.x(i) + self.l2_grad(self.tensor)  # (out_i, in_i)

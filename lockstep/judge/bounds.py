@@ -4,8 +4,9 @@ step_bounds() computes, for every tensor of one step and every element, a bound 
 correct implementation in arithmetic of unit roundoff u satisfies, by running error analysis from the twin's own
 tensors (Higham, ch. 3): two correct sides satisfy |ours - ref| <= E_ours + E_ref, and excess() measures how far
 beyond that a difference is. Each op's rule (matmul, the activations and their derivatives, softmax, the losses
-(svm, mse on a softmax), the penalties, the optimizers, clipping, underflow), what is rigorous and what is assumed,
-and a worked example: docs/judging.md, section 5.
+(svm, mse on a softmax), the penalties, the optimizers and their step caps, clipping, underflow; the norms,
+dropout, the embedding and the eval pass, whose per-op parts are lockstep/judge/ops.py), what is rigorous and what
+is assumed, and a worked example: docs/judging.md, section 5.
 """
 
 import inspect
@@ -18,21 +19,15 @@ from handmade import layers
 from handmade.config import l2_divisor
 from handmade.losses import svm_margins
 
-ULPS = 8  # a library function or short formula is within ULPS u of its result (4 ulps): exp, log, tanh, sigmoid
+from . import ops
+from .ops import U64, ULPS, grown, tiny_for
+
 IN = 2  # intermediate roundings inside an activation's derivative, as a relative perturbation of z and a
-U64 = float(np.finfo(np.float64).eps) / 2
 
 
 def gamma(n, u):
     """gamma_n = n u / (1 - n u): relative error bound of a sum or dot product of n terms, in any order."""
     return n * u / (1 - n * u) if n * u < 1 else np.inf
-
-
-def tiny_for(u):
-    """The smallest normal number of the format with unit roundoff u (of the finest format at least as coarse)."""
-    formats = [np.finfo(t) for t in (np.float16, np.float32, np.float64, np.longdouble)]
-    fits = [f for f in formats if float(f.eps) / 2 >= u]
-    return float(min(fits, key=lambda f: f.eps).smallest_normal) if fits else float(formats[0].smallest_normal)
 
 
 def activation(name, slope):
@@ -315,6 +310,8 @@ def rmsprop_bounds(h, p, G, EG, fG, state, u, tiny):
     r, Er, fr = sqrt_bound(w, Ew, fw, u)
     D = r + eps
     q, Eq, fq = quotient(g, Eg, fg, D, Er + u * D, fr, u)
+    if not h.get("centered"):  # s >= (1 - alpha) g^2 from its zero start: |q| <= 1 / sqrt(1 - alpha)
+        Eq, fq = step_cap(Eq, fq, 2 / np.sqrt(1 - alpha) if alpha < 1 else np.inf, u, everywhere=True)
     if mu > 0:  # buf = mu buf + q, p - lr buf
         b0 = _get(state, "momentum_buffer", zero)
         Eq, fq = magnitude((1, Eq), (3 * u * mu, b0), (3 * u, q)), fq + tiny
@@ -334,6 +331,8 @@ def adagrad_bounds(h, p, G, EG, fG, state, u, tiny):
     r, Er, fr = sqrt_bound(s, Es, fs, u)
     D = r + h["eps"]
     q, Eq, fq = quotient(g, Eg, fg, D, Er + u * D, fr, u)
+    if h.get("initial_accumulator_value", 0) >= 0:  # s >= g^2: |q| <= 1
+        Eq, fq = step_cap(Eq, fq, 2.0, u, everywhere=True)
     return {"sum": (Es, fs)}, (magnitude((clr, Eq), ((3 * u + 3 * us) * clr, q), (u, p)), clr * fq + tiny), None
 
 
@@ -342,9 +341,33 @@ def _get(state, key, zero):
     return zero if value is None else value
 
 
-def adam_bounds(h, decoupled, p, G, EG, fG, state, u, tiny):
+def step_cap(Eq, fq, cap, u, everywhere):
+    """(E, floor) of an adaptive optimizer's quotient g / (sqrt(s) + eps), capped by `cap`, twice the largest
+    |quotient| the optimizer's recurrence allows, plus its rounding: whatever rounding chose, a correct side's step
+    is no longer than that (about lr; docs/judging.md). Where the gradient is pure rounding the quotient's own bound
+    is larger, or infinite (the denominator's lower bound reaches 0). `everywhere` False: the cap holds only for a
+    state built from zero (Adam's), so it replaces only the infinite bounds."""
+    cap = cap * (1 + ULPS * u)
+    if everywhere:
+        return np.minimum(Eq, cap), min(fq, cap)
+    return np.where(np.isfinite(Eq), Eq, cap), fq if np.isfinite(fq) else cap
+
+
+def adam_ratio(b1, b2, t):
+    """K_t, the largest |m_hat| / sqrt(v_hat) after t steps from zero moments: by Cauchy-Schwarz, |m_t| <= (1 - b1)
+    sqrt(sum_j (b1^2 / b2)^j) sqrt(v_t / (1 - b2)), so K_t = (1 - b1) / (1 - b1^t) sqrt((1 - b2^t) / (1 - b2))
+    sqrt(sum_{j<t} (b1^2 / b2)^j) (1 at t = 1; 7.3 for torch's betas as t grows)."""
+    if b2 >= 1 or b1 >= 1:
+        return np.inf
+    r = b1 * b1 / b2
+    terms = t if abs(r - 1) < 1e-12 else (1 - r**t) / (1 - r)
+    return (1 - b1) / (1 - b1**t) * np.sqrt((1 - b2**t) / (1 - b2) * terms)
+
+
+def adam_bounds(h, decoupled, p, G, EG, fG, state, u, tiny, from_zero=False):
     """(E, floor) of exp_avg, exp_avg_sq and the new parameter, torch's Adam (AdamW) single-tensor formulas. A
-    counter started at t0 (--adam-t0) is the state's 'step' before the first step."""
+    counter started at t0 (--adam-t0) is the state's 'step' before the first step. from_zero: the moments were
+    built from zero by the optimizer itself (the lockstep's), so every step is at most lr K_t (adam_ratio)."""
     lr, (b1, b2), eps, wd = h["lr"], h["betas"], h["eps"], h.get("weight_decay", 0)
     us = min(u, U64)  # scalar arithmetic is Python floats
     t = float(state.get("step", 0)) + 1
@@ -369,6 +392,7 @@ def adam_bounds(h, decoupled, p, G, EG, fG, state, u, tiny):
     r, Er, fr = sqrt_bound(v, Ev, fv, u)
     D = r / c2 + eps  # the denominator
     q, Eq, fq = quotient(m, Em, fm, D, Er / c2 + r / c2 * (rel_c2 + u) + u * D, fr / c2, u)
+    Eq, fq = step_cap(Eq, fq, 2 * adam_ratio(b1, b2, t) * bc1, u, from_zero)  # |m / (sqrt(v)/c2 + eps)| <= K_t bc1
     s = lr / bc1
     Enew = Ep1 + s * Eq + s * np.abs(q) * (rel1 + us + 3 * u) + u * (np.abs(p1) + s * np.abs(q))
     return (Em, fm), (Ev, fv), (Enew, s * fq + tiny)
@@ -377,14 +401,18 @@ def adam_bounds(h, decoupled, p, G, EG, fG, state, u, tiny):
 def clipped_grads(spec, names, grads, u, tiny):
     """{name: (g, E, floor)} of the gradients after clipping (spec's clip_value or clip_norm), from the raw
     ones {name: (G, E, floor)}, as the update reads them.
-      clip_value  clamp(g, -C, C) is 1-Lipschitz: E stays (plus u|g| for C's rounding to the dtype).
+      clip_value  clamp(g, -C, C) is 1-Lipschitz and lands in [-C, C]: E stays, at most 2C, and 0 where every
+                  correct side's g is beyond C on the same side (|g| - 2E > C); plus u|g| for C's rounding.
       clip_norm   g c, c = min(1, M / (N + 1e-6)), N the 2-norm of all gradients: every element moves with the
                   norm. N is within ||E||_2 (the triangle inequality) plus its rounding (gamma_n + 3u) N; c within
                   c E_d / (d - E_d) + u c for d = N + 1e-6 (E_d = E_N + u d); min(1, .) is 1-Lipschitz, and exact
                   (0) where c is beyond 1 by more than its error. E' = c E + E_c (|g| + E) + u c |g|."""
     C, M = setting(spec, "clip_value", None), setting(spec, "clip_norm", None)
     if C is not None:
-        return {n: (np.clip(G, -C, C), E + u * np.minimum(np.abs(G), C), f) for n, (G, E, f) in grads.items()}
+        return {
+            n: (np.clip(G, -C, C), np.minimum(E, 2 * C) + u * np.minimum(np.abs(G), C), f)
+            for n, (G, E, f) in grads.items()
+        }
     if M is None:
         return grads
     N = float(np.sqrt(sum(np.vdot(G, G) for G, _, _ in grads.values())))
@@ -404,24 +432,30 @@ def clipped_grads(spec, names, grads, u, tiny):
 
 def step_bounds(spec, pre, X, Y, ref, u, domain=None):
     """spec: dict(sizes, activation, output, loss, l2, l1, l2_divisor, bias_penalty, reduction, loss_scale, bias,
-                  leaky_slope, optimizer, hyper, momentum_form, clip_value, clip_norm, prob_clip) -- hyper is
-                  torch's param_groups[0] without 'params' (lr, momentum, dampening, nesterov, weight_decay; or lr,
-                  betas, eps, weight_decay, amsgrad False, maximize False; or rmsprop's lr, alpha, eps, momentum,
-                  centered, weight_decay; or adagrad's lr, lr_decay, eps, weight_decay); momentum_form 'torch'
-                  (the default), 'ema' or 'velocity' for sgd; clip_value or clip_norm (None: no clipping) the
-                  gradient clipping before the update; prob_clip the loss value's probability clipping (None)
-    pre:  {'params': {name: array}, 'state': {name: {key: array or float}}}  the exact state before the step
-          (torch state keys: momentum_buffer; step, exp_avg, exp_avg_sq; square_avg, grad_avg; sum; the momentum
-          forms' exp_avg, velocity)
-    X (m, n_in), Y (m, k) one-hot floats: exact inputs
-    ref:  the reference's tensors after the step: 'layers.{i}.z', 'layers.{i}.a', 'layers.{i}.dz', 'loss' (float),
-          'grad:layers.{i}.weight', 'grad:layers.{i}.bias', 'layers.{i}.weight' (new value),
-          'layers.{i}.weight.momentum_buffer' etc. (new state), as today's lockstep.sides.reference_tensors gives
+                  leaky_slope, norm, bn_momentum, bn_variance, bn_running_variance, bn_eps, ln_eps, dropout,
+                  dropout_form, embedding, optimizer, hyper, momentum_form, clip_value, clip_norm, prob_clip) --
+                  the model's settings are handmade.ModelConfig's (a missing layer setting: no such layer); hyper
+                  is torch's param_groups[0] without 'params' (lr, momentum, dampening, nesterov, weight_decay; or
+                  lr, betas, eps, weight_decay, amsgrad False, maximize False; or rmsprop's lr, alpha, eps,
+                  momentum, centered, weight_decay; or adagrad's lr, lr_decay, eps, weight_decay); momentum_form
+                  'torch' (the default), 'ema' or 'velocity' for sgd; clip_value or clip_norm (None: no clipping)
+                  the gradient clipping before the update; prob_clip the loss value's probability clipping (None);
+                  moments_from_zero True when Adam's state was built by Adam from zero moments (a lockstep run's)
+    pre:  {'params': {name: array}, 'state': {name: {key: array or float}}, 'buffers': {name: array}}  the exact
+          state before the step (torch state keys: momentum_buffer; step, exp_avg, exp_avg_sq; square_avg,
+          grad_avg; sum; the momentum forms' exp_avg, velocity; the buffers the norms' running statistics, init
+          0 and 1 where missing)
+    X (m, n_in), or integer tokens (m, k) with an embedding, and Y (m, k) one-hot floats: exact inputs
+    ref:  the reference's tensors after the step, as the twin's reference_tensors() gives them: every recorded
+          tensor of docs/layers.md by name ('layers.{i}.z', 'layers.{i}.norm.xhat', 'layers.{i}.dropout.mask',
+          'embedding.out', ..., 'layers.{i}.dz', 'layers.{i}.da', 'layers.{i}.norm.dout', ...), 'loss' (float),
+          the gradients 'grad:NAME', the new parameters by name and their state 'NAME.KEY', and the eval-mode
+          forward 'eval:NAME' (with a norm or dropout)
     u:    unit roundoff of the arithmetic to bound (np.finfo(dtype).eps / 2)
-    Returns {(phase, name): E} for every tensor the step compares (forward z and a, the loss, backward dz and
-    gradients by parameter name, optimizer state 'layers.{i}.weight.momentum_buffer', updated parameters), each E
-    a float64 array of the tensor's shape (a float for the loss). Also ('backward', 'layers.{i}.da'), dL/da of
-    the hidden layers (and of the output with mse). Where an input is NaN or inf, E is inf.
+    Returns {(phase, name): E} for every tensor of lockstep.sides.plan (forward, loss, backward tensors and the
+    gradients by parameter name, optimizer state 'NAME.KEY', updated parameters, eval), each E a float64 array of
+    the tensor's shape (a float for the loss). Also ('backward', 'layers.{i}.da') of every hidden layer. Where an
+    input is NaN or inf, E is inf.
     output is the resolved output activation; l2_divisor None means the batch size m (or l2_norm 'batch',
     'dataset' with n_train, 'none' may be given instead), the divisor of both penalties; bias_penalty puts them on
     the biases too; reduction 'mean' or 'sum'; leaky_slope is leaky_relu's.
@@ -436,28 +470,53 @@ def step_bounds(spec, pre, X, Y, ref, u, domain=None):
     L, m, bias = len(spec["sizes"]) - 1, len(X), setting(spec, "bias", True)
     slope = setting(spec, "leaky_slope", layers.LEAKY_SLOPE)
     hidden_fwd, hidden_bwd = activation(spec["activation"], slope)
+    norm, p_drop = setting(spec, "norm", "none"), setting(spec, "dropout", 0.0)
+    form, embedding = setting(spec, "dropout_form", "inverted"), spec.get("embedding")
     P = {name: f64(p) for name, p in pre["params"].items()}
-    X, Y = f64(X), f64(Y)
-    E, floor, act, absW = {}, {}, {}, {}  # E arrays without the underflow floors; floor: one number per tensor
+    buffers = pre.get("buffers") or {}
+    Y = f64(Y)
+    E, floor, act, absW, inputs, norms = {}, {}, {}, {}, {}, {}  # E without the underflow floors; floor: a number
     with np.errstate(all="ignore"):
-        x, Ex, fx = X, None, 0.0  # layer input (m, n_in), its error and floor
+        if embedding:  # C[X]: a gather, exact
+            x, Ex, fx = f64(ref["embedding.out"]), None, 0.0
+            E["forward", "embedding.out"], floor["forward", "embedding.out"] = np.zeros_like(x), 0.0
+        else:
+            x, Ex, fx = f64(X), None, 0.0  # layer input (m, n_in), its error and floor
         for i in range(L):  # forward
-            z, a = f64(ref[f"layers.{i}.z"]), f64(ref[f"layers.{i}.a"])
-            absW[i] = np.abs(P[f"layers.{i}.weight"])  # (n_i, n_{i-1})
+            inputs[i] = (x, Ex, fx)
+            name, hidden = f"layers.{i}", i < L - 1
+            z, a = f64(ref[f"{name}.z"]), f64(ref[f"{name}.a"])
+            absW[i] = np.abs(P[f"{name}.weight"])  # (n_i, n_{i-1})
             n = absW[i].shape[1] + bias
             g = gamma(n, u)
             Ez = (g * np.abs(x) if Ex is None else g * np.abs(x) + (1 + 2 * g) * Ex) @ absW[i].T  # (m, n_i)
-            Ez += g * np.abs(P[f"layers.{i}.bias"]) if bias else 0
+            Ez += g * np.abs(P[f"{name}.bias"]) if bias else 0
             fz = (n + 1) * tiny + (1 + 2 * g) * fx * float(absW[i].sum(axis=1).max())
-            if i < L - 1 or spec["output"] != "softmax":
-                fwd = hidden_fwd if i < L - 1 else activation(spec["output"], slope)[0]
-                Ea = elementwise(fwd, [z], [Ez + fz], u, work)[0]
+            E["forward", f"{name}.z"], floor["forward", f"{name}.z"] = Ez, fz
+            v, Ev = z, Ez + fz  # what the activation takes
+            if norm != "none" and hidden:  # the norm's statistics, xhat and out (and running statistics)
+                before = (buffers.get(f"{name}.norm.running_mean", 0.0), buffers.get(f"{name}.norm.running_var", 1.0))
+                got = ops.norm_forward_bounds(
+                    norm, z, Ev, P[f"{name}.norm.weight"], P[f"{name}.norm.bias"], spec, u, tiny, before
+                )
+                norms[i] = got.pop("cache")
+                for key, (_, Ek) in got.items():
+                    E["forward", f"{name}.norm.{key}"], floor["forward", f"{name}.norm.{key}"] = Ek, 0.0
+                v, Ev = f64(ref[f"{name}.norm.out"]), got["out"][1]
+            if hidden or spec["output"] != "softmax":
+                fwd = hidden_fwd if hidden else activation(spec["output"], slope)[0]
+                Ea = elementwise(fwd, [v], [Ev], u, work)[0]
             else:
-                Ea = softmax_bound(z, a, Ez + fz, u)[0]
-            for key, Ek, fk in (("z", Ez, fz), ("a", Ea, ULPS * tiny)):
-                E["forward", f"layers.{i}.{key}"], floor["forward", f"layers.{i}.{key}"] = Ek, fk
-            act[i] = (z, Ez + fz, a, Ea + ULPS * tiny)
+                Ea = softmax_bound(v, a, Ev, u)[0]
+            E["forward", f"{name}.a"], floor["forward", f"{name}.a"] = Ea, ULPS * tiny
+            act[i] = (v, Ev, a, Ea + ULPS * tiny)
             x, Ex, fx = a, Ea, ULPS * tiny
+            if p_drop and hidden:  # an exact mask, and a scale
+                mask = f64(ref[f"{name}.dropout.mask"])
+                E["forward", f"{name}.dropout.mask"], floor["forward", f"{name}.dropout.mask"] = 0 * mask, 0.0
+                Eo = ops.dropout_bounds(a, Ea + fx, mask, p_drop, form, True, u, tiny)
+                E["forward", f"{name}.dropout.out"], floor["forward", f"{name}.dropout.out"] = Eo, 0.0
+                x, Ex, fx = f64(ref[f"{name}.dropout.out"]), Eo, 0.0
 
         z, Ez, a, Ea = act[L - 1]
         EL, Edz, Eda = output_bounds(spec, z, a, Ez, Ea, Y, u, tiny, work)
@@ -474,14 +533,24 @@ def step_bounds(spec, pre, X, Y, ref, u, domain=None):
 
         for i in range(L - 1, -1, -1):  # backward
             W, dz = P[f"layers.{i}.weight"], f64(ref[f"layers.{i}.dz"])
-            x, Ex, fx = (act[i - 1][2], E["forward", f"layers.{i - 1}.a"], ULPS * tiny) if i else (X, None, 0.0)
+            x, Ex, fx = inputs[i]
             g = gamma(m, u)
             T = g * np.abs(dz) + (1 + 2 * g) * Edz  # (m, n_i)
             absx = np.abs(x)  # (m, n_{i-1})
-            EdW = T.T @ absx  # (n_i, n_{i-1})
+            before_bn = i in norms and norm == "batchnorm"
+            if before_bn:  # dz sums to exactly 0 over the batch: its errors reach dW only through x - mean(x)
+                z_i = f64(ref[f"layers.{i}.z"])
+                Ez_i = E["forward", f"layers.{i}.z"] + floor["forward", f"layers.{i}.z"]
+                dh = f64(ref[f"layers.{i}.norm.dout"])
+                Edh = E["backward", f"layers.{i}.norm.dout"] + floor["backward", f"layers.{i}.norm.dout"]
+                B = ops.batchnorm_sum_bound(norms[i], dh, Edh, z_i, Ez_i, u, tiny)
+                EdW, Edb = ops.batchnorm_affine_grad_bounds(B, dz, Edz, x, Ex, u)
+            else:
+                EdW, Edb = T.T @ absx, T.sum(axis=0)  # (n_i, n_{i-1}), (n_i,)
+                if Ex is not None:
+                    EdW += (2 * T + np.abs(dz) + Edz).T @ Ex
             fdW = (m + 2) * tiny + (1 + 2 * g) * fdz * float(absx.sum(axis=0).max(initial=0))
             if Ex is not None:
-                EdW += (2 * T + np.abs(dz) + Edz).T @ Ex
                 fdW += (1 + 2 * g) * fdz * 2 * float(Ex.sum(axis=0).max()) + fx * float(
                     (2 * T + np.abs(dz) + Edz).sum(axis=0).max()
                 )
@@ -490,21 +559,39 @@ def step_bounds(spec, pre, X, Y, ref, u, domain=None):
             E["backward", f"layers.{i}.dz"], floor["backward", f"layers.{i}.dz"] = Edz, fdz
             E["backward", f"layers.{i}.weight"], floor["backward", f"layers.{i}.weight"] = EdW, fdW
             if bias:
-                E["backward", f"layers.{i}.bias"] = Edb = T.sum(axis=0)  # (n_i,)
+                E["backward", f"layers.{i}.bias"] = Edb
                 if penalties and biases:
                     b = P[f"layers.{i}.bias"]
                     G = f64(ref[f"grad:layers.{i}.bias"])
                     E["backward", f"layers.{i}.bias"] = penalty_grad_bound(spec, d, b, G, Edb, u)
                 floor["backward", f"layers.{i}.bias"] = (m + 1) * tiny + (1 + 2 * g) * m * fdz
-            if i:
-                go = gamma(W.shape[0], u)
-                Eda = (go * np.abs(dz) + (1 + 2 * go) * Edz) @ absW[i]  # (m, n_{i-1})
-                fda = (W.shape[0] + 1) * tiny + (1 + 2 * go) * fdz * float(absW[i].sum(axis=0).max())
-                da = f64(ref[f"layers.{i - 1}.da"]) if f"layers.{i - 1}.da" in ref else dz @ W
-                E["backward", f"layers.{i - 1}.da"], floor["backward", f"layers.{i - 1}.da"] = Eda, fda
-                Edz, fdz = backward_bound(hidden_bwd, da, Eda, fda, *act[i - 1], u, tiny, work)
+            go = gamma(W.shape[0], u)
+            Eda = (go * np.abs(dz) + (1 + 2 * go) * Edz) @ absW[i]  # (m, n_{i-1}): dL/d(the layer's input)
+            fda = (W.shape[0] + 1) * tiny + (1 + 2 * go) * fdz * float(absW[i].sum(axis=0).max())
+            if not i:
+                if embedding:  # dL/d embedding.out, and its scatter-add into C's rows
+                    E["backward", "embedding.dout"], floor["backward", "embedding.dout"] = Eda, fda
+                    dout = f64(ref["embedding.dout"])
+                    EdC = ops.embedding_backward_bound(np.asarray(X), dout, Eda + fda, embedding[0], u)
+                    E["backward", "embedding.weight"], floor["backward", "embedding.weight"] = EdC, 0.0
+                continue
+            below = f"layers.{i - 1}"
+            if p_drop:  # dL/d dropout.out, then the mask and 1/keep reapplied
+                E["backward", f"{below}.dropout.dout"], floor["backward", f"{below}.dropout.dout"] = Eda, fda
+                mask, dout = f64(ref[f"{below}.dropout.mask"]), f64(ref[f"{below}.dropout.dout"])
+                Eda, fda = ops.dropout_backward_bound(dout, Eda + fda, mask, p_drop, form, u, tiny), 0.0
+            da = f64(ref[f"{below}.da"]) if f"{below}.da" in ref else dz @ W
+            E["backward", f"{below}.da"], floor["backward", f"{below}.da"] = Eda, fda
+            Edz, fdz = backward_bound(hidden_bwd, da, Eda, fda, *act[i - 1], u, tiny, work)
+            if i - 1 in norms:  # dL/d norm.out, then the batch-coupled backward
+                E["backward", f"{below}.norm.dout"], floor["backward", f"{below}.norm.dout"] = Edz, fdz
+                dh = f64(ref[f"{below}.norm.dout"])
+                (_, Edz), (Edw, Edb) = ops.norm_backward_bounds(norms[i - 1], dh, Edz + fdz, u, tiny)
+                fdz = 0.0
+                E["backward", f"{below}.norm.weight"], floor["backward", f"{below}.norm.weight"] = Edw, 0.0
+                E["backward", f"{below}.norm.bias"], floor["backward", f"{below}.norm.bias"] = Edb, 0.0
 
-        names = [f"layers.{i}.{k}" for i in range(L) for k in (("weight", "bias") if bias else ("weight",))]
+        names = [name for name in P if ("backward", name) in E]  # every parameter, in torch's order
         grads = {name: (f64(ref[f"grad:{name}"]), E["backward", name], floor["backward", name]) for name in names}
         grads = clipped_grads(spec, names, grads, u, tiny)  # the update reads the clipped gradients
         new = {}
@@ -522,21 +609,81 @@ def step_bounds(spec, pre, X, Y, ref, u, domain=None):
                     domain.update({("optimizer", f"{name}.{key}"): risk for key in keys if key == "momentum_buffer"})
             else:
                 decoupled = spec["optimizer"] == "adamw" or bool(h.get("decoupled_weight_decay"))
-                mom, sq, new[name] = adam_bounds(h, decoupled, p, *grads[name], state, u, tiny)
+                from_zero = bool(spec.get("moments_from_zero"))
+                mom, sq, new[name] = adam_bounds(h, decoupled, p, *grads[name], state, u, tiny, from_zero)
                 keys = {"exp_avg": mom, "exp_avg_sq": sq}
             for key, (Ek, fk) in keys.items():
                 E["optimizer", f"{name}.{key}"], floor["optimizer", f"{name}.{key}"] = Ek, fk
         for name in names:
             E["update", name], floor["update", name] = new[name]
 
+        params = set(names)
         for (phase, name), value in E.items():  # add the floor; inf where the bound or the reference is not finite
-            key = f"grad:{name}" if phase == "backward" and not name.endswith(("dz", "da")) else name
+            key = f"grad:{name}" if phase == "backward" and name in params else name
             tensor = np.asarray(ref.get(key, 0.0))
             value = value + floor[phase, name] if phase == "loss" else np.add(value, floor[phase, name], out=value)
             if not (np.isfinite(np.sum(value)) and np.isfinite(np.sum(tensor))):  # a sum is NaN or inf if any is
                 value = np.where(np.isfinite(value) & np.isfinite(tensor), value, np.inf)
             E[phase, name] = float(value) if phase == "loss" else value
+        if norm != "none" or p_drop:
+            for key, value in eval_bounds(spec, X, ref, E, u, tiny, work).items():
+                tensor = np.asarray(ref.get(f"eval:{key[1]}", 0.0))
+                E[key] = np.where(np.isfinite(tensor) & ~np.isnan(value), value, np.inf)
     return E
+
+
+def eval_bounds(spec, X, ref, E, u, tiny, work):
+    """{('eval', name): E} of the eval-mode forward after the step (running statistics, no dropout), as predict()
+    computes it: from the updated parameters and running statistics, whose bounds E holds, and the exact X."""
+    f64 = lambda x: np.ascontiguousarray(x, dtype=np.float64)  # noqa: E731
+    L, bias, slope = len(spec["sizes"]) - 1, setting(spec, "bias", True), setting(spec, "leaky_slope", 0.01)
+    norm, p_drop, form = setting(spec, "norm", "none"), setting(spec, "dropout", 0.0), spec.get("dropout_form")
+    hidden_fwd = activation(spec["activation"], slope)[0]
+    out = {}
+    if spec.get("embedding"):  # the updated table's rows: a gather of their bounds
+        tokens = np.asarray(X)
+        x = f64(ref["eval:embedding.out"])
+        Ex = E["update", "embedding.weight"][tokens].reshape(x.shape)
+        out["eval", "embedding.out"] = Ex
+    else:
+        x, Ex = f64(X), np.zeros(np.shape(X))
+    for i in range(L):
+        name, hidden = f"layers.{i}", i < L - 1
+        W, EW = f64(ref[f"{name}.weight"]), E["update", f"{name}.weight"]
+        g = gamma(W.shape[1] + bias, u)
+        Wg = np.abs(W) + 2 * EW
+        Ez = (g * grown(x, Ex) + Ex) @ Wg.T + (np.abs(x) + Ex) @ EW.T + (W.shape[1] + 2) * tiny  # (m, n_i)
+        if bias:
+            b, Eb = f64(ref[f"{name}.bias"]), E["update", f"{name}.bias"]
+            Ez += g * grown(b, Eb) + Eb
+        z, a = f64(ref[f"eval:{name}.z"]), f64(ref[f"eval:{name}.a"])
+        out["eval", f"{name}.z"] = Ez
+        h, Eh = z, Ez
+        if norm != "none" and hidden:
+            weight, bias_ = (f64(ref[f"{name}.norm.{k}"]) for k in ("weight", "bias"))
+            Ew, Eb = E["update", f"{name}.norm.weight"], E["update", f"{name}.norm.bias"]
+            if norm == "batchnorm":
+                keys = (f"{name}.norm.running_mean", f"{name}.norm.running_var")
+                running = tuple(f64(ref[k]) for k in keys)
+                got = ops.norm_eval_bounds(
+                    z, Ez, running, [E["forward", k] for k in keys], weight, Ew, bias_, Eb, spec, u, tiny
+                )
+            else:
+                got = ops.norm_forward_bounds(norm, z, Ez, weight, bias_, spec, u, tiny, None, Ew, Eb)
+                got.pop("cache")
+            out.update({("eval", f"{name}.norm.{k}"): Ek for k, (_, Ek) in got.items()})
+            h, Eh = f64(ref[f"eval:{name}.norm.out"]), got["out"][1]
+        if hidden or spec["output"] != "softmax":
+            fwd = hidden_fwd if hidden else activation(spec["output"], slope)[0]
+            Ea = elementwise(fwd, [h], [Eh], u, work)[0] + ULPS * tiny
+        else:
+            Ea = softmax_bound(h, a, Eh, u)[0] + ULPS * tiny
+        out["eval", f"{name}.a"] = Ea
+        x, Ex = a, Ea
+        if p_drop and hidden:
+            Ex = out["eval", f"{name}.dropout.out"] = ops.dropout_bounds(a, Ea, None, p_drop, form, False, u, tiny)
+            x = f64(ref[f"eval:{name}.dropout.out"])
+    return out
 
 
 # optimizer -> (h, p, G, E_G, floor, state, u, tiny) -> (states' bounds, the update's, its domain mask or None)

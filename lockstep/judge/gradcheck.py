@@ -77,8 +77,10 @@ def for_run(run):
     X, Y = run.X[idx].astype(np.float64), run.Y[idx].astype(np.float64)
     side = run.side.at("float64")
     side.restore(run.side.save())
+    masks = side.draw_masks(len(X)) if run.cfg.dropout else None  # one set of masks for every evaluation
+    fixed = {} if masks is None else dict(masks=masks)
     with np.errstate(all="ignore"), threadpool_limits(1, user_api="blas"):  # one BLAS thread, as in the run itself
-        loss, grads = side.loss_and_grads(X, Y)
+        loss, grads = side.loss_and_grads(X, Y, **fixed)
         grads = {name: np.array(g, dtype=np.float64) for name, g in grads.items()}
         params = side.params()  # live: perturbed in place
         names = list(params)
@@ -92,7 +94,7 @@ def for_run(run):
             )
         precision = np.dtype(side.computes_in).name  # a candidate may compute in float32 inside
         return check(
-            lambda: side.loss_value(X, Y),
+            lambda: side.loss_value(X, Y, **fixed),
             list(params.values()),
             [grads[n] for n in names],
             names,

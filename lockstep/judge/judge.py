@@ -48,7 +48,8 @@ class Local:
 class StepContext:
     """One step with an excess, as the judge sees it: the run's settings, the step, whether both sides started it
     from one state, the states they started from, the batch, the float32-only excesses in a row just before it,
-    and `rerun` (the engine's Rerun), which re-runs this step from those states in another precision."""
+    `rerun` (the engine's Rerun), which re-runs this step from those states in another precision, and the step's
+    dropout masks, which every re-run applies again (None without dropout)."""
 
     cfg: object
     n_train: int
@@ -61,21 +62,22 @@ class StepContext:
     streak: tuple  # ((Divergence, scene), ...)
     label: str  # the side under test's name in messages
     rerun: object
+    masks: dict | None = None  # {'layers.{i}.dropout.mask': (m, out_i)}
 
     def again(self, dtype):
-        """This step re-run on both sides in `dtype` from the states before it: a Local."""
-        return self.rerun.both(dtype, self.pre, self.twin_pre, self.X, self.Y)
+        """This step re-run on both sides in `dtype` from the states before it, with its masks: a Local."""
+        return self.rerun.both(dtype, self.pre, self.twin_pre, self.X, self.Y, self.masks)
 
     def exact_state(self):
-        """The state the step started from, by torch's names: the side's saved copy, with the twin's optimizer
-        state for a side that keeps its own."""
+        """The state the step started from, by torch's names: the side's saved copy (parameters, buffers, optimizer
+        state), with the twin's optimizer state for a side that keeps its own."""
         state = self.pre["state"]
         if state is None:
             state = {
                 name: {k: (v.numpy() if hasattr(v, "numpy") else v) for k, v in s.items()}
                 for name, s in self.twin_pre["state"].items()
             }
-        return dict(params=self.pre["params"], state=state)
+        return dict(params=self.pre["params"], state=state, buffers=self.pre.get("buffers", {}))
 
 
 @dataclass
@@ -107,7 +109,12 @@ def spec(cfg, twin, n_train):
     resolved, n_train for the penalties' divisor), the optimizer, torch's resolved hyperparameters, and the training
     settings beyond them (the momentum form, the clipping)."""
     return dict(
-        vars(twin.net.config), n_train=n_train, optimizer=cfg.optimizer, hyper=twin.hyper(), **bounds_settings(cfg)
+        vars(twin.net.config),
+        n_train=n_train,
+        optimizer=cfg.optimizer,
+        hyper=twin.hyper(),
+        moments_from_zero=True,  # the run's optimizers build their state from zero (--adam-t0 only moves the counter)
+        **bounds_settings(cfg),
     )
 
 
@@ -126,7 +133,7 @@ def decide(ctx, local):
     if not finite(local):
         return non_finite(ctx, local, how)
     verdicts = within_bounds(ctx, local)
-    floor = bound_floor(verdicts)
+    floor = bound_floor(verdicts, getattr(ctx.rerun, "zeros", {}))
     if all(v.ok for v in verdicts):
         return Decision("re-anchor", Drift(ctx.step, "rounding", max(v.rel_err for v in verdicts)), floor=floor)
     if local.dtype == "float64":
@@ -192,7 +199,7 @@ def raised(ctx, X, Y):
     if not RAISES:
         return None, "np.longdouble is no wider than float64 on this platform"
     try:
-        side = ctx.rerun.side(LONG, ctx.pre, X, Y)
+        side = ctx.rerun.side(LONG, ctx.pre, X, Y, ctx.masks)
     except SettingError as e:  # the user's code raised (a CandidateError): that rung cannot run
         return None, f"{ctx.label} raised {e.cause or e} when given np.longdouble"
     if side is None:
@@ -403,6 +410,7 @@ def scene(ctx, local):
         pre=copy.deepcopy(ctx.exact_state()),
         X=np.array(local.X),
         Y=np.array(local.Y),
+        masks=ctx.masks,
         side_pre=copy.deepcopy(ctx.pre),
         twin_pre=ctx.twin_pre,
         dtype=local.dtype,
@@ -422,11 +430,15 @@ def first_non_finite(local, side):
     return None
 
 
-def bound_floor(verdicts):
+def bound_floor(verdicts, zeros=None):
     """{phase: the widest threshold} where the judge's rounding bound was wider than the tolerance: the run's
-    detection floor is at least that."""
+    detection floor is at least that. The update of a parameter whose gradient is 0 by construction (zeros,
+    lockstep/sides/plan.zero_sum) is left out: its exact change is 0, and any step a side takes there is rounding's
+    (under Adam, of about lr), which holds nothing to detect."""
     floor = {}
     for v in verdicts:
+        if (zeros or {}).get((v.phase, v.name), ()) is None:
+            continue
         if v.how != "tolerance" and np.isfinite(v.threshold):
             floor[v.phase] = max(floor.get(v.phase, 0.0), v.threshold)
     return floor

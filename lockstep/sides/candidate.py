@@ -302,7 +302,7 @@ class FunctionCandidate(Candidate):
 
         return (lambda: self.obj(params, X.copy(), targets(Y, self.cfg))), returned
 
-    def step(self, X, Y):
+    def step(self, X, Y, masks=None):
         held = self.held
         held.opt.zero_grad()
         held.loss, grads = self.loss_and_grads(X, Y)
@@ -364,7 +364,7 @@ class ClassCandidate(Candidate):
         clips = cfg.clip_value is not None or cfg.clip_norm is not None
         self.phases = ("loss", "backward", "update") if hasattr(self.net, "grads") and not clips else ("loss", "update")
 
-    def step(self, X, Y):
+    def step(self, X, Y, masks=None):
         lr = self.dtype.type(self.lr.lr)
         try:
             loss = self.net.step(X.copy(), targets(Y, self.cfg), lr)

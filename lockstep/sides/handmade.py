@@ -6,7 +6,7 @@ import handmade
 
 from ..config import advance, make_clip, make_optimizer, make_schedule, update
 from ..records import Identity
-from .plan import PHASES
+from .plan import PHASES, model_tensors
 from .protocol import Side
 
 
@@ -32,23 +32,48 @@ class Handmade(Side):
         self.clip = make_clip(handmade, cfg)
         self.update = bug.update if bug is not None and bug.update else update
         self.named = list(self.net.named_parameters())
+        self.evaluated = bool(model_tensors(self.net.config)["eval"])  # the plan's eval phase: norms or dropout
+        self.eval_acts = {}
 
-    def step(self, X, Y):
+    def step(self, X, Y, masks=None):
         self.opt.zero_grad()
-        self.loss = self.net.loss(X, Y)
+        self.loss = self.net.loss(X, Y, masks)
         self.net.backward()
         self.update(self.opt, self.net.parameters(), self.clip)
+        if self.evaluated:
+            self.eval_acts = self.evaluate(X)
         return self.loss
 
-    def loss_and_grads(self, X, Y):
+    def evaluate(self, X):
+        """{name: array} of the eval-mode forward of X (running statistics, no dropout), as predict() computes it;
+        the training step's records are kept."""
+        net, kept = self.net, (self.net.acts, self.net.caches)
+        try:
+            net.eval().forward(net._inputs(X))
+            return net.acts
+        finally:
+            net.train()
+            net.acts, net.caches = kept
+
+    def draw_masks(self, m):
+        """The next step's masks, from the one Generator, as handmade.MLP draws them in its forward."""
+        return self.net.draw_masks(m) if self.net.config.dropout else None
+
+    def masks(self):
+        return self.net.dropout_masks()
+
+    def buffers(self):
+        return dict(self.net.named_buffers())
+
+    def loss_and_grads(self, X, Y, masks=None):
         """The loss and {name: gradient} at the current parameters, without a step (for the gradient check)."""
         for p in self.net.parameters():
             p.grad = None
-        loss = self.net.loss(X, Y)
+        loss = self.net.loss(X, Y, masks)
         return loss, self.net.backward()
 
-    def loss_value(self, X, Y):
-        return self.net.loss(X, Y)
+    def loss_value(self, X, Y, masks=None):
+        return self.net.loss(X, Y, masks)
 
     def end_step(self, epoch_end):
         advance(self.schedule, self.cfg, epoch_end)
@@ -58,6 +83,7 @@ class Handmade(Side):
         out = {("forward", k): v for k, v in self.net.acts.items() if k != "input"}
         out["loss", "loss"] = np.float64(self.loss)
         out.update({("backward", k): v for k, v in self.net.deltas.items()})
+        out.update({("eval", k): v for k, v in self.eval_acts.items()})
         for name, p in self.named:
             out["backward", name] = p.grad
             out["update", name] = p.data
@@ -74,7 +100,9 @@ class Handmade(Side):
 
     def save(self, into=None):
         """A copy of the parameters, optimizer state and lr; `into`, an earlier copy, is reused."""
-        snap = into or dict(params={}, state={})
+        snap = into or dict(params={}, state={}, buffers={})
+        for name, b in self.net.named_buffers():
+            snap["buffers"][name] = _copy_into(snap["buffers"].get(name), b)
         for name, p in self.named:
             snap["params"][name] = _copy_into(snap["params"].get(name), p.data)
             old = snap["state"].get(name, {})
@@ -86,6 +114,8 @@ class Handmade(Side):
         return snap
 
     def restore(self, snap):
+        for name, b in self.net.named_buffers():
+            b[...] = snap["buffers"][name]
         for name, p in self.named:
             p.data[...] = snap["params"][name]
             self.opt.state[p] = {

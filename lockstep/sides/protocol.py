@@ -4,6 +4,10 @@ and the report ask of it. handmade (sides/handmade.py, with or without a planted
 
 Tensors are named as torch names them (layers.{i}.weight (out, in), layers.{i}.z, ...; sides/plan.py lists a step's
 tensors by phase), whatever layout the side keeps them in.
+
+Dropout masks ({'layers.{i}.dropout.mask': (m, out_i)}, 1.0 kept and 0.0 dropped) come from the side: a side draws
+its own inside step(), or ahead of it (draw_masks()), and masks() says which it applied; the twin is given them.
+Every re-run of a step (the judge's replays in other precisions, the tracer) passes that step's masks to step().
 """
 
 from abc import ABC, abstractmethod
@@ -20,8 +24,9 @@ class Side(ABC):
     differentiable = False  # whether loss_and_grads() can be called without a step (the gradient check)
 
     @abstractmethod
-    def step(self, X, Y):
-        """Train on one batch, X (m, d) and Y (m, k) in the side's dtype; returns the loss before the update."""
+    def step(self, X, Y, masks=None):
+        """Train on one batch, X (m, d) and Y (m, k) in the side's dtype; returns the loss before the update. masks:
+        the dropout masks to apply (a re-run of a step), or None: the side draws its own."""
 
     @abstractmethod
     def tensors(self):
@@ -39,7 +44,8 @@ class Side(ABC):
     @abstractmethod
     def save(self, into=None):
         """A copy of the state a step starts from, for restore(): a dict with at least 'params' ({name: array}),
-        'state' (optimizer_state() as it was, or None) and 'lr'. `into`, an earlier copy, may be reused."""
+        'buffers' (buffers() as they were), 'state' (optimizer_state() as it was, or None) and 'lr'. `into`, an
+        earlier copy, may be reused."""
 
     @abstractmethod
     def restore(self, snap):
@@ -63,6 +69,20 @@ class Side(ABC):
     def predict(self, X):
         """Class predictions (n,) of the current parameters, for the test accuracy."""
 
+    def draw_masks(self, m):
+        """The dropout masks of the next step of m samples, drawn now from the side's own generator (then given to
+        step()), or None for a side that draws them only inside its step (the twin then waits for masks())."""
+        return None
+
+    def masks(self):
+        """{name: array} the dropout masks the last step applied ({} without dropout)."""
+        return {}
+
+    def buffers(self):
+        """{name: array} the norms' running statistics (layers.{i}.norm.running_mean, .running_var), live; {} when
+        the network has none. save() copies them as 'buffers', restore() takes them back."""
+        return {}
+
     def end_step(self, epoch_end):  # noqa: B027 - a side without a schedule does nothing after a step
         """After each step (`epoch_end`: the last of its epoch): an lr schedule steps, per epoch or per iteration."""
 
@@ -75,10 +95,11 @@ class Side(ABC):
         """The source line of the divergence (a dict, see lockstep/trace/), or None when the side has none to name."""
         return None
 
-    def loss_and_grads(self, X, Y):
-        """(loss, {name: gradient}) at the current parameters without a step, for a differentiable side."""
+    def loss_and_grads(self, X, Y, masks=None):
+        """(loss, {name: gradient}) at the current parameters without a step, for a differentiable side, with the
+        dropout masks given (the gradient check holds them fixed)."""
         raise NotImplementedError(f"{self.label} has no loss function to differentiate")
 
-    def loss_value(self, X, Y):
+    def loss_value(self, X, Y, masks=None):
         """The loss at the current parameters, for a differentiable side."""
-        return self.loss_and_grads(X, Y)[0]
+        return self.loss_and_grads(X, Y, masks)[0]
