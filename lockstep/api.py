@@ -228,6 +228,59 @@ def locate(side, run, outcome):
         return {"unmatched": f"the source line could not be traced ({type(e).__name__}: {str(e)[:200]})"}
 
 
+class LayerReport:
+    """What lockstep.check_layer() returns: one PieceResult per piece checked (results, the worst first), the verdict
+    and exit status of them all, the text report (str(report)) and the JSON (to_dict())."""
+
+    ORDER = ("diverge", "error", "inconclusive", "agree")
+
+    def __init__(self, results, spec):
+        self.results, self.spec = results, spec
+        found = {r.verdict for r in results}
+        self.verdict = next((v for v in self.ORDER if v in found), "agree")
+        self.exit_code = dict(diverge=1, error=2, inconclusive=3, agree=0)[self.verdict]
+
+    departures = property(lambda self: [d for r in self.results for d in r.departures])
+
+    def to_dict(self):
+        return report.clean(
+            dict(
+                verdict=self.verdict,
+                exit_code=self.exit_code,
+                spec=str(self.spec),
+                version=version(),
+                pieces=[r.to_dict() for r in self.results],
+            )
+        )
+
+    def text(self):
+        return report.pieces_text(self.results, self.spec)
+
+    def __str__(self):
+        return self.text()
+
+    def __repr__(self):
+        return f"<lockstep.LayerReport {self.verdict}: {len(self.results)} piece(s)>"
+
+
+def check_layer(spec, *, kind=None, backward=None, dtype="both", seed=0, leaky_slope=None):
+    """Check one CS231n-style piece against its torch op, or every piece of a file.
+
+    spec         'layers.py:NAME', the pair NAME_forward/NAME_backward (or the loss NAME(x, y) -> (loss, dx)), or
+                 'layers.py' for every pair and loss it holds
+    kind         the layer kind when the stem does not say it (affine, relu, leaky_relu, sigmoid, tanh,
+                 softmax_loss, svm_loss)
+    backward     another backward for the pair (batchnorm_backward_alt)
+    dtype        'both' (float64 and float32), 'float64' or 'float32'
+    seed         of the inputs' Generator
+    leaky_slope  leaky_relu's negative slope (default: the forward's own default, else torch's 0.01)
+    """
+    from .pieces import layer
+
+    with threadpool_limits(1, user_api="blas"), np.errstate(all="ignore"):
+        return LayerReport(layer.check(spec, kind, backward, dtype, seed, leaky_slope), spec)
+
+
 def assert_agrees(candidate=None, **settings):
     """Raise AssertionError with the text report unless the candidate agrees with the torch twin."""
     r = check(candidate, **settings)

@@ -321,6 +321,68 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
+def parse_layer(argv):
+    """The flags of `layer FILE.py[:NAME]`."""
+    from lockstep.api import version
+    from lockstep.pieces.kinds import KINDS
+    from lockstep.pieces.layer import DTYPES, UNBOUNDED
+
+    p = Parser(
+        prog=f"{PROG} layer",
+        description="Check one CS231n-style forward/backward pair (NAME_forward, NAME_backward) or loss NAME(x, y) "
+        "against the matching torch op, on random inputs and the extremes that break such code, in float64 and "
+        "float32; a bare FILE.py checks every pair and loss it holds. Exit status: 0 agree, 1 diverge, 2 bad "
+        "input, 3 inconclusive.",
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    p.add_argument("piece", metavar="FILE.py[:NAME]", help="the file, and the pair's stem or the loss's name")
+    p.add_argument(
+        "--kind",
+        choices=list(KINDS) + list(UNBOUNDED),
+        help="the layer kind, when the stem does not say it (default: the stem's)",
+    )
+    p.add_argument("--backward", metavar="NAME", help="another backward for the pair (default: NAME_backward)")
+    p.add_argument("--dtype", choices=list(DTYPES), default="both", help="the precisions tried (default: both)")
+    p.add_argument("--seed", type=whole, default=0, help="seed of the inputs' Generator (default: 0)")
+    p.add_argument(
+        "--leaky-slope", type=number, help="leaky_relu's slope (default: the forward's own default, else 0.01)"
+    )
+    p.add_argument("--json", metavar="PATH", help="write the report as JSON; '-' to stdout (default: none)")
+    p.add_argument("--quiet", action="store_true", help="print only the verdict line (default: off)")
+    return p.parse_args(argv)
+
+
+def run_layer(argv):
+    """`layer FILE.py[:NAME]`: the text report, the JSON, the exit status."""
+    args = parse_layer(argv)
+    check_output_path("--json", args.json)
+    if args.seed < 0:
+        raise UsageError(f"--seed must be a whole number >= 0, got {args.seed}")
+    from lockstep import api, report
+
+    r = api.check_layer(
+        args.piece,
+        kind=args.kind,
+        backward=args.backward,
+        dtype=args.dtype,
+        seed=args.seed,
+        leaky_slope=args.leaky_slope,
+    )
+    say = Say(sys.stderr if args.json == "-" else sys.stdout)
+    text = r.text()
+    say(text.rsplit("\n", 1)[-1] if args.quiet else text)
+    if args.json == "-":
+        sys.stdout.buffer.write(report.json_bytes(r.to_dict()))
+        sys.stdout.flush()
+    elif args.json:
+        data = report.json_bytes(r.to_dict())
+        report.write_atomic(args.json, lambda f: f.write(data))
+    return r.exit_code
+
+
+SUBCOMMANDS = {"layer": run_layer}
+
+
 def settings_of(args):
     """The flags given explicitly, as lockstep.check()'s settings."""
     from lockstep.config import FIELDS
@@ -367,6 +429,8 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     step = [None]
     try:
+        if argv and argv[0] in SUBCOMMANDS:
+            return SUBCOMMANDS[argv[0]](argv[1:])
         args = parse_args(argv)
         to_stdout = args.json == "-"
         say_verdict = Say(sys.stderr if to_stdout else sys.stdout)
