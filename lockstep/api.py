@@ -177,7 +177,25 @@ def check(candidate=None, *, X=None, y=None, X_test=None, y_test=None, on_start=
         return _check(candidate, X, y, X_test, y_test, on_start, on_step, settings)
 
 
-def _check(candidate, X, y, X_test, y_test, on_start, on_step, settings):
+def check_update(rule, *, X=None, y=None, X_test=None, y_test=None, on_start=None, on_step=None, **settings):
+    """Drive one update rule over the gradients of a lockstep run and check it against torch.optim at every step.
+
+    rule      'optim.py:adam' or the function: CS231n's update(w, dw, config) -> (next_w, config), Coursera's
+              update_parameters_with_adam(parameters, grads, v, s, t, learning_rate, beta1, beta2, epsilon) (or its
+              momentum twin), or a per-variable f(alpha, beta1, ..., var, grad, v, s, t) (Holberton's)
+    settings  compare.py's flags with underscores, as lockstep.check() takes them; the optimizer and its settings
+              that are not given are the rule's own (its state's names, a CS231n config's setdefaults, the
+              function's keyword defaults)
+    Returns a Report, as lockstep.check() does."""
+    from .pieces import update
+
+    with threadpool_limits(1, user_api="blas"):
+        found, settings = update.prepare(rule, settings)
+        given = {k: v for k, v in settings.items() if k in FIELDS}
+        return _check(None, X, y, X_test, y_test, on_start, on_step, settings, update.builder(found, given))
+
+
+def _check(candidate, X, y, X_test, y_test, on_start, on_step, settings, build=None):
     cfg = resolve(settings)
     ds = load_data(cfg, X, y, X_test, y_test)
     scale = cfg.scale or ("unit" if ds.images else "none")
@@ -188,7 +206,7 @@ def _check(candidate, X, y, X_test, y_test, on_start, on_step, settings):
     n_train = len(X_tr)
     rng = np.random.default_rng(cfg.seed)  # the one Generator: the initial weights, then every shuffle
     batch = cfg.batch_size or n_train
-    side = build_side(cfg, candidate, rng, n_train, (X_tr[:batch], Y_tr[:batch]))
+    side = (build or build_side)(cfg, candidate, rng, n_train, (X_tr[:batch], Y_tr[:batch]))
     run = Lockstep(cfg, X_tr, Y_tr, side, rng)
     result = Result(
         identity=side.identity(),

@@ -80,7 +80,7 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see --help)")
 
 
-def parse_args(argv):
+def parse_args(argv, rule=False):
     from handmade import ACTIVATIONS, INITS, LOSSES
     from handmade.config import L2_NORMS, REDUCTIONS
     from lockstep.api import version
@@ -90,12 +90,22 @@ def parse_args(argv):
 
     d = Config()
     p = Parser(
-        prog=PROG,
-        description="Train the handmade NumPy MLP (or your own network) and its PyTorch twin in "
-        "lockstep on the same batches, compare every tensor at every step, and report "
-        "where they part. Exit status: 0 agree (or blew up alike), 1 diverge, 2 bad "
+        prog=f"{PROG} update" if rule else PROG,
+        description=(
+            "Drive one update rule (CS231n's update(w, dw, config), Coursera's update_parameters_with_adam(...), "
+            "or a per-variable f(alpha, ..., var, grad, state...)) over the gradients of a lockstep run and check "
+            "it, and its state, against torch.optim at every step; the optimizer and settings not given are the "
+            "rule's own."
+            if rule
+            else "Train the handmade NumPy MLP (or your own network) and its PyTorch twin in "
+            "lockstep on the same batches, compare every tensor at every step, and report "
+            "where they part."
+        )
+        + " Exit status: 0 agree (or blew up alike), 1 diverge, 2 bad "
         "input, 3 inconclusive (float32 that could not see a 1% difference: rerun in float64).",
     )
+    if rule:
+        p.add_argument("rule", metavar="FILE.py:NAME", help="the update rule: a file and the function's name")
     p.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     model = p.add_argument_group("model")
     model.add_argument(
@@ -431,7 +441,8 @@ def main(argv=None):
     try:
         if argv and argv[0] in SUBCOMMANDS:
             return SUBCOMMANDS[argv[0]](argv[1:])
-        args = parse_args(argv)
+        rule = bool(argv) and argv[0] == "update"
+        args = parse_args(argv[1:] if rule else argv, rule=rule)
         to_stdout = args.json == "-"
         say_verdict = Say(sys.stderr if to_stdout else sys.stdout)
         say = (lambda *a: None) if args.quiet else say_verdict
@@ -452,7 +463,10 @@ def main(argv=None):
             if progress:
                 progress.update(1)
 
-        r = api.check(args.candidate, on_start=say, on_step=on_step, **settings_of(args))
+        if rule:
+            r = api.check_update(args.rule, on_start=say, on_step=on_step, **settings_of(args))
+        else:
+            r = api.check(args.candidate, on_start=say, on_step=on_step, **settings_of(args))
         if progress:
             progress.close()
         result = r.to_dict()

@@ -119,7 +119,7 @@ def _walk(events, cur, trusted, states, shape):
             cur = e.prev
         else:
             shaped = [r for r in ins if events[r].value is not None and events[r].value.shape == shape]
-            cur = max(shaped or ins)
+            cur = min(shaped or ins)  # the first to go wrong, in the order the code ran
         seen.add(cur)
 
 
