@@ -452,6 +452,8 @@ def main(argv=None):
             for bug in CATALOGUE:
                 say_verdict(f"{bug.name:<30} {bug.description}")
             return 0
+        if rule and args.candidate:
+            raise UsageError("--candidate does not go with update: the rule is the side under test")
         check_output_path("--json", args.json)
         check_output_path("--plot", args.plot)
         from lockstep import api, report
