@@ -1,7 +1,7 @@
 """CS231n-style update rules that part from torch's: one in another convention, one with a mistake.
 
-    mlp-crosscheck update examples/cs231n_optim_variants.py:adam_t_from_1 --sizes 784,32,10 --steps 10
-    mlp-crosscheck update examples/cs231n_optim_variants.py:adam_no_bias_correction --sizes 784,32,10 --steps 10
+mlp-crosscheck update examples/cs231n_optim_variants.py:adam_t_from_1 --sizes 784,32,10 --steps 10
+mlp-crosscheck update examples/cs231n_optim_variants.py:adam_no_bias_correction --sizes 784,32,10 --steps 10
 """
 
 import numpy as np

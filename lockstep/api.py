@@ -192,7 +192,14 @@ def check_update(rule, *, X=None, y=None, X_test=None, y_test=None, on_start=Non
     with threadpool_limits(1, user_api="blas"):
         found, settings = update.prepare(rule, settings)
         given = {k: v for k, v in settings.items() if k in FIELDS}
-        return _check(None, X, y, X_test, y_test, on_start, on_step, settings, update.builder(found, given))
+        sides = []
+        r = _check(None, X, y, X_test, y_test, on_start, on_step, settings, update.builder(found, given, sides))
+        extra = sides[0].suspected if sides else None
+        fs = r.result.findings
+        if extra is not None and not any(f.code == "suspect" for f in fs):  # the rule's own mistakes, in its place
+            at = next((k for k, f in enumerate(fs) if f.code == "unmatched"), len(fs))
+            fs[at : at + 1] = [extra]
+        return r
 
 
 def _check(candidate, X, y, X_test, y_test, on_start, on_step, settings, build=None):

@@ -491,10 +491,8 @@ def piece_line(src):
         names = ", ".join(dict.fromkeys(b["variable"] for b in before))
         span = f"line {lines[0]}" if min(lines) == max(lines) else f"lines {min(lines)}-{max(lines)}"
         still = f"; {names} ({span}) still match"
-    return (
-        f"your code departs at {Path(src['file']).name}:{line_span(src)}, {src['variable']} (should be "
-        f"{src['tensor']}){holds}{values}{still}"
-    )
+    name = src["variable"] if src["variable"] == src["tensor"] else f"{src['variable']} (should be {src['tensor']})"
+    return f"your code departs at {Path(src['file']).name}:{line_span(src)}, {name}{holds}{values}{still}"
 
 
 def piece_departure_lines(d):
@@ -544,6 +542,24 @@ def piece_summary(r):
     return f"verdict: diverge: {piece_name(r)}: {d.output} departs{where}{more}"
 
 
+def piece_short(r):
+    """One line for a piece in a file's summary."""
+    if r.verdict in ("error", "skipped"):
+        return f"{piece_name(r)}: {r.error}"
+    if r.verdict != "diverge":
+        cases = f"{plural(len(r.cases), 'case')} x {' and '.join(r.dtypes)}"
+        return f"{piece_name(r)}: {cases}, every output " + (
+            "within rounding of torch" if r.verdict == "agree" else "agrees, but float32 alone could not see"
+        )
+    parts = []
+    for d in r.departures:
+        src = d.source or {}
+        at = f" at {Path(src['file']).name}:{line_span(src)}" if src.get("line") else ""
+        why = f" ({d.suspect.bug})" if d.suspect is not None and d.suspect.bug else ""
+        parts.append(f"{d.output} departs{at}{why}")
+    return f"{piece_name(r)}: {'; '.join(parts)}"
+
+
 def piece_text(r):
     """The whole text report of one piece (a PieceResult)."""
     if r.verdict in ("error", "skipped"):
@@ -582,7 +598,7 @@ def pieces_text(results, spec):
         return piece_text(results[0])
     lines = [f"{Path(str(spec)).name}: {plural(len(results), 'piece')}"]
     for r in results:
-        lines.append(f"  {r.verdict:<12} " + piece_summary(r).removeprefix("verdict: ").removeprefix(f"{r.verdict}: "))
+        lines.append(f"  {r.verdict:<12} {piece_short(r)}")
     for r in results:
         if r.verdict in ("diverge", "inconclusive"):
             lines += ["", piece_text(r)]

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from source_lines import covers
 
 import lockstep
 from lockstep import cli
 from lockstep.pieces.kinds import KINDS
-
-from source_lines import covers
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 LAYERS, BUGS = EXAMPLES / "cs231n_layers.py", EXAMPLES / "cs231n_layers_bugs.py"

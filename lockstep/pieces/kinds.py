@@ -161,7 +161,8 @@ RELU_SUSPECTS = (
     Suspect(
         "relu-grad-at-zero",
         "dx",
-        "dx passes dout where x is exactly 0 (the mask x < 0, not x <= 0): torch's relu' is 0 at 0",
+        "dx passes dout where x is exactly 0 (the mask x < 0, not x <= 0): torch's relu' is 0 there, the "
+        "subgradient at the kink, which only inputs tied at 0 show",
         lambda i, k: i["dout"] * (i["x"] >= 0),
     ),
     Suspect("relu-grad-unmasked", "dx", "dx is dout itself: the mask x > 0 is not applied", lambda i, k: i["dout"]),

@@ -233,7 +233,18 @@ def judge_output(name, case, dtype, ours, ref, E, raised):
     if c.ok:
         return PieceVerdict(case, dtype, name, c.max_rel, tol.for_phase(phase), True, "tolerance")
     if not (c.ours_finite and c.ref_finite):
-        return PieceVerdict(case, dtype, name, np.inf, tol.for_phase(phase), False, "non-finite")
+        note = None
+        if dtype == "float64" and c.ref_finite:  # does the maths stay finite? (it matters, but it is no gradient error)
+            high, why = raised()
+            if high is None:
+                note = f"not re-run in extended precision: {why}"
+            elif np.isfinite(high[name]).all():
+                note = (
+                    "in extended precision your code stays finite here: the maths is right, and float64 rounding "
+                    "takes your formula to an overflow, log(0) or 0/0 where torch's stable one stays finite (a "
+                    "softmax without the max shift, the log of a probability that underflows)"
+                )
+        return PieceVerdict(case, dtype, name, np.inf, tol.for_phase(phase), False, "non-finite", note=note)
     x = bounds.excess(ours, ref, E, E)
     threshold = c.max_rel / x if x else np.inf
     if x <= 1 + judge.OWN:
@@ -388,6 +399,12 @@ def suspect(pair, name, ours, i64, known, dtype):
     """The suspect Finding whose prediction fits the departing output, or an 'unmatched' one saying what relates it
     to torch's (one constant factor, a reshape, a transpose, or none)."""
     ref = known[name] if name in known else None
+    if not np.isfinite(ours).all():
+        return Finding(
+            "non_finite",
+            f"{name} is NaN or inf where torch's is finite: look for exp without the max shift, a log of 0, or a "
+            "division by 0.",
+        )
     fits = []
     for s in pair.kind.suspects:
         if s.output == name:

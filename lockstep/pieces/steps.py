@@ -48,3 +48,32 @@ def known(cfg, hyper, name, pre, ref, grad):
         mu = optimizer_settings(cfg)["momentum"]
         out.update(step=p0 - out["new"], momentum_term=mu * f(next(iter(before.values()), np.zeros_like(g))))
     return out
+
+
+# -- mistakes of update rules that the bug catalogue has no run for: predicted from the twin's step -------------
+def _rmsprop_without_sqrt(cfg, h, p0, g, state):
+    if cfg.optimizer != "rmsprop" or h.get("centered") or h.get("momentum"):
+        return None
+    return p0 - h["lr"] * g / (state["square_avg"] + h["eps"])
+
+
+def _adam_t_stuck(cfg, h, p0, g, state):
+    if cfg.optimizer != "adam" or h.get("weight_decay"):
+        return None
+    (b1, b2), t = h["betas"], 1 + float(optimizer_settings(cfg)["adam_t0"])
+    m_hat, v_hat = state["exp_avg"] / (1 - b1**t), state["exp_avg_sq"] / (1 - b2**t)
+    return p0 - h["lr"] * m_hat / (np.sqrt(v_hat) + h["eps"])
+
+
+UPDATE_SUSPECTS = [  # (name, what the code does, prediction of the new parameter or None where it cannot apply)
+    (
+        "rmsprop-without-sqrt",
+        "RMSprop divides by s + eps, not by sqrt(s) + eps: the square root of the cache is missing",
+        _rmsprop_without_sqrt,
+    ),
+    (
+        "adam-t-never-incremented",
+        "Adam's bias correction uses the same t at every step: its counter is never incremented (t += 1 missing)",
+        _adam_t_stuck,
+    ),
+]

@@ -30,7 +30,7 @@ import handmade
 from .. import trace
 from ..config import OPTIMIZERS, SettingError, advance, make_clip, make_optimizer, make_schedule, state_keys
 from ..judge.tolerance import TOLERANCES, compare
-from ..records import Identity
+from ..records import Finding, Identity
 from ..sides.candidate import CandidateError, load, where
 from ..sides.protocol import Side
 from .locate import locate
@@ -167,6 +167,7 @@ class UpdateRule(Side):
         }
         self.state = {name: self.fresh(p.data) for name, p in self.named}  # the user's terms
         self.t, self.returned, self.grads = 0, self.dtype, None
+        self.suspected = None  # a mistake of the rule's own (steps.UPDATE_SUSPECTS) that fits, once located
         self.roles = self.role_map()  # {twin key: user key}, or None: the rule keeps other quantities
         self.phases = (
             ("loss", "backward", "update") if self.roles is None else ("loss", "backward", "optimizer", "update")
@@ -417,7 +418,38 @@ class UpdateRule(Side):
         tol = TOLERANCES[sc["dtype"]]
         agree = lambda a, b: compare("update", "", a, b, tol).ok  # noqa: E731
         source, why = locate(events, d.tensor, target, {k: user(v) for k, v in facts.items()}, returned, agree)
+        if d.phase == "update":
+            self.suspected = suspect_of(self.cfg, sc, d, grads[pname])
         return dict(source, kind="candidate") if source else {"unmatched": why}
+
+
+def suspect_of(cfg, sc, d, grad):
+    """The Finding of the rule's own mistakes (steps.UPDATE_SUSPECTS) whose prediction fits the departing update,
+    for the catalogue's suspect finder to be completed with; None when none fits."""
+    from ..findings.findings import SUSPECT_FIT
+    from ..findings.signatures import fit
+    from .steps import UPDATE_SUSPECTS
+
+    h, name = sc["hyper"], d.tensor
+    p0 = np.asarray(sc["pre"]["params"][name], np.float64)
+    state = {k[len(name) + 1 :]: np.asarray(v, np.float64) for k, v in sc["ref"].items() if k.startswith(name + ".")}
+    ours = next(np.asarray(a, np.float64) for ph, n, a, _ in sc["pairs"] if (ph, n) == ("update", name))
+    fits = []
+    for bug, text, predict in UPDATE_SUSPECTS:
+        try:
+            predicted = predict(cfg, h, p0, np.asarray(grad, np.float64), state)
+        except (KeyError, ValueError, TypeError):
+            predicted = None
+        if predicted is not None:
+            res, _ = fit(ours, predicted, "")
+            if res <= SUSPECT_FIT[sc["dtype"]]:
+                fits.append((res, bug, text))
+    if not fits:
+        return None
+    res, bug, text = min(fits)
+    return Finding(
+        "suspect", f"Likely cause: {bug}: {text} (the prediction fits to {res:.1e}).", bug, dict(evidence=text, fit=res)
+    )
 
 
 @dataclass
@@ -446,10 +478,11 @@ def prepare(spec, settings):
     return Rule(obj, form, name, file, names, keeps), dict(settings, **implied)
 
 
-def builder(rule, given):
-    """build_side for api._check: the UpdateRule side, from the run's one Generator."""
+def builder(rule, given, built):
+    """build_side for api._check: the UpdateRule side, from the run's one Generator (appended to `built`)."""
 
     def build(cfg, candidate, rng, n_train, first_batch):
-        return UpdateRule(rule, cfg, cfg.dtype, n_train, given, seed=rng)
+        built.append(UpdateRule(rule, cfg, cfg.dtype, n_train, given, seed=rng))
+        return built[-1]
 
     return build
