@@ -503,16 +503,13 @@ def piece_departure_lines(d):
         head = f"{where}: shape {tuple(d.shapes[0])} where torch's is {tuple(d.shapes[1])}"
     else:
         h = d.head
-        head = (
-            f"{where}, element {tuple(h.index)}: yours {fmt(h.side, 6)} where torch has {fmt(h.ref, 6)} "
-            f"(rel err {fmt(v.rel_err, 2)} of torch's largest value, "
-            + (
-                f"{v.rel_err / v.threshold:.2g}x what rounding allows"
-                if v.threshold and np.isfinite(v.threshold)
-                else ""
-            )
-            + f"; judged by {v.how})"
-        )
+        if v.how == "non-finite":
+            judged = "not finite where torch's is"
+        else:
+            ratio = v.rel_err / v.threshold if v.threshold else np.inf
+            allows = f"{ratio:.2g}x what rounding allows" if ratio < 1e30 else "where rounding allows only underflow"
+            judged = f"rel err {fmt(v.rel_err, 2)} of torch's largest value, {allows}; judged by {v.how}"
+        head = f"{where}, element {tuple(h.index)}: yours {fmt(h.side, 6)} where torch has {fmt(h.ref, 6)} ({judged})"
     lines = [head]
     if d.source:
         lines.append(piece_line(d.source))
@@ -577,10 +574,10 @@ def piece_text(r):
         if state == "agree":
             seen = []
             for dt, floor in r.detection_floor.items():
-                errs = [v.rel_err for v in mine if v.dtype == dt]
-                if errs and name in floor:
-                    seen.append(f"{dt} {max(errs):.1e} (held to {floor[name]:.1e})")
-            lines.append(f"  {name:<12} agree   worst relative error {', '.join(seen)}")
+                ratios = [v.rel_err / v.threshold if v.threshold else 0.0 for v in mine if v.dtype == dt]
+                if ratios and name in floor:
+                    seen.append(f"{dt} {max(ratios):.2g} of its allowance (floor {floor[name]:.1e})")
+            lines.append(f"  {name:<12} agree   worst: {', '.join(seen)}")
         else:
             body = piece_departure_lines(departed[name])
             lines.append(f"  {name:<12} DEPARTS {body[0]}")

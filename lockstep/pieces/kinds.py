@@ -68,16 +68,18 @@ def _grad(f, inputs, dtype, names, dout):
 
 # -- affine: out = x.reshape(N, D) w + b, w (D, M) as CS231n holds it (in, out) -----------------------------------
 def affine_cases(rng):
-    def case(name, x, m):
+    def case(name, x, m, centred=False):
         d = int(np.prod(x.shape[1:]))
-        w, b = _rand(rng, d, m), _rand(rng, m)
-        return Case(name, dict(x=x, w=w, b=b, dout=_rand(rng, len(x), m)))
+        w, b, dout = _rand(rng, d, m), _rand(rng, m), _rand(rng, len(x), m)
+        if centred:  # dout summing to 0 over the batch (as below a batch norm): dw = x^T dout cancels the offset
+            dout -= dout.mean(axis=0)
+        return Case(name, dict(x=x, w=w, b=b, dout=dout))
 
     return [
         case("random", _rand(rng, 6, 5), 4),
         case("image-shaped input (N, 3, 2, 2)", _rand(rng, 4, 3, 2, 2), 3),
         case("batch of 1", _rand(rng, 1, 5), 4),
-        case("large offset", _rand(rng, 6, 5) + 1e4, 4),
+        case("large offset, dout summing to 0", _rand(rng, 16, 5) + 1e4, 4, centred=True),
     ]
 
 
