@@ -163,3 +163,15 @@ def dropout_forward(x, dropout_param):
 def dropout_backward(dout, cache):
     dropout_param, mask = cache
     return dout * mask if dropout_param["mode"] == "train" else dout
+
+
+def affine_relu_forward(x, w, b):
+    """CS231n's sandwich helper (layer_utils.py): an affine layer and a relu, the caches of both."""
+    z, fc_cache = affine_forward(x, w, b)
+    out, relu_cache = relu_forward(z)
+    return out, (fc_cache, relu_cache)
+
+
+def affine_relu_backward(dout, cache):
+    fc_cache, relu_cache = cache
+    return affine_backward(relu_backward(dout, relu_cache), fc_cache)

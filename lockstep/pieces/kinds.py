@@ -105,6 +105,40 @@ def affine_bounds(i, r, u, tiny, work):
     )
 
 
+# -- affine_relu, CS231n's sandwich helper (layer_utils.py): relu(x w + b), the gradients through both ---------------
+def affine_relu_torch(i, dtype):
+    x2 = i["x"].reshape(len(i["x"]), -1)
+    f = lambda x, w, b: F.relu(F.linear(x, w.T, b))  # noqa: E731
+    out, (dx, dw, db) = _grad(f, dict(x=x2, w=i["w"], b=i["b"]), dtype, ("x", "w", "b"), i["dout"])
+    return dict(out=out, dx=dx.reshape(i["x"].shape), dw=dw, db=db)
+
+
+def affine_relu_known(i, r):
+    x2 = i["x"].reshape(len(i["x"]), -1)
+    z = x2 @ i["w"] + i["b"]
+    dz = i["dout"] * (z > 0)
+    return dict(affine_known(i, r), z=z, mask=(z > 0).astype(float), dz=dz)
+
+
+def affine_relu_bounds(i, r, u, tiny, work):
+    """The affine layer's bound for z, then relu's at z within it (a z within rounding of 0 may take either side of
+    the kink: the derivative's box holds the whole dout there), then the affine gradients of dz with its error."""
+    x2, w, dout = i["x"].reshape(len(i["x"]), -1), i["w"], i["dout"]
+    z = x2 @ w + i["b"]
+    Ez = bounds.matmul_bound(x2, w, u, tiny, c=i["b"])
+    forward, backward = bounds.activation("relu", 0.01)
+    Ea = bounds.elementwise(forward, [z], [Ez], u, work)[0] + bounds.ULPS * tiny
+    zero = np.zeros_like(dout)
+    Edz, floor = bounds.backward_bound(backward, dout, zero, 0.0, z, Ez, r["out"], Ea, u, tiny, work)
+    dz, Edz = dout * (z > 0), Edz + floor
+    return dict(
+        out=Ea,
+        dx=bounds.matmul_bound(dz, w.T, u, tiny, EA=Edz).reshape(i["x"].shape),
+        dw=bounds.matmul_bound(x2.T, dz, u, tiny, EB=Edz),
+        db=bounds.matmul_bound(np.ones((1, len(dout))), dz, u, tiny, EB=Edz)[0],
+    )
+
+
 AFFINE_SUSPECTS = (
     Suspect(
         "affine-db-averaged",
@@ -294,6 +328,16 @@ KINDS = {
             affine_known,
             affine_bounds,
             AFFINE_SUSPECTS,
+        ),
+        Kind(
+            "affine_relu",
+            "torch.nn.functional.relu of torch.nn.functional.linear",
+            affine_cases,
+            ("x", "w", "b"),
+            ("dx", "dw", "db"),
+            affine_relu_torch,
+            affine_relu_known,
+            affine_relu_bounds,
         ),
         activation_kind("relu", "torch.nn.functional.relu", RELU_SUSPECTS),
         activation_kind("leaky_relu", "torch.nn.functional.leaky_relu", settings=dict(leaky_slope=0.01)),
