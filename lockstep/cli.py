@@ -285,37 +285,40 @@ def parse_args(argv, rule=False):
         + "; ".join(f"{k}: {v}" for k, v in PRESET_HELP.items())
         + " (default: none)",
     )
-    find.add_argument(
-        "--inject-bug",
-        metavar="NAME",
-        help="plant one classic bug in handmade, with a setup that exposes it; see --list-bugs (default: none)",
-    )
-    find.add_argument("--list-bugs", action="store_true", help="list the bugs --inject-bug knows, and exit")
-    find.add_argument(
-        "--candidate",
-        metavar="FILE.py:NAME",
-        help="check your own network instead of handmade: a "
-        "function f(params, X, Y) -> (loss, grads), or a class Net(params, **hyper) with "
-        "step(X, Y, lr) -> loss and .params (default: none)",
-    )
-    find.add_argument(
-        "--layout",
-        choices=["auto"] + list(LAYOUTS),
-        help="the candidate's parameter layout: "
-        + "; ".join(f"{k}: {v.summary}" for k, v in LAYOUTS.items())
-        + "; auto: inferred from the first call (default: auto)",
-    )
-    find.add_argument(
-        "--targets",
-        choices=list(TARGETS),
-        help="what the candidate receives as Y: one-hot floats or integer labels (default: onehot)",
-    )
-    find.add_argument(
-        "--gradcheck",
-        action="store_true",
-        default=None,
-        help="also check the first batch's gradients by finite differences (default: off)",
-    )
+    if not rule:  # the update command's side under test is the rule: no planted bug, no candidate
+        find.add_argument(
+            "--inject-bug",
+            metavar="NAME",
+            help="plant one classic bug in handmade, with a setup that exposes it; see --list-bugs (default: none)",
+        )
+        find.add_argument("--list-bugs", action="store_true", help="list the bugs --inject-bug knows, and exit")
+        find.add_argument(
+            "--candidate",
+            metavar="FILE.py:NAME",
+            help="check your own network instead of handmade: a "
+            "function f(params, X, Y) -> (loss, grads), or a class Net(params, **hyper) with "
+            "step(X, Y, lr) -> loss and .params (default: none)",
+        )
+        find.add_argument(
+            "--layout",
+            choices=["auto"] + list(LAYOUTS),
+            help="the candidate's parameter layout: "
+            + "; ".join(f"{k}: {v.summary}" for k, v in LAYOUTS.items())
+            + "; auto: inferred from the first call (default: auto)",
+        )
+        find.add_argument(
+            "--targets",
+            choices=list(TARGETS),
+            help="what the candidate receives as Y: one-hot floats or integer labels (default: onehot)",
+        )
+        find.add_argument(
+            "--gradcheck",
+            action="store_true",
+            default=None,
+            help="also check the first batch's gradients by finite differences (default: off)",
+        )
+    else:
+        p.set_defaults(list_bugs=False, candidate=None)
     out = p.add_argument_group("output")
     out.add_argument(
         "--json",
@@ -452,8 +455,6 @@ def main(argv=None):
             for bug in CATALOGUE:
                 say_verdict(f"{bug.name:<30} {bug.description}")
             return 0
-        if rule and args.candidate:
-            raise UsageError("--candidate does not go with update: the rule is the side under test")
         check_output_path("--json", args.json)
         check_output_path("--plot", args.plot)
         from lockstep import api, report

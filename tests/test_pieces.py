@@ -341,3 +341,21 @@ def test_the_commands_as_a_real_process():
         text=True,
     )
     assert update.returncode == 0 and update.stdout.startswith("verdict: agree"), update.stderr
+
+
+@pytest.mark.parametrize("command", ["layer", "update"])
+def test_every_flag_of_the_commands_documents_its_default(command, capsys):
+    with pytest.raises(SystemExit):
+        cli.main([command, "--help"])
+    help_text = capsys.readouterr().out
+    blocks = help_text.split("\n  --")[1:]
+    assert len(blocks) >= (8 if command == "layer" else 38) and "--candidate" not in help_text
+    for block in blocks:
+        name = block.split()[0]
+        if name not in ("help", "version"):
+            assert "(default:" in " ".join(block.split()), name
+
+
+def test_settings_the_update_command_has_no_use_for_are_refused_from_python():
+    with pytest.raises(ValueError, match="--inject-bug does not go with update"):
+        lockstep.check_update(f"{EXAMPLES / 'cs231n_optim.py'}:adam", inject_bug="missing-mean")
