@@ -165,6 +165,7 @@ UPDATES = [  # rule, settings, verdict, the finding's code and what it names (a 
     ("cs231n_optim.py:adam", {}, "agree", None, None, None),
     ("cs231n_optim.py:adam", dict(dtype="float32", steps=4), "agree", None, None, None),
     ("coursera_optim.py:update_parameters_with_adam", {}, "agree", None, None, None),
+    ("coursera_optim.py:update_parameters_with_adam", dict(dtype="float32"), "agree", None, None, None),
     ("coursera_optim.py:update_parameters_with_momentum", dict(momentum_form="ema"), "agree", None, None, None),
     ("holberton_optim.py:update_variables_momentum", dict(momentum_form="ema", lr=0.1), "agree", None, None, None),
     ("holberton_optim.py:update_variables_RMSProp", dict(lr=1e-3, alpha=0.9), "agree", None, None, None),

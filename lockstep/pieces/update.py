@@ -196,8 +196,9 @@ class UpdateRule(Side):
             got = "None" if a is None else f"shape {a.shape}" if a.dtype.kind in "fiu" else type(a).__name__
             raise CandidateError(f"{self.rule.spec} gave {what} as {got}; expected an array of shape {want}")
         self.returned = max(self.returned, a.dtype, key=lambda d: np.finfo(d).eps if d.kind == "f" else 0)
-        a = a.astype(self.dtype, copy=False)
-        return a.T if self.rule.form == "cs231n" and a.ndim == 2 else a.reshape(like.shape)
+        out = np.empty_like(like, dtype=self.dtype)  # the parameter's own layout (column-major weights)
+        out[...] = a.T if self.rule.form == "cs231n" and a.ndim == 2 else a.reshape(like.shape)
+        return out
 
     def fresh(self, p):
         """The state one parameter starts with, as its course starts it: an empty config; zero v and s."""
