@@ -62,3 +62,38 @@ def softmax_loss(x, y):
     loss = -log_probs[np.arange(n), y].sum() / n
     dx = np.exp(log_probs) / n  # MISTAKE: the 1 at each sample's label is never subtracted
     return loss, dx
+
+
+def batchnorm_forward(x, gamma, beta, bn_param):
+    eps, keep = bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.9)
+    if bn_param["mode"] != "train":
+        return gamma * (x - bn_param["running_mean"]) / np.sqrt(bn_param["running_var"] + eps) + beta, None
+    mean, var = x.mean(axis=0), x.var(axis=0)
+    inv_std = 1 / np.sqrt(var + eps)
+    xhat = (x - mean) * inv_std
+    bn_param["running_mean"] = keep * bn_param["running_mean"] + (1 - keep) * mean
+    bn_param["running_var"] = keep * bn_param["running_var"] + (1 - keep) * var
+    return gamma * xhat + beta, (xhat, inv_std, gamma)
+
+
+def batchnorm_backward(dout, cache):
+    xhat, inv_std, gamma = cache
+    dx = dout * gamma * inv_std  # MISTAKE: the gradients through the batch's mean and variance are left out
+    return dx, (dout * xhat).sum(axis=0), dout.sum(axis=0)
+
+
+def dropout_forward(x, dropout_param):
+    p = dropout_param["p"]
+    if "seed" in dropout_param:
+        np.random.seed(dropout_param["seed"])
+    if dropout_param["mode"] != "train":
+        return x, (dropout_param, None)
+    mask = (np.random.rand(*x.shape) < p) / p
+    return x * mask, (dropout_param, mask)
+
+
+def dropout_backward(dout, cache):
+    dropout_param, mask = cache
+    if dropout_param["mode"] != "train":
+        return dout
+    return dout / dropout_param["p"]  # MISTAKE: the mask is not reapplied, only its 1/p

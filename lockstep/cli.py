@@ -351,7 +351,7 @@ def parse_layer(argv):
     p.add_argument("piece", metavar="FILE.py[:NAME]", help="the file, and the pair's stem or the loss's name")
     p.add_argument(
         "--kind",
-        choices=list(KINDS) + list(UNBOUNDED),
+        choices=list(dict.fromkeys([*KINDS, *UNBOUNDED])),
         help="the layer kind, when the stem does not say it (default: the stem's)",
     )
     p.add_argument("--backward", metavar="NAME", help="another backward for the pair (default: NAME_backward)")

@@ -503,6 +503,12 @@ def piece_departure_lines(d):
     where = f"case '{d.case}', {d.dtype}"
     if d.shapes:
         head = f"{where}: shape {tuple(d.shapes[0])} where torch's is {tuple(d.shapes[1])}"
+    elif v.how == "keep rate":
+        h = d.head
+        head = (
+            f"{where}: the mask keeps {h.side:.1%} of the units where p = {h.ref:g} keeps {h.ref:.0%} (beyond six "
+            "standard deviations of a binomial draw)"
+        )
     else:
         h = d.head
         if v.how == "non-finite":
@@ -515,7 +521,7 @@ def piece_departure_lines(d):
     lines = [head]
     if d.source:
         lines.append(piece_line(d.source))
-    if v.note:
+    if v.note and v.how != "keep rate":
         lines.append(f"note: {v.note}")
     if d.suspect:
         lines.append(d.suspect.message)

@@ -26,6 +26,7 @@ EXTREMES = np.array([-1000.0, -40.0, -20.0, -1e-8, 0.0, -0.0, 1e-8, 20.0, 40.0, 
 class Case:
     name: str
     inputs: dict  # float64 arrays by argument name, 'dout', integer labels 'y'
+    outputs: tuple | None = None  # the outputs this case compares (None: all; a test-mode forward: out alone)
 
 
 @dataclass(frozen=True)
@@ -49,9 +50,13 @@ class Kind:
     suspects: tuple = ()
     loss: bool = False
     settings: dict = field(default_factory=dict)  # the kind's settings and their defaults (leaky_slope)
+    params: object = None  # inputs -> the param dicts the forward takes after its arrays (bn_param), fresh each call
+    after: object = None  # (forward args, out, cache, inputs) -> ({extra output: array}, {input for torch: array})
+    forward_outputs: tuple = ()  # the forward's outputs besides out (running_mean, running_var)
+    checks: object = None  # (case, dtype, inputs) -> [PieceVerdict] of what no torch op gives (a keep rate)
 
     def outputs(self):
-        return ("loss",) + self.grads if self.loss else ("out",) + self.grads
+        return ("loss",) + self.grads if self.loss else ("out",) + self.forward_outputs + self.grads
 
 
 def _rand(rng, *shape, scale=1.0):
@@ -92,7 +97,14 @@ def affine_torch(i, dtype):
 
 def affine_known(i, r):
     x2 = i["x"].reshape(len(i["x"]), -1)
-    return dict(x2=x2, out=r["out"], dx=r["dx"], dx2=r["dx"].reshape(x2.shape), dw=r["dw"], db=r["db"])
+    return {
+        "x as (N, D)": x2,
+        "out": r["out"],
+        "dx": r["dx"],
+        "dx as (N, D)": r["dx"].reshape(x2.shape),
+        "dw": r["dw"],
+        "db": r["db"],
+    }
 
 
 def affine_bounds(i, r, u, tiny, work):
@@ -117,7 +129,7 @@ def affine_relu_known(i, r):
     x2 = i["x"].reshape(len(i["x"]), -1)
     z = x2 @ i["w"] + i["b"]
     dz = i["dout"] * (z > 0)
-    return dict(affine_known(i, r), z=z, mask=(z > 0).astype(float), dz=dz)
+    return dict(affine_known(i, r), z=z, dz=dz, **{"the mask z > 0": (z > 0) * 1.0})
 
 
 def affine_relu_bounds(i, r, u, tiny, work):
@@ -181,7 +193,7 @@ def activation_kind(name, op, suspects=(), settings=None):
     def known(i, r):
         ones = np.ones_like(i["x"])
         derivative = bounds.activation(name, slope(i))[1](ones, i["x"], r["out"])
-        return dict(out=r["out"], dx=r["dx"], derivative=derivative, mask=(i["x"] > 0).astype(float))
+        return {"out": r["out"], "dx": r["dx"], "the derivative at x": derivative, "the mask x > 0": (i["x"] > 0) * 1.0}
 
     def bound(i, r, u, tiny, work):
         forward, backward = bounds.activation(name, slope(i))
@@ -261,22 +273,25 @@ def loss_kind(name, loss, op, ties, suspects):
 
     def known(i, r):
         x, Y, a = setup(i)
-        out = dict(loss=r["loss"], dx=r["dx"], dx_sum=r["dx"] * len(x))
+        out = {"loss": r["loss"], "dx": r["dx"], "dx before its 1/N": r["dx"] * len(x)}
         if loss == "svm":
             margins, target = losses.svm_margins(x, Y)
             active = (margins > 0) & ~target
             out.update(
-                correct=x[np.arange(len(x)), i["y"]],
+                **{"the correct class's scores": x[np.arange(len(x)), i["y"]]},
                 margins=np.maximum(margins, 0),
-                raw=x - x[np.arange(len(x)), i["y"]][:, None] + 1,
-                active=active.astype(float),
-                count=active.sum(axis=1).astype(float),
+                **{"margins before max(0, .)": x - x[np.arange(len(x)), i["y"]][:, None] + 1},
+                **{"the positive margins": active.astype(float)},
+                **{"their count per sample": active.sum(axis=1).astype(float)},
             )
         else:
             shifted = x - x.max(axis=1, keepdims=True)
             logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
             out.update(
-                shifted=shifted, exp=np.exp(shifted), probs=a, log_probs=logp, picked=logp[np.arange(len(x)), i["y"]]
+                probs=a,
+                log_probs=logp,
+                **{"the shifted scores": shifted, "their exp": np.exp(shifted)},
+                **{"the label's log-probability": logp[np.arange(len(x)), i["y"]]},
             )
         return out
 
@@ -297,7 +312,7 @@ SVM_SUSPECTS = (
         "dx",
         "dx holds 1/N at each positive margin but nothing at the correct class's column, which takes minus their "
         "count: dx[range(N), y] -= count is missing",
-        lambda i, k: k["active"] / len(i["x"]),
+        lambda i, k: k["the positive margins"] / len(i["x"]),
     ),
     Suspect(
         "svm-counts-the-correct-class",

@@ -1,327 +1,27 @@
 """mlp-crosscheck layer FILE.py:NAME: one forward/backward pair (or one loss) checked against the matching torch op.
 
 A pair is NAME_forward(x, ...) -> (out, cache) with NAME_backward(dout, cache) -> its gradients (a tuple dx, dw,
-db ... as CS231n returns them, or dx alone), or a loss NAME(x, y) -> (loss, dx). The kind (lockstep/pieces/kinds.py)
-is the stem's, or --kind. Every input case of the kind is run in float64 and float32; each output is compared under
-the fixed tolerance, and an excess is judged as a training step's is: against the op's rounding bound, then in
-extended precision (float64) or in float64 (float32). Where an output departs, the call that gave it is traced and
-the line named (lockstep/pieces/locate.py), with the suspect that fits.
+db ... as CS231n returns them, or dx alone), or a loss NAME(x, y) -> (loss, dx) (lockstep/pieces/pairs.py). The kind
+(lockstep/pieces/kinds.py, norms.py) is the stem's, or --kind. Every input case of the kind is run in float64 and
+float32, each output judged as a training step's tensors are (lockstep/pieces/judging.py). Where an output departs,
+the call that gave it is traced and the line named (lockstep/pieces/locate.py), with the suspect that fits.
 """
 
-import importlib.util
-import inspect
-import sys
-from dataclasses import dataclass
-from pathlib import Path
-
 import numpy as np
-import torch
 
-from .. import trace
 from ..config import SettingError
 from ..findings.findings import SUSPECT_FIT, relation
 from ..findings.signatures import fit
-from ..judge import bounds, judge
-from ..judge.tolerance import BLIND, TOLERANCES, compare, exceeds_value, worst
-from ..records import Finding, PieceDeparture, PieceResult, PieceVerdict
-from ..sides.candidate import CandidateError, where
-from .kinds import KINDS, STEMS
+from ..judge.tolerance import BLIND, TOLERANCES, compare, worst
+from ..records import Element, Finding, PieceDeparture, PieceResult
+from ..sides.candidate import CandidateError
+from .judging import arbitrate32, judge_output, run_case, torch_of  # noqa: F401 - judge_output, torch_of for callers
+from .kinds import KINDS
 from .locate import locate
+from .pairs import UNBOUNDED, _params, cast, functions, kind_of, load_module, pair_of, pairs_in, traced
 
 DTYPES = {"both": ("float64", "float32"), "float64": ("float64",), "float32": ("float32",)}
-FORWARD_PHASES = {"out": "forward", "loss": "loss", "running_mean": "forward", "running_var": "forward"}
 EXIT = dict(agree=0, diverge=1, error=2, inconclusive=3, skipped=0)
-# kinds whose rounding bounds are not written yet: refused, never judged by a tolerance made up for them
-UNBOUNDED = {
-    "batchnorm": "batch norm's rounding bound is not in lockstep/judge/bounds.py yet",
-    "layernorm": "layer norm's rounding bound is not in lockstep/judge/bounds.py yet",
-    "dropout": "dropout's rounding bound is not in lockstep/judge/bounds.py yet",
-}
-
-
-@dataclass
-class Pair:
-    """The functions of one piece, the kind they are checked as, and their file."""
-
-    file: Path
-    name: str  # the stem
-    kind: object  # kinds.Kind
-    forward: object = None
-    backward: object = None
-    loss: object = None
-    forward_name: str | None = None
-    backward_name: str | None = None
-    settings: dict | None = None
-
-    @property
-    def label(self):
-        return f"{self.file.name}:{self.name}"
-
-    def describe(self):
-        names = dict(loss=self.name) if self.loss else dict(forward=self.forward_name, backward=self.backward_name)
-        return dict(file=str(self.file), name=self.name, kind=self.kind.name, op=self.kind.op, **names)
-
-
-def load_module(path):
-    """The user's file imported on its own (its folder on sys.path while it imports, for its own helpers)."""
-    file = Path(path)
-    if not file.is_file():
-        raise CandidateError(f"layer: file {path} does not exist")
-    spec = importlib.util.spec_from_file_location(f"_piece_{file.stem}", file)
-    if spec is None:
-        raise CandidateError(f"layer: {path} is not a Python file")
-    module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(file.resolve().parent))
-    try:
-        spec.loader.exec_module(module)
-    except (Exception, SystemExit) as e:
-        raise CandidateError(f"importing {path} failed: {where(e, [file])}") from None
-    finally:
-        sys.path.pop(0)
-    return module, file.resolve()
-
-
-def functions(module):
-    """{name: function} defined in the module itself, in the order of their lines."""
-    found = [
-        (v.__code__.co_firstlineno, k, v)
-        for k, v in vars(module).items()
-        if inspect.isfunction(v) and v.__module__ == module.__name__
-    ]
-    return {k: v for _, k, v in sorted(found)}
-
-
-def kind_of(stem, kind):
-    """The Kind for a stem (or the --kind given): None when there is none; SettingError for an unknown --kind."""
-    name = kind or STEMS.get(stem, stem)
-    if kind and kind not in KINDS and kind not in UNBOUNDED:
-        raise SettingError(f"--kind {kind!r} is not one of {', '.join(list(KINDS) + list(UNBOUNDED))}")
-    return name
-
-
-def pair_of(module, file, stem, backward=None, kind=None, settings=None):
-    """The Pair of `stem` in the module: stem_forward with stem_backward (or `backward`), or the loss `stem`."""
-    fns = functions(module)
-    kind_name = kind_of(stem, kind)
-    if kind_name in UNBOUNDED:
-        raise SettingError(f"{file.name}:{stem}: not checked: {UNBOUNDED[kind_name]}; no other tolerance stands in")
-    k = KINDS.get(kind_name)
-    if k is None:
-        raise SettingError(
-            f"{file.name}:{stem}: no kind is known for the stem {stem!r}; give --kind, one of {', '.join(KINDS)}"
-        )
-    if k.loss:
-        fn = fns.get(stem) or fns.get(f"{stem}_loss")
-        if fn is None:
-            raise CandidateError(f"{file.name} has no function {stem!r}; it defines {', '.join(fns) or 'none'}")
-        return Pair(file, stem, k, loss=fn, settings=settings)
-    fwd, bwd = f"{stem}_forward", backward or f"{stem}_backward"
-    missing = [n for n in (fwd, bwd) if n not in fns]
-    if missing:
-        raise CandidateError(
-            f"{file.name} has no function {missing[0]!r} for the pair {stem!r}; it defines {', '.join(fns) or 'none'}"
-        )
-    return Pair(file, stem, k, fns[fwd], fns[bwd], None, fwd, bwd, settings)
-
-
-def pairs_in(module, file, kind=None, settings=None):
-    """Every piece of the file, in the order of its lines: [(stem, backward name or None, loss)], each a forward with
-    its backward (and each alternative stem_backward_* as a pair of its own), or a loss f(x, y)."""
-    fns, found = functions(module), []
-    for name, fn in fns.items():
-        if name.endswith("_forward") and f"{name[:-8]}_backward" in fns:
-            stem = name[:-8]
-            found += [(stem, b) for b in fns if b == f"{stem}_backward" or b.startswith(f"{stem}_backward_")]
-        elif (name.endswith("_loss") or name in KINDS and KINDS[name].loss) and len(_params(fn)) == 2:
-            found.append((name, None))
-    return found
-
-
-def _params(fn):
-    return list(inspect.signature(fn).parameters.values())
-
-
-# -- calling the user's code -----------------------------------------------------------------------------------
-def cast(inputs, dtype):
-    """The inputs in `dtype`: floating arrays cast, integer labels and settings kept."""
-    return {k: (v.astype(dtype) if isinstance(v, np.ndarray) and v.dtype.kind == "f" else v) for k, v in inputs.items()}
-
-
-def forward_args(pair, i):
-    """The forward's arguments: the kind's inputs, and leaky_relu's slope where the function takes one (as a
-    number, or as a param dict {'alpha': ...} when its name says param)."""
-    args = [i[a].copy() for a in pair.kind.args]
-    extra = _params(pair.forward)[len(args) :]
-    if extra and "leaky_slope" in i:
-        slope = i["leaky_slope"]
-        args.append(dict(alpha=slope, slope=slope, negative_slope=slope) if "param" in extra[0].name else slope)
-    return args
-
-
-def array_out(value, who, what):
-    """A returned output as a float array; None or anything not numbers is a CandidateError (one line)."""
-    try:
-        a = None if value is None else np.asarray(value)
-    except (TypeError, ValueError):
-        a = None
-    if a is None or a.dtype.kind not in "fiub":
-        raise CandidateError(f"{who} returned {type(value).__name__} for {what}; expected an array of numbers")
-    return a if a.dtype.kind == "f" else a.astype(np.float64)
-
-
-def call(pair, i):
-    """The user's outputs {name: array} for inputs i (in one dtype), and the objects it returned by name."""
-    k = pair.kind
-    try:
-        if k.loss:
-            result = pair.loss(i["x"].copy(), i["y"].copy())
-            who = pair.label
-            if not isinstance(result, tuple) or len(result) != 2:
-                raise CandidateError(f"{who} returned {type(result).__name__}; expected a pair (loss, dx)")
-            returned = dict(loss=result[0], dx=result[1])
-        else:
-            who = pair.forward_name
-            result = pair.forward(*forward_args(pair, i))
-            if not isinstance(result, tuple) or len(result) != 2:
-                raise CandidateError(f"{who} returned {type(result).__name__}; expected a pair (out, cache)")
-            out, cache = result
-            who = pair.backward_name
-            grads = pair.backward(i["dout"].copy(), cache)
-            grads = grads if isinstance(grads, tuple) else (grads,)
-            if len(grads) != len(k.grads):
-                raise CandidateError(
-                    f"{who} returned {len(grads)} value(s); expected {len(k.grads)}: {', '.join(k.grads)}"
-                )
-            returned = dict(out=out, **dict(zip(k.grads, grads)))
-    except CandidateError:
-        raise
-    except (Exception, SystemExit) as e:
-        raise CandidateError(f"{who} raised {where(e, [pair.file])}") from None
-    return {name: array_out(v, who, name) for name, v in returned.items()}, returned
-
-
-def traced(pair, i, output):
-    """(events, the object returned for `output`): the call that gives `output`, run once more under the tracer."""
-    k = pair.kind
-    if k.loss:
-        result, events = trace.record(lambda: pair.loss(i["x"].copy(), i["y"].copy()), trace.UserFiles())
-        return events, result[0 if output == "loss" else 1]
-    args = forward_args(pair, i)
-    if output in FORWARD_PHASES:
-        result, events = trace.record(lambda: pair.forward(*args), trace.UserFiles())
-        return events, result[0]
-    _, cache = pair.forward(*args)
-    result, events = trace.record(lambda: pair.backward(i["dout"].copy(), cache), trace.UserFiles())
-    result = result if isinstance(result, tuple) else (result,)
-    return events, result[k.grads.index(output)]
-
-
-# -- judging: the training step's rule, output by output ----------------------------------------------------------
-def torch_of(dtype):
-    return getattr(torch, np.dtype(dtype).name)
-
-
-def judge_output(name, case, dtype, ours, ref, E, raised):
-    """A PieceVerdict: the fixed tolerance, then the rounding bound E (the same for either side: both compute in
-    `dtype` from the same inputs), then for float64 the precision ladder (raised(): the user's outputs in
-    np.longdouble, or a reason it cannot run)."""
-    phase = FORWARD_PHASES.get(name, "backward")
-    tol = TOLERANCES[dtype]
-    if ours.shape != ref.shape:
-        return PieceVerdict(case, dtype, name, np.inf, tol.for_phase(phase), False, "shape")
-    c = compare(phase, name, ours, ref, tol)
-    if c.ok:
-        return PieceVerdict(case, dtype, name, c.max_rel, tol.for_phase(phase), True, "tolerance")
-    if not (c.ours_finite and c.ref_finite):
-        note = None
-        if dtype == "float64" and c.ref_finite:  # does the maths stay finite? (it matters, but it is no gradient error)
-            high, why = raised()
-            if high is None:
-                note = f"not re-run in extended precision: {why}"
-            elif np.isfinite(high[name]).all():
-                note = (
-                    "in extended precision your code stays finite here: the maths is right, and float64 rounding "
-                    "takes your formula to an overflow, log(0) or 0/0 where torch's stable one stays finite (a "
-                    "softmax without the max shift, the log of a probability that underflows)"
-                )
-        return PieceVerdict(case, dtype, name, np.inf, tol.for_phase(phase), False, "non-finite", note=note)
-    x = bounds.excess(ours, ref, E, E)
-    threshold = c.max_rel / x if x else np.inf
-    if x <= 1 + judge.OWN:
-        return PieceVerdict(case, dtype, name, c.max_rel, threshold, True, "rounding bound")
-    if dtype != "float64":
-        return PieceVerdict(case, dtype, name, c.max_rel, threshold, False, "rounding bound")
-    high, why = raised()
-    if high is None:
-        note = f"not re-run in extended precision: {why}"
-        return PieceVerdict(case, dtype, name, c.max_rel, threshold, False, "rounding bound", note=note)
-    ok = judge.raised_excess(phase, high[name], ours, ref, E, dtype) <= 1 + judge.OWN
-    note = "beyond torch's rounding, but in extended precision your code agrees: its own rounding" if ok else None
-    return PieceVerdict(case, dtype, name, c.max_rel, threshold, ok, "extended precision", note=note)
-
-
-@dataclass
-class Run:
-    """One case in one dtype: the inputs, the user's outputs, torch's, the bounds and the judgements."""
-
-    case: object
-    dtype: str
-    inputs: dict
-    ours: dict
-    ref: dict
-    verdicts: list
-
-
-def run_case(pair, case, dtype):
-    i = cast(dict(case.inputs, **(pair.settings or {})), np.dtype(dtype))
-    ours, _ = call(pair, i)
-    ref = pair.kind.torch(i, torch_of(dtype))
-    i64, r64 = cast(i, np.float64), {k: np.asarray(v, np.float64) for k, v in ref.items()}
-    u = judge.unit(dtype)
-    E = pair.kind.bounds(i64, r64, u, bounds.tiny_for(u), np.float64)
-    memo = {}
-
-    def raised():
-        if "high" not in memo:
-            memo["high"] = _raised(pair, i)
-        return memo["high"]
-
-    verdicts = [judge_output(n, case.name, dtype, ours[n], ref[n], E[n], raised) for n in pair.kind.outputs()]
-    return Run(case, dtype, i, ours, ref, verdicts)
-
-
-def _raised(pair, i):
-    """(the user's outputs in np.longdouble, None), or (None, why that rung cannot run)."""
-    if not judge.RAISES:
-        return None, "np.longdouble is no wider than float64 on this platform"
-    try:
-        high, _ = call(pair, cast(i, judge.LONG))
-    except CandidateError as e:
-        return None, f"your code raised {e} when given np.longdouble"
-    low = [n for n, v in high.items() if np.finfo(v.dtype).eps >= np.finfo(np.float64).eps and v.size > 1]
-    if low:
-        return None, f"it computed {low[0]} in {high[low[0]].dtype} when given np.longdouble"
-    return high, None
-
-
-def arbitrate32(pair, run, v):
-    """A float32 output beyond float32's bound: the same inputs in float64 decide. Returns (the verdict, the float64
-    Run, when it is there that the output departs)."""
-    exact = run_case(pair, _Case(run.case.name, cast(run.inputs, np.float64)), "float64")
-    v64 = next(x for x in exact.verdicts if x.output == v.output)
-    if not v64.ok:
-        return v, exact
-    note = "float32 arithmetic here rounds beyond float32's rounding of torch's formula; float64 agrees"
-    ours, ref = run.ours[v.output], run.ref[v.output]
-    if v.how == "non-finite" or exceeds_value(FORWARD_PHASES.get(v.output, "backward"), ours, ref):
-        return PieceVerdict(**dict(vars(v), float32_only=True, note=judge.ANOTHER_VALUE)), None
-    return PieceVerdict(**dict(vars(v), ok=True, float32_only=True, note=note)), None
-
-
-@dataclass(frozen=True)
-class _Case:
-    name: str
-    inputs: dict
 
 
 def check_pair(pair, dtypes=DTYPES["both"], seed=0):
@@ -342,7 +42,8 @@ def check_pair(pair, dtypes=DTYPES["both"], seed=0):
                     first[v.output] = (where_run, v)
             verdicts += run.verdicts
             runs.append(run)
-    departures = [depart(pair, *first[n]) for n in pair.kind.outputs() if n in first]
+    order = list(pair.kind.outputs()) + [n for n in first if n not in pair.kind.outputs()]
+    departures = [depart(pair, *first[n]) for n in order if n in first]
     # the finest threshold each output was held to over the cases, by dtype: a wrong formula shows in every case,
     # so that is the smallest difference the check could see (a case may be blind to one output: db = 0 exactly)
     floor = {dtype: {} for dtype in dtypes}
@@ -378,6 +79,8 @@ def check_pair(pair, dtypes=DTYPES["both"], seed=0):
 
 def depart(pair, run, v):
     """The PieceDeparture of output v in `run`: its worst elements, the line (traced), the suspect."""
+    if v.output not in run.ours:  # a statistic of the call (dropout's keep rate), not an array to trace
+        return statistic(run, v)
     name, ours, ref = v.output, run.ours[v.output], run.ref[v.output]
     dep = PieceDeparture(name, run.case.name, run.dtype, v, worst(ours, ref))
     if ours.shape != ref.shape:
@@ -395,6 +98,29 @@ def depart(pair, run, v):
         source, why = None, f"the source line could not be traced ({type(e).__name__}: {str(e)[:200]})"
     dep.source = source or {"unmatched": why}
     return dep
+
+
+def statistic(run, v):
+    """The departure of dropout's keep rate: the rate beside p, and p read as the drop probability when it fits."""
+    p, rate = run.inputs["p"], float(run.inputs["keep"].mean())
+    head = Element([], rate, p, abs(rate - p), abs(rate - p) / max(rate, p))
+    keep = run.inputs["keep"]
+    if len(keep) > 1 and (keep == keep[:1]).all() and 0 < rate < 1:
+        text = (
+            "Likely cause: dropout-mask-shared-across-the-batch: every sample gets the same mask, one row drawn for "
+            f"the whole batch (a mask of shape (1, {keep.shape[1]})); draw one of x's shape"
+        )
+        found = Finding("suspect", text + ".", "dropout-mask-shared-across-the-batch")
+    elif abs(rate - (1 - p)) <= v.threshold:
+        text = (
+            f"Likely cause: dropout-mask-keeps-1-p: the mask keeps {rate:.1%} of the units, 1 - p: p taken as the "
+            "probability of dropping (torch's convention; CS231n's p is the probability of keeping: rand < p)."
+        )
+        found = Finding("suspect", text, "dropout-mask-keeps-1-p")
+    else:
+        found = Finding("unmatched", f"The mask keeps {rate:.1%} of the units where p = {p:g} keeps {p:.0%}.")
+    source = {"unmatched": "a keep rate is a statistic of the mask, not one value to trace"}
+    return PieceDeparture(v.output, run.case.name, run.dtype, v, [head], source=source, suspect=found)
 
 
 def suspect(pair, name, ours, i64, known, dtype):
