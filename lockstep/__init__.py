@@ -6,6 +6,6 @@ the same batches, judge every tensor of every step, and say where they part.
     lockstep.assert_agrees(my_function, X=X, y=y, sizes=[2, 16, 2], layout="in-out", targets="labels")
 """
 
-from .api import Report, assert_agrees, check
+from .api import LayerReport, Report, assert_agrees, check, check_layer, check_update
 
-__all__ = ["check", "assert_agrees", "Report"]
+__all__ = ["check", "check_layer", "check_update", "assert_agrees", "Report", "LayerReport"]

@@ -192,7 +192,32 @@ def check(candidate=None, *, X=None, y=None, X_test=None, y_test=None, on_start=
         return _check(candidate, X, y, X_test, y_test, on_start, on_step, settings)
 
 
-def _check(candidate, X, y, X_test, y_test, on_start, on_step, settings):
+def check_update(rule, *, X=None, y=None, X_test=None, y_test=None, on_start=None, on_step=None, **settings):
+    """Drive one update rule over the gradients of a lockstep run and check it against torch.optim at every step.
+
+    rule      'optim.py:adam' or the function: CS231n's update(w, dw, config) -> (next_w, config), Coursera's
+              update_parameters_with_adam(parameters, grads, v, s, t, learning_rate, beta1, beta2, epsilon) (or its
+              momentum twin), or a per-variable f(alpha, beta1, ..., var, grad, v, s, t) (Holberton's)
+    settings  compare.py's flags with underscores, as lockstep.check() takes them; the optimizer and its settings
+              that are not given are the rule's own (its state's names, a CS231n config's setdefaults, the
+              function's keyword defaults)
+    Returns a Report, as lockstep.check() does."""
+    from .pieces import update
+
+    with threadpool_limits(1, user_api="blas"):
+        found, settings = update.prepare(rule, settings)
+        given = {k: v for k, v in settings.items() if k in FIELDS}
+        sides = []
+        r = _check(None, X, y, X_test, y_test, on_start, on_step, settings, update.builder(found, given, sides))
+        extra = sides[0].suspected if sides else None
+        fs = r.result.findings
+        if extra is not None and not any(f.code == "suspect" for f in fs):  # the rule's own mistakes, in its place
+            at = next((k for k, f in enumerate(fs) if f.code == "unmatched"), len(fs))
+            fs[at : at + 1] = [extra]
+        return r
+
+
+def _check(candidate, X, y, X_test, y_test, on_start, on_step, settings, build=None):
     cfg = resolve(settings)
     ds = load_data(cfg, X, y, X_test, y_test)
     if cfg.embedding is not None and cfg.scale not in (None, "none"):
@@ -207,7 +232,7 @@ def _check(candidate, X, y, X_test, y_test, on_start, on_step, settings):
     check_batches(cfg, n_train)
     rng = np.random.default_rng(cfg.seed)  # the one Generator: the initial weights, then every shuffle
     batch = cfg.batch_size or n_train
-    side = build_side(cfg, candidate, rng, n_train, (X_tr[:batch], Y_tr[:batch]))
+    side = (build or build_side)(cfg, candidate, rng, n_train, (X_tr[:batch], Y_tr[:batch]))
     run = Lockstep(cfg, X_tr, Y_tr, side, rng)
     result = Result(
         identity=side.identity(),
@@ -245,6 +270,59 @@ def locate(side, run, outcome):
             return side.locate(run, outcome)
     except Exception as e:  # noqa: BLE001 - the report keeps its tensor-level account
         return {"unmatched": f"the source line could not be traced ({type(e).__name__}: {str(e)[:200]})"}
+
+
+class LayerReport:
+    """What lockstep.check_layer() returns: one PieceResult per piece checked (results, the worst first), the verdict
+    and exit status of them all, the text report (str(report)) and the JSON (to_dict())."""
+
+    ORDER = ("diverge", "error", "inconclusive", "agree")
+
+    def __init__(self, results, spec):
+        self.results, self.spec = results, spec
+        found = {r.verdict for r in results}
+        self.verdict = next((v for v in self.ORDER if v in found), "agree")
+        self.exit_code = dict(diverge=1, error=2, inconclusive=3, agree=0)[self.verdict]
+
+    departures = property(lambda self: [d for r in self.results for d in r.departures])
+
+    def to_dict(self):
+        return report.clean(
+            dict(
+                verdict=self.verdict,
+                exit_code=self.exit_code,
+                spec=str(self.spec),
+                version=version(),
+                pieces=[r.to_dict() for r in self.results],
+            )
+        )
+
+    def text(self):
+        return report.pieces_text(self.results, self.spec)
+
+    def __str__(self):
+        return self.text()
+
+    def __repr__(self):
+        return f"<lockstep.LayerReport {self.verdict}: {len(self.results)} piece(s)>"
+
+
+def check_layer(spec, *, kind=None, backward=None, dtype="both", seed=0, leaky_slope=None):
+    """Check one CS231n-style piece against its torch op, or every piece of a file.
+
+    spec         'layers.py:NAME', the pair NAME_forward/NAME_backward (or the loss NAME(x, y) -> (loss, dx)), or
+                 'layers.py' for every pair and loss it holds
+    kind         the layer kind when the stem does not say it (affine, relu, leaky_relu, sigmoid, tanh,
+                 softmax_loss, svm_loss)
+    backward     another backward for the pair (batchnorm_backward_alt)
+    dtype        'both' (float64 and float32), 'float64' or 'float32'
+    seed         of the inputs' Generator
+    leaky_slope  leaky_relu's negative slope (default: the forward's own default, else torch's 0.01)
+    """
+    from .pieces import layer
+
+    with threadpool_limits(1, user_api="blas"), np.errstate(all="ignore"):
+        return LayerReport(layer.check(spec, kind, backward, dtype, seed, leaky_slope), spec)
 
 
 def assert_agrees(candidate=None, **settings):

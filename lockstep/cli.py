@@ -89,7 +89,7 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see --help)")
 
 
-def parse_args(argv):
+def parse_args(argv, rule=False):
     from handmade import ACTIVATIONS, INITS, LOSSES, NORMS
     from handmade.config import DROPOUT_FORMS, L2_NORMS, REDUCTIONS, VARIANCES
     from lockstep.api import version
@@ -99,12 +99,22 @@ def parse_args(argv):
 
     d = Config()
     p = Parser(
-        prog=PROG,
-        description="Train the handmade NumPy MLP (or your own network) and its PyTorch twin in "
-        "lockstep on the same batches, compare every tensor at every step, and report "
-        "where they part. Exit status: 0 agree (or blew up alike), 1 diverge, 2 bad "
+        prog=f"{PROG} update" if rule else PROG,
+        description=(
+            "Drive one update rule (CS231n's update(w, dw, config), Coursera's update_parameters_with_adam(...), "
+            "or a per-variable f(alpha, ..., var, grad, state...)) over the gradients of a lockstep run and check "
+            "it, and its state, against torch.optim at every step; the optimizer and settings not given are the "
+            "rule's own."
+            if rule
+            else "Train the handmade NumPy MLP (or your own network) and its PyTorch twin in "
+            "lockstep on the same batches, compare every tensor at every step, and report "
+            "where they part."
+        )
+        + " Exit status: 0 agree (or blew up alike), 1 diverge, 2 bad "
         "input, 3 inconclusive (float32 that could not see a 1% difference: rerun in float64).",
     )
+    if rule:
+        p.add_argument("rule", metavar="FILE.py:NAME", help="the update rule: a file and the function's name")
     p.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     model = p.add_argument_group("model")
     model.add_argument(
@@ -332,37 +342,40 @@ def parse_args(argv):
         + "; ".join(f"{k}: {v}" for k, v in PRESET_HELP.items())
         + " (default: none)",
     )
-    find.add_argument(
-        "--inject-bug",
-        metavar="NAME",
-        help="plant one classic bug in handmade, with a setup that exposes it; see --list-bugs (default: none)",
-    )
-    find.add_argument("--list-bugs", action="store_true", help="list the bugs --inject-bug knows, and exit")
-    find.add_argument(
-        "--candidate",
-        metavar="FILE.py:NAME",
-        help="check your own network instead of handmade: a "
-        "function f(params, X, Y) -> (loss, grads), or a class Net(params, **hyper) with "
-        "step(X, Y, lr) -> loss and .params (default: none)",
-    )
-    find.add_argument(
-        "--layout",
-        choices=["auto"] + list(LAYOUTS),
-        help="the candidate's parameter layout: "
-        + "; ".join(f"{k}: {v.summary}" for k, v in LAYOUTS.items())
-        + "; auto: inferred from the first call (default: auto)",
-    )
-    find.add_argument(
-        "--targets",
-        choices=list(TARGETS),
-        help="what the candidate receives as Y: one-hot floats or integer labels (default: onehot)",
-    )
-    find.add_argument(
-        "--gradcheck",
-        action="store_true",
-        default=None,
-        help="also check the first batch's gradients by finite differences (default: off)",
-    )
+    if not rule:  # the update command's side under test is the rule: no planted bug, no candidate
+        find.add_argument(
+            "--inject-bug",
+            metavar="NAME",
+            help="plant one classic bug in handmade, with a setup that exposes it; see --list-bugs (default: none)",
+        )
+        find.add_argument("--list-bugs", action="store_true", help="list the bugs --inject-bug knows, and exit")
+        find.add_argument(
+            "--candidate",
+            metavar="FILE.py:NAME",
+            help="check your own network instead of handmade: a "
+            "function f(params, X, Y) -> (loss, grads), or a class Net(params, **hyper) with "
+            "step(X, Y, lr) -> loss and .params (default: none)",
+        )
+        find.add_argument(
+            "--layout",
+            choices=["auto"] + list(LAYOUTS),
+            help="the candidate's parameter layout: "
+            + "; ".join(f"{k}: {v.summary}" for k, v in LAYOUTS.items())
+            + "; auto: inferred from the first call (default: auto)",
+        )
+        find.add_argument(
+            "--targets",
+            choices=list(TARGETS),
+            help="what the candidate receives as Y: one-hot floats or integer labels (default: onehot)",
+        )
+        find.add_argument(
+            "--gradcheck",
+            action="store_true",
+            default=None,
+            help="also check the first batch's gradients by finite differences (default: off)",
+        )
+    else:
+        p.set_defaults(list_bugs=False, candidate=None)
     out = p.add_argument_group("output")
     out.add_argument(
         "--json",
@@ -376,6 +389,68 @@ def parse_args(argv):
     )
     out.add_argument("--quiet", action="store_true", help="print only the verdict line (default: off)")
     return p.parse_args(argv)
+
+
+def parse_layer(argv):
+    """The flags of `layer FILE.py[:NAME]`."""
+    from lockstep.api import version
+    from lockstep.pieces.kinds import KINDS
+    from lockstep.pieces.layer import DTYPES, UNBOUNDED
+
+    p = Parser(
+        prog=f"{PROG} layer",
+        description="Check one CS231n-style forward/backward pair (NAME_forward, NAME_backward) or loss NAME(x, y) "
+        "against the matching torch op, on random inputs and the extremes that break such code, in float64 and "
+        "float32; a bare FILE.py checks every pair and loss it holds. Exit status: 0 agree, 1 diverge, 2 bad "
+        "input, 3 inconclusive.",
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    p.add_argument("piece", metavar="FILE.py[:NAME]", help="the file, and the pair's stem or the loss's name")
+    p.add_argument(
+        "--kind",
+        choices=list(dict.fromkeys([*KINDS, *UNBOUNDED])),
+        help="the layer kind, when the stem does not say it (default: the stem's)",
+    )
+    p.add_argument("--backward", metavar="NAME", help="another backward for the pair (default: NAME_backward)")
+    p.add_argument("--dtype", choices=list(DTYPES), default="both", help="the precisions tried (default: both)")
+    p.add_argument("--seed", type=whole, default=0, help="seed of the inputs' Generator (default: 0)")
+    p.add_argument(
+        "--leaky-slope", type=number, help="leaky_relu's slope (default: the forward's own default, else 0.01)"
+    )
+    p.add_argument("--json", metavar="PATH", help="write the report as JSON; '-' to stdout (default: none)")
+    p.add_argument("--quiet", action="store_true", help="print only the verdict line (default: off)")
+    return p.parse_args(argv)
+
+
+def run_layer(argv):
+    """`layer FILE.py[:NAME]`: the text report, the JSON, the exit status."""
+    args = parse_layer(argv)
+    check_output_path("--json", args.json)
+    if args.seed < 0:
+        raise UsageError(f"--seed must be a whole number >= 0, got {args.seed}")
+    from lockstep import api, report
+
+    r = api.check_layer(
+        args.piece,
+        kind=args.kind,
+        backward=args.backward,
+        dtype=args.dtype,
+        seed=args.seed,
+        leaky_slope=args.leaky_slope,
+    )
+    say = Say(sys.stderr if args.json == "-" else sys.stdout)
+    text = r.text()
+    say(text.rsplit("\n", 1)[-1] if args.quiet else text)
+    if args.json == "-":
+        sys.stdout.buffer.write(report.json_bytes(r.to_dict()))
+        sys.stdout.flush()
+    elif args.json:
+        data = report.json_bytes(r.to_dict())
+        report.write_atomic(args.json, lambda f: f.write(data))
+    return r.exit_code
+
+
+SUBCOMMANDS = {"layer": run_layer}
 
 
 def settings_of(args):
@@ -424,7 +499,10 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     step = [None]
     try:
-        args = parse_args(argv)
+        if argv and argv[0] in SUBCOMMANDS:
+            return SUBCOMMANDS[argv[0]](argv[1:])
+        rule = bool(argv) and argv[0] == "update"
+        args = parse_args(argv[1:] if rule else argv, rule=rule)
         to_stdout = args.json == "-"
         say_verdict = Say(sys.stderr if to_stdout else sys.stdout)
         say = (lambda *a: None) if args.quiet else say_verdict
@@ -445,7 +523,10 @@ def main(argv=None):
             if progress:
                 progress.update(1)
 
-        r = api.check(args.candidate, on_start=say, on_step=on_step, **settings_of(args))
+        if rule:
+            r = api.check_update(args.rule, on_start=say, on_step=on_step, **settings_of(args))
+        else:
+            r = api.check(args.candidate, on_start=say, on_step=on_step, **settings_of(args))
         if progress:
             progress.close()
         result = r.to_dict()

@@ -311,3 +311,116 @@ class Result:
         if self.blow_up is not None:
             out["blow_up"] = self.blow_up.to_dict()
         return out
+
+
+# -- one piece at a time: a layer's forward/backward pair (lockstep/pieces/) -------------------------------------
+@dataclass
+class PieceVerdict:
+    """One output of a piece (out, dx, dw, loss, ...) on one input case in one dtype: its relative error (as the
+    tolerance measures it), the relative difference it was held to, whether it agrees, and how it was judged
+    ('tolerance', 'rounding bound', 'extended precision', 'shape', 'non-finite')."""
+
+    case: str
+    dtype: str
+    output: str
+    rel_err: float
+    threshold: float
+    ok: bool
+    how: str
+    float32_only: bool = False
+    note: str | None = None
+
+    def to_dict(self):
+        return dict(
+            case=self.case,
+            dtype=self.dtype,
+            output=self.output,
+            rel_err=self.rel_err,
+            threshold=self.threshold,
+            ok=self.ok,
+            judged_by=self.how,
+            float32_only=self.float32_only,
+            note=self.note,
+        )
+
+
+@dataclass
+class PieceDeparture:
+    """Where one output of a piece first departs from torch's: the case and dtype, the shapes when they differ, the
+    worst elements (both values), the judgement, the line of the user's file (lockstep/pieces/locate.py) and the
+    suspect that fits (a Finding), if any."""
+
+    output: str
+    case: str
+    dtype: str
+    verdict: PieceVerdict
+    worst: list  # [Element]
+    shapes: tuple | None = None  # (yours, torch's) when they differ
+    source: dict | None = None
+    suspect: Finding | None = None
+
+    @property
+    def head(self):
+        return self.worst[0] if self.worst else Element([], None, None, None, None)
+
+    def to_dict(self):
+        h = self.head
+        return dict(
+            output=self.output,
+            case=self.case,
+            dtype=self.dtype,
+            index=h.index,
+            yours=h.side,
+            torch=h.ref,
+            worst=[
+                dict(index=w.index, yours=w.side, torch=w.ref, abs_err=w.abs_err, rel_err=w.rel_err) for w in self.worst
+            ],
+            shapes=None if self.shapes is None else [list(s) for s in self.shapes],
+            rel_err=self.verdict.rel_err,
+            threshold=self.verdict.threshold,
+            judged_by=self.verdict.how,
+            float32_only=self.verdict.float32_only,
+            note=self.verdict.note,
+            source=self.source,
+            suspect=_dict(self.suspect),
+        )
+
+
+@dataclass
+class PieceResult:
+    """What checking one piece found: who it is (file, stem, kind, its functions, the torch op), the verdict and
+    exit status, every output's judgement on every case and dtype, the first departure of each output that
+    departs, the findings, the detection floor per output, and the error of a piece that could not run."""
+
+    piece: dict  # file, name, kind, forward, backward (or loss), op
+    verdict: str  # 'agree', 'diverge', 'inconclusive', 'error' or 'skipped'
+    exit_code: int
+    cases: list = field(default_factory=list)  # the input cases' names
+    dtypes: list = field(default_factory=list)
+    verdicts: list = field(default_factory=list)  # [PieceVerdict]
+    departures: list = field(default_factory=list)  # [PieceDeparture], one per departing output, in output order
+    findings: list = field(default_factory=list)  # [Finding]
+    detection_floor: dict = field(default_factory=dict)  # dtype -> output -> the smallest relative difference seen
+    error: str | None = None  # why the piece could not be checked (bad input, or a kind left out)
+
+    def outputs(self):
+        """{output: 'agree' or 'diverge'} in the order the piece returns them."""
+        out = {}
+        for v in self.verdicts:
+            out[v.output] = "diverge" if not v.ok or out.get(v.output) == "diverge" else "agree"
+        return out
+
+    def to_dict(self):
+        return dict(
+            verdict=self.verdict,
+            exit_code=self.exit_code,
+            piece=self.piece,
+            cases=self.cases,
+            dtypes=self.dtypes,
+            outputs=self.outputs(),
+            departures=_dict(self.departures),
+            findings=_dict(self.findings),
+            detection_floor=self.detection_floor,
+            verdicts=_dict(self.verdicts),
+            error=self.error,
+        )

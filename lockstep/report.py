@@ -487,3 +487,148 @@ def curve_panels(fig, cell, r):
     bottom.set_xlabel("step")
     bottom.legend(fontsize=8, ncol=2)
     bottom.grid(alpha=0.3, which="both")
+
+
+# -- one piece at a time: the layer check's text (lockstep/pieces/) ---------------------------------------------
+def piece_line(src):
+    """'your code departs at layers.py:41, dw: 0.1234 where torch has 0.5678; flat, dx (lines 38-40) still match'"""
+    if src.get("unmatched"):
+        return f"source: {src['unmatched']}"
+    values = ""
+    if src.get("ours"):
+        values = f": {fmt(src['ours'][0], 4)} where torch has {fmt(src['theirs'][0], 4)}"
+    elif src.get("shape"):
+        values = f": shape {tuple(src['shape'])}"
+    holds = f" (it holds {src['holds']})" if src.get("holds") else ""
+    before = src.get("matched_before") or []
+    still = ""
+    if before:
+        lines = [b["line"] for b in before]
+        names = ", ".join(dict.fromkeys(b["variable"] for b in before))
+        span = f"line {lines[0]}" if min(lines) == max(lines) else f"lines {min(lines)}-{max(lines)}"
+        still = f"; {names} ({span}) still match"
+    name = src["variable"] if src["variable"] == src["tensor"] else f"{src['variable']} (should be {src['tensor']})"
+    return f"your code departs at {Path(src['file']).name}:{line_span(src)}, {name}{holds}{values}{still}"
+
+
+def piece_departure_lines(d):
+    """An output's departure: the case, the element (or the shapes), the line, the suspect."""
+    v = d.verdict
+    where = f"case '{d.case}', {d.dtype}"
+    if d.shapes:
+        head = f"{where}: shape {tuple(d.shapes[0])} where torch's is {tuple(d.shapes[1])}"
+    elif v.how == "keep rate":
+        h = d.head
+        head = (
+            f"{where}: the mask keeps {h.side:.1%} of the units where p = {h.ref:g} keeps {h.ref:.0%} (beyond six "
+            "standard deviations of a binomial draw)"
+        )
+    else:
+        h = d.head
+        if v.how == "non-finite":
+            judged = "not finite where torch's is"
+        else:
+            ratio = v.rel_err / v.threshold if v.threshold else np.inf
+            allows = f"{ratio:.2g}x what rounding allows" if ratio < 1e30 else "where rounding allows only underflow"
+            judged = f"rel err {fmt(v.rel_err, 2)} of torch's largest value, {allows}; judged by {v.how}"
+        head = f"{where}, element {tuple(h.index)}: yours {fmt(h.side, 6)} where torch has {fmt(h.ref, 6)} ({judged})"
+    lines = [head]
+    if d.source:
+        lines.append(piece_line(d.source))
+    if v.note and v.how != "keep rate":
+        lines.append(f"note: {v.note}")
+    if d.suspect:
+        lines.append(d.suspect.message)
+    return lines
+
+
+def piece_name(r):
+    p = r.piece
+    return p.get("label") or f"{Path(p['file']).name}:{p['name']}"
+
+
+def piece_summary(r):
+    """The verdict line of one piece."""
+    if r.verdict in ("error", "skipped"):
+        return f"{r.verdict}: {piece_name(r)}: {r.error}"
+    if r.verdict == "agree":
+        return f"verdict: agree. {piece_name(r)}: every output within rounding of {r.piece['op']} on every case"
+    if r.verdict == "inconclusive":
+        return f"verdict: inconclusive in float32: rerun with --dtype float64 ({piece_name(r)})"
+    d = r.departures[0]
+    where = f" at {Path(d.source['file']).name}:{line_span(d.source)}" if d.source and d.source.get("line") else ""
+    more = f" (and {', '.join(x.output for x in r.departures[1:])})" if len(r.departures) > 1 else ""
+    return f"verdict: diverge: {piece_name(r)}: {d.output} departs{where}{more}"
+
+
+def piece_short(r):
+    """One line for a piece in a file's summary."""
+    if r.verdict in ("error", "skipped"):
+        return f"{piece_name(r)}: {r.error}"
+    if r.verdict != "diverge":
+        cases = f"{plural(len(r.cases), 'case')} x {' and '.join(r.dtypes)}"
+        return f"{piece_name(r)}: {cases}, every output " + (
+            "within rounding of torch" if r.verdict == "agree" else "agrees, but float32 alone could not see"
+        )
+    parts = []
+    for d in r.departures:
+        src = d.source or {}
+        at = f" at {Path(src['file']).name}:{line_span(src)}" if src.get("line") else ""
+        why = f" ({d.suspect.bug})" if d.suspect is not None and d.suspect.bug else ""
+        parts.append(f"{d.output} departs{at}{why}")
+    return f"{piece_name(r)}: {'; '.join(parts)}"
+
+
+def piece_text(r):
+    """The whole text report of one piece (a PieceResult)."""
+    if r.verdict in ("error", "skipped"):
+        return piece_summary(r)
+    p = r.piece
+    funcs = f"{p['loss']}" if p.get("loss") else f"{p['forward']}, {p['backward']}"
+    lines = [
+        f"{piece_name(r)} ({funcs}) as {p['kind']}, against {p['op']}",
+        f"  {plural(len(r.cases), 'case')}: {'; '.join(r.cases)}; each in {' and '.join(r.dtypes)}"
+        + ("" if p.get("loss") else "; dout random"),
+    ]
+    outputs, departed = r.outputs(), {d.output: d for d in r.departures}
+    for name, state in outputs.items():
+        mine = [v for v in r.verdicts if v.output == name]
+        if state == "agree":
+            seen = []
+            for dt, floor in r.detection_floor.items():
+                ratios = [v.rel_err / v.threshold if v.threshold else 0.0 for v in mine if v.dtype == dt]
+                if ratios and name in floor:
+                    seen.append(f"{dt} {max(ratios):.2g} of its allowance (floor {floor[name]:.1e})")
+            lines.append(f"  {name:<12} agree   worst: {', '.join(seen)}")
+        else:
+            body = piece_departure_lines(departed[name])
+            lines.append(f"  {name:<12} DEPARTS {body[0]}")
+            lines += [f"               {x}" for x in body[1:]]
+    for f in r.findings:
+        if f.code == "float32_only":
+            lines.append(f"finding [{f.code}] {f.message}")
+    lines.append(piece_summary(r))
+    return "\n".join(lines)
+
+
+def pieces_text(results, spec):
+    """One piece's report, or for a whole file: one summary line each (the worst first), then each failure in full."""
+    if len(results) == 1 and results[0].verdict not in ("error", "skipped"):
+        return piece_text(results[0])
+    lines = [f"{Path(str(spec)).name}: {plural(len(results), 'piece')}"]
+    for r in results:
+        lines.append(f"  {r.verdict:<12} {piece_short(r)}")
+    for r in results:
+        if r.verdict in ("diverge", "inconclusive"):
+            lines += ["", piece_text(r)]
+    lines.append(pieces_verdict(results))
+    return "\n".join(lines)
+
+
+def pieces_verdict(results):
+    counts = {}
+    for r in results:
+        counts[r.verdict] = counts.get(r.verdict, 0) + 1
+    worst = next((v for v in ("diverge", "error", "inconclusive", "agree", "skipped") if v in counts), "agree")
+    tally = ", ".join(f"{n} {v}" for v, n in counts.items())
+    return f"verdict: {worst if worst != 'skipped' else 'agree'}. {tally}"

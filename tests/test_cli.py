@@ -279,6 +279,9 @@ def bad_folders(tmp_path):
         "types": "def f(params, X, Y):\n    return 1.0, [p.tolist() for p in params]\n",
         "loss": "def f(params, X, Y):\n    return None, params\n",
         "syntax": "def f(params, X, Y)\n",
+        "pieces": "def affine_forward(x, w, b):\n    raise ValueError('boom')\n\n\ndef affine_backward(dout, cache):\n"
+        "    return dout\n",
+        "rule": "def f(x):\n    return x\n",
     }
     for name, body in files.items():
         (bad / f"{name}.py").write_text(body)
@@ -308,7 +311,8 @@ def test_bad_input_table_matches_the_program(tmp_path, capsys, monkeypatch):
         if argv_text.startswith("--sizes ") and argv_text.count(" ") == 0:
             argv = ["--sizes", ""]
         outputs = [] if "--json" in argv else ["--json", str(tmp_path / "r.json")]
-        steps = [] if {"--steps", "--epochs"} & set(argv) or "--list-bugs" in argv else ["--steps", "2"]
+        fixed = {"--steps", "--epochs"} & set(argv) or "--list-bugs" in argv or argv[0] == "layer"
+        steps = [] if fixed else ["--steps", "2"]
         code, out, err = run(argv + steps + outputs, capsys)
         expected = f"mlp-crosscheck: error: {message.replace('/tmp/bad', str(bad))}"
         assert code == 2 and err.rstrip("\n") == expected, (argv_text, err)

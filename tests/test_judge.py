@@ -113,3 +113,14 @@ def test_a_candidate_that_cannot_be_raised_says_so():
 
     r = lockstep.check(stubborn, sizes=[784, 24, 10], steps=2, **SMALL)
     assert r.verdict == "diverge" and "not re-run in extended precision" in r.first_divergence.note
+
+
+def test_a_pair_is_compared_element_for_element_whatever_its_memory_order():
+    """A C-ordered array beside a column-major copy of itself is no difference (the vectorised pass for small
+    tensors once flattened each in its own memory order, and paired different elements)."""
+    from lockstep.judge.tolerance import TOLERANCES, compare_all
+
+    a = np.arange(12.0).reshape(3, 4)
+    for ours, ref in ((a, np.asfortranarray(a)), (np.asfortranarray(a), a), (a.T, np.ascontiguousarray(a.T))):
+        (c,) = compare_all([("update", "w", ours, ref)], TOLERANCES["float64"])
+        assert c.ok and c.max_abs == 0.0

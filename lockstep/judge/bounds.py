@@ -30,6 +30,21 @@ def gamma(n, u):
     return n * u / (1 - n * u) if n * u < 1 else np.inf
 
 
+def matmul_bound(A, B, u, tiny, c=None, EA=0.0, EB=0.0):
+    """E of C = A B (+ c) (A (m, n), B (n, k), c broadcast to (m, k)), the rule every affine layer of step_bounds
+    follows: gamma_n' (|A| + 2 E_A)(|B| + 2 E_B) + E_A (|B| + 2 E_B) + (|A| + E_A) E_B, n' = n (+ 1 with c, whose
+    |c| joins the gamma term), plus the underflow floor (n' + 1) tiny. Exact inputs (E_A = E_B = 0) leave
+    gamma_n' |A||B|: Higham's Lemma 3.5, in any order of summation, with or without FMA."""
+    A, B = np.abs(np.asarray(A, dtype=np.float64)), np.abs(np.asarray(B, dtype=np.float64))
+    EA, EB = np.broadcast_to(np.asarray(EA, np.float64), A.shape), np.broadcast_to(np.asarray(EB, np.float64), B.shape)
+    n = A.shape[-1] + (c is not None)
+    g = gamma(n, u)
+    E = g * (A + 2 * EA) @ (B + 2 * EB) + EA @ (B + 2 * EB) + (A + EA) @ EB
+    if c is not None:
+        E = E + g * np.abs(np.asarray(c, dtype=np.float64))
+    return E + (n + 1) * tiny
+
+
 def activation(name, slope):
     """handmade's (forward, backward) pair of `name`, with leaky_relu's negative slope bound where the table's
     functions take a `slope` (today's handmade fixes it at LEAKY_SLOPE)."""

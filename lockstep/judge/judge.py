@@ -225,20 +225,26 @@ def extended(ctx, local, verdicts):
     if side is None:
         return None, reason
     high, E = side.tensors(), local.E
-    shrink = unit(LONG) / unit(local.dtype)
     out = []
     for v, (phase, name, ours, ref) in zip(verdicts, local.pairs):
         if v.ok:
             out.append(v)
             continue
-        hi = np.asarray(high[phase, name], dtype=LONG).astype(np.float64)
-        before = np.abs(np.asarray(ours, dtype=np.float64) - ref)  # the float64 difference, element by element
-        allowed = np.maximum(shrink * E[phase, name], SURVIVES * before)  # the side's rounding in extended precision
-        if phase == "loss":  # a loss returned as a Python float was rounded to float64 on the way out
-            allowed = allowed + unit(np.float64) * abs(float(hi))
-        x = bounds.excess(hi, ref, allowed, E[phase, name])
+        x = raised_excess(phase, high[phase, name], ours, ref, E[phase, name], local.dtype)
         out.append(Verdict(phase, name, v.rel_err, v.threshold, x <= 1 + OWN, "extended precision"))
     return out, None
+
+
+def raised_excess(phase, high, ours, ref, E, dtype):
+    """The ladder's rule for one tensor: the excess of the side's extended-precision value `high` over the twin's
+    `ref`, allowed the twin's rounding E plus the side's own in extended precision (E shrunk by 2^11) or, if larger,
+    1/8 of its float64 difference `ours - ref` (a maths difference keeps its size). 1 + OWN or less: rounding."""
+    hi = np.asarray(high, dtype=LONG).astype(np.float64)
+    before = np.abs(np.asarray(ours, dtype=np.float64) - ref)  # the float64 difference, element by element
+    allowed = np.maximum(unit(LONG) / unit(dtype) * E, SURVIVES * before)  # the side's rounding, raised
+    if phase == "loss":  # a loss returned as a Python float was rounded to float64 on the way out
+        allowed = allowed + unit(np.float64) * abs(float(hi))
+    return bounds.excess(hi, ref, allowed, E)
 
 
 def float64_verdict(ctx, local, verdicts, how, quiet=False):

@@ -152,8 +152,9 @@ def compare_all(pairs, tol, scratch=None, cancel=1.0):
     checks = [None] * len(pairs)
     small = [k for k, (_, _, a, b) in enumerate(pairs) if 0 < np.size(a) < SMALL and np.shape(a) == np.shape(b)]
     if small:
-        ours = np.concatenate([np.asarray(pairs[k][2], dtype=np.float64).ravel(order="K") for k in small])
-        ref = np.concatenate([np.asarray(pairs[k][3], dtype=np.float64).ravel(order="K") for k in small])
+        orders = [_order(pairs[k][2], pairs[k][3]) for k in small]  # one element order for both sides of a pair
+        ours = np.concatenate([np.asarray(pairs[k][2], np.float64).ravel(o) for k, o in zip(small, orders)])
+        ref = np.concatenate([np.asarray(pairs[k][3], np.float64).ravel(o) for k, o in zip(small, orders)])
         starts = np.cumsum([0] + [np.size(pairs[k][2]) for k in small[:-1]])
         diff = np.abs(ours - ref)
         if np.isfinite(diff).all():  # else each is compared alone, which tells NaN from inf and side from side
@@ -163,6 +164,13 @@ def compare_all(pairs, tol, scratch=None, cancel=1.0):
             for j, k in enumerate(small):
                 checks[k] = _decide(pairs[k][0], pairs[k][1], max_abs[j], ref_max[j], ours_max[j], tol, cancel)
     return [c or compare(*pairs[k], tol, scratch, cancel) for k, c in enumerate(checks)]
+
+
+def _order(a, b):
+    """The order to flatten a pair in, the same for both: their memory order where they share it (no copy), else
+    C (a C-ordered array beside a column-major one would otherwise pair different elements)."""
+    a, b = np.asarray(a), np.asarray(b)
+    return "F" if a.flags.f_contiguous and b.flags.f_contiguous and not a.flags.c_contiguous else "C"
 
 
 def worst(ours, ref, k=5):
