@@ -225,10 +225,10 @@ class UpdateRule(Side):
         return out
 
     # -- one step ------------------------------------------------------------------------------------------
-    def gradients(self, X, Y):
+    def gradients(self, X, Y, masks=None):
         for p in self.net.parameters():
             p.grad = None
-        self.loss = self.net.loss(X, Y)
+        self.loss = self.net.loss(X, Y, masks)
         self.net.backward()
         raw = {name: p.grad for name, p in self.named}
         if self.clip is None:
@@ -277,8 +277,8 @@ class UpdateRule(Side):
                 self.state[n][k] = state[k].get(self.key(n, True))
         return {n: result[0].get(self.key(n)) for n in params}
 
-    def step(self, X, Y):
-        grads = self.gradients(X, Y)
+    def step(self, X, Y, masks=None):
+        grads = self.gradients(X, Y, masks)
         self.grads = {name: p.grad for name, p in self.named}
         for names, run in self.calls(grads):
             try:
@@ -304,6 +304,16 @@ class UpdateRule(Side):
 
     def end_step(self, epoch_end):
         advance(self.schedule, self.cfg, epoch_end)
+
+    def draw_masks(self, m):
+        """The next step's masks, from handmade's Generator, as its forward draws them."""
+        return self.net.draw_masks(m) if self.net.config.dropout else None
+
+    def masks(self):
+        return self.net.dropout_masks()
+
+    def buffers(self):
+        return dict(self.net.named_buffers())
 
     # -- the protocol --------------------------------------------------------------------------------------
     def tensors(self):
@@ -343,6 +353,7 @@ class UpdateRule(Side):
     def save(self, into=None):
         return dict(
             params={k: v.copy() for k, v in self.params().items()},
+            buffers={k: v.copy() for k, v in self.buffers().items()},
             state=self.optimizer_state(),
             user=copy.deepcopy(self.state),
             t=self.t,
@@ -353,6 +364,8 @@ class UpdateRule(Side):
     def restore(self, snap):
         for name, p in self.named:
             p.data[...] = snap["params"][name]
+        for name, b in self.buffers().items():
+            b[...] = snap["buffers"][name]
         self.state = _cast(copy.deepcopy(snap["user"]), self.dtype)
         self.t, self.holder.lr = snap["t"], snap["lr"]
         if self.schedule:
