@@ -156,11 +156,7 @@ class Lockstep:
         self.cfg, self.X, self.Y, self.side, self.rng = cfg, X, Y, side, rng
         self.n_train = len(X)
         self.twin = Twin(cfg, cfg.dtype, side.params(), self.n_train)
-        self.plan = [
-            (phase, name)
-            for phase, name in plan(cfg)
-            if phase in side.phases and (side.records or not name.endswith((".dz", ".da")))
-        ]
+        self.plan = [(phase, name) for phase, name in plan(cfg) if side.compares(phase, name)]
         self.rerun = Rerun(cfg, side, self.n_train, self.plan)
         self.n_steps = cfg.total_steps(len(X))
         self.batch_size = cfg.batch_size or len(X)  # None: full batch

@@ -401,7 +401,7 @@ def gradcheck(ctx):
             facts=result,
         )
     where = f"{w['tensor']}{tuple(w['index'])}"
-    described = ctx.side.describe(w["tensor"], w["index"])
+    described = ctx.side.describe(w["tensor"], w["index"], "backward")
     if described:
         where += f" [{described}]"
     verdict = "pass" if result["passed"] else "FAIL"

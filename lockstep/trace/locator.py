@@ -5,7 +5,7 @@ import re
 import numpy as np
 
 from .matcher import Catalog, Match, parse, phase
-from .recorder import statement_span
+from .recorder import statement_span, values_of
 
 SAMPLE = 5  # departing elements shown side by side
 
@@ -90,7 +90,7 @@ def locate(events, twin, order, layout, sizes, agree, returned=(), updates=None)
     ident, wrong = {}, set()
     for obj, name in returned:
         ident.setdefault(name, id(obj))
-        if name in cat.kind and name not in cat.classify(np.array(obj, dtype=np.float64)).exact:
+        if name in cat.kind and name not in cat.classify(values_of(obj)).exact:
             wrong.add(name)
     graph = Graph(names, cat.L)
     anc = {}
