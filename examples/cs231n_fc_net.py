@@ -6,6 +6,8 @@ float32 by default:
 
     python compare.py --candidate examples/cs231n_fc_net.py:make_model --sizes 784,100,50,10 --dtype float32 \
         --l2 0.01 --l2-norm none --momentum 0 --lr 0.5
+    python compare.py --candidate examples/cs231n_fc_net.py:make_model_float64 --sizes 784,100,50,10 \
+        --l2 0.01 --l2-norm none --momentum 0 --lr 0.5
     python compare.py --candidate examples/cs231n_fc_net.py:make_two_layer_net --sizes 784,100,10 --l2 0.01 \
         --l2-norm none --momentum 0 --lr 0.5
     python compare.py --candidate examples/cs231n_fc_net.py:make_two_layer_net_no_half --sizes 784,100,10 --l2 0.01 \
@@ -14,8 +16,9 @@ float32 by default:
 The tool writes its initial parameters into model.params (as the Solver writes each update), calls model.loss(X, y)
 every step, applies the configured optimizer, and takes the test accuracy from model.loss(X). A model's reg must be
 the run's --l2 (with --l2-norm none: no 1/m), and its dtype the run's (FullyConnectedNet's float32 default is
---dtype float32). make_model and make_two_layer_net are correct; make_two_layer_net_no_half adds reg sum W^2
-to the loss without the 0.5 its gradient reg W belongs to, the slip the assignment warns about.
+--dtype float32; make_model_float64 builds it in float64). make_model, make_model_float64 and make_two_layer_net
+are correct; make_two_layer_net_no_half adds reg sum W^2 to the loss without the 0.5 its gradient reg W belongs
+to, the slip the assignment warns about.
 """
 
 import numpy as np
@@ -147,6 +150,10 @@ class FullyConnectedNet:
 
 def make_model():
     return FullyConnectedNet([100, 50], input_dim=784, num_classes=10, reg=0.01)
+
+
+def make_model_float64():
+    return FullyConnectedNet([100, 50], input_dim=784, num_classes=10, reg=0.01, dtype=np.float64)
 
 
 def make_two_layer_net():

@@ -19,97 +19,78 @@ import numpy as np
 
 
 def sigmoid(Z):
-    A = 1 / (1 + np.exp(-Z))
-    return A, Z
+    return 1 / (1 + np.exp(-Z)), Z  # (A, the cache its backward needs)
 
 
 def relu(Z):
-    A = np.maximum(0, Z)
-    return A, Z
+    return np.maximum(0, Z), Z
 
 
 def relu_backward(dA, cache):
-    Z = cache
-    dZ = np.array(dA, copy=True)  # a new array: dA stays as it was
-    dZ[Z <= 0] = 0
+    dZ = np.array(dA, copy=True)  # a new array: the caller's dA stays as it is
+    dZ[cache <= 0] = 0
     return dZ
 
 
 def relu_backward_no_copy(dA, cache):
-    Z = cache
-    dZ = dA  # the same array as dA
-    dZ[Z <= 0] = 0
+    dZ = dA  # the caller's own array
+    dZ[cache <= 0] = 0  # so this masks the caller's dA too
     return dZ
 
 
 def sigmoid_backward(dA, cache):
-    Z = cache
-    s = 1 / (1 + np.exp(-Z))
+    s = 1 / (1 + np.exp(-cache))
     return dA * s * (1 - s)
 
 
 def linear_forward(A, W, b):
-    Z = np.dot(W, A) + b  # (n_l, m)
-    return Z, (A, W, b)
+    return W @ A + b, (A, W, b)  # Z (n_l, m)
 
 
 def linear_activation_forward(A_prev, W, b, activation):
     Z, linear_cache = linear_forward(A_prev, W, b)
-    A, activation_cache = sigmoid(Z) if activation == "sigmoid" else relu(Z)
+    A, activation_cache = (sigmoid if activation == "sigmoid" else relu)(Z)
     return A, (linear_cache, activation_cache)
 
 
 def L_model_forward(X, parameters):
-    caches = []
-    A = X
     L = len(parameters) // 2
-    for l in range(1, L):
-        A, cache = linear_activation_forward(A, parameters["W" + str(l)], parameters["b" + str(l)], "relu")
+    A, caches = X, []
+    for l in range(1, L + 1):
+        activation = "sigmoid" if l == L else "relu"
+        A, cache = linear_activation_forward(A, parameters[f"W{l}"], parameters[f"b{l}"], activation)
         caches.append(cache)
-    AL, cache = linear_activation_forward(A, parameters["W" + str(L)], parameters["b" + str(L)], "sigmoid")
-    caches.append(cache)
-    return AL, caches
+    return A, caches  # AL (n_L, m)
 
 
 def compute_cost(AL, Y):
     m = Y.shape[1]
-    cost = -1 / m * np.sum(Y * np.log(AL) + (1 - Y) * np.log(1 - AL))
-    return np.squeeze(cost)
+    return np.squeeze(-np.sum(Y * np.log(AL) + (1 - Y) * np.log(1 - AL)) / m)
 
 
 def linear_backward(dZ, cache):
     A_prev, W, b = cache
     m = A_prev.shape[1]
-    dW = 1 / m * np.dot(dZ, A_prev.T)
-    db = 1 / m * np.sum(dZ, axis=1, keepdims=True)
-    dA_prev = np.dot(W.T, dZ)
-    return dA_prev, dW, db
+    dW = dZ @ A_prev.T / m  # the only place where the mean over the samples is taken
+    db = np.sum(dZ, axis=1, keepdims=True) / m
+    return W.T @ dZ, dW, db  # dA_prev (n_{l-1}, m), dW, db
 
 
 def linear_activation_backward(dA, cache, activation, relu_backward=relu_backward):
     linear_cache, activation_cache = cache
-    if activation == "relu":
-        dZ = relu_backward(dA, activation_cache)
-    else:
-        dZ = sigmoid_backward(dA, activation_cache)
-    return linear_backward(dZ, linear_cache)
+    backward = sigmoid_backward if activation == "sigmoid" else relu_backward
+    return linear_backward(backward(dA, activation_cache), linear_cache)
 
 
 def L_model_backward(AL, Y, caches, relu_backward=relu_backward):
-    grads = {}
     L = len(caches)
     Y = Y.reshape(AL.shape)
-    dAL = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))
-    current_cache = caches[L - 1]
-    grads["dA" + str(L - 1)], grads["dW" + str(L)], grads["db" + str(L)] = linear_activation_backward(
-        dAL, current_cache, "sigmoid"
-    )
-    for l in reversed(range(L - 1)):
-        current_cache = caches[l]
-        dA_prev, dW, db = linear_activation_backward(grads["dA" + str(l + 1)], current_cache, "relu", relu_backward)
-        grads["dA" + str(l)] = dA_prev
-        grads["dW" + str(l + 1)] = dW
-        grads["db" + str(l + 1)] = db
+    grads = {}
+    dA = -(Y / AL - (1 - Y) / (1 - AL))  # dL/dAL of one sample's cost
+    for l in range(L, 0, -1):  # layer l, from the output down
+        activation = "sigmoid" if l == L else "relu"
+        dA, grads[f"dW{l}"], grads[f"db{l}"] = linear_activation_backward(dA, caches[l - 1], activation, relu_backward)
+        grads[f"dA{l - 1}"] = dA  # the gradient of layer l's input, A^[l-1]
     return grads
 
 

@@ -23,14 +23,12 @@ def forward(params, Xb, Yb):
     n = Xb.shape[0]
     hpreact = Xb @ W1 + b1  # (n, n_hidden)
     h = torch.tanh(hpreact)  # (n, n_hidden)
-    logits = h @ W2 + b2  # (n, vocab)
-    logit_maxes = logits.max(1, keepdim=True).values
-    norm_logits = logits - logit_maxes  # for numerical stability
-    counts = norm_logits.exp()
-    counts_sum_inv = counts.sum(1, keepdim=True) ** -1
-    probs = counts * counts_sum_inv
+    logits = h @ W2 + b2  # (n, n_out)
+    shifted = logits - logits.max(1, keepdim=True).values  # the row's largest logit is 0: exp cannot overflow
+    counts = shifted.exp()
+    probs = counts / counts.sum(1, keepdim=True)
     logprobs = probs.log()
-    loss = -logprobs[range(n), Yb].mean()
+    loss = -logprobs[torch.arange(n), Yb].mean()
     return loss, (hpreact, h, logits)
 
 
@@ -38,10 +36,9 @@ def loss_and_grads(params, Xb, Yb):
     W1, b1, W2, b2 = params
     n = Xb.shape[0]
     loss, (hpreact, h, logits) = forward(params, Xb, Yb)
-    # backprop through cross_entropy in one go: softmax minus the one-hot targets, over n
-    dlogits = F.softmax(logits, 1)
-    dlogits[range(n), Yb] -= 1
-    dlogits /= n
+    # cross_entropy backpropagated in one go: softmax minus the one-hot targets, over n
+    dlogits = F.softmax(logits, 1) - F.one_hot(Yb, logits.shape[1])
+    dlogits = dlogits / n
     dh = dlogits @ W2.T  # (n, n_hidden)
     dW2 = h.T @ dlogits
     db2 = dlogits.sum(0)
@@ -55,9 +52,7 @@ def loss_and_grads_tanh_at_z(params, Xb, Yb):
     W1, b1, W2, b2 = params
     n = Xb.shape[0]
     loss, (hpreact, h, logits) = forward(params, Xb, Yb)
-    dlogits = F.softmax(logits, 1)
-    dlogits[range(n), Yb] -= 1
-    dlogits /= n
+    dlogits = (F.softmax(logits, 1) - F.one_hot(Yb, logits.shape[1])) / n
     dh = dlogits @ W2.T
     dW2 = h.T @ dlogits
     db2 = dlogits.sum(0)

@@ -61,23 +61,21 @@ class Activation_Softmax:
 
 class Loss:
     def calculate(self, output, y):
-        sample_losses = self.forward(output, y)
-        return np.mean(sample_losses)
+        return np.mean(self.forward(output, y))  # the batch's mean of the per-sample losses
 
 
 class Loss_CategoricalCrossentropy(Loss):
     def forward(self, y_pred, y_true):
-        samples = len(y_pred)
-        y_pred_clipped = np.clip(y_pred, 1e-7, 1 - 1e-7)  # no log(0)
-        if len(y_true.shape) == 1:
-            correct_confidences = y_pred_clipped[range(samples), y_true]
-        else:
-            correct_confidences = np.sum(y_pred_clipped * y_true, axis=1)
-        return -np.log(correct_confidences)
+        p = np.clip(y_pred, 1e-7, 1 - 1e-7)  # never log(0)
+        if y_true.ndim == 1:  # integer labels
+            chosen = p[np.arange(len(p)), y_true]
+        else:  # one-hot rows
+            chosen = (p * y_true).sum(axis=1)
+        return -np.log(chosen)
 
 
 class Activation_Softmax_Loss_CategoricalCrossentropy:
-    """Softmax and cross-entropy in one object, whose backward is the short (p - y) / samples."""
+    """Softmax and cross-entropy in one object: its backward is the short (p - y) / samples."""
 
     def __init__(self):
         self.activation = Activation_Softmax()
@@ -89,49 +87,36 @@ class Activation_Softmax_Loss_CategoricalCrossentropy:
         return self.loss.calculate(self.output, y_true)
 
     def backward(self, dvalues, y_true):
-        samples = len(dvalues)
-        if len(y_true.shape) == 2:
-            y_true = np.argmax(y_true, axis=1)
-        self.dinputs = dvalues.copy()
-        self.dinputs[range(samples), y_true] -= 1
-        self.dinputs = self.dinputs / samples
+        labels = y_true.argmax(axis=1) if y_true.ndim == 2 else y_true
+        grad = dvalues.copy()
+        grad[np.arange(len(grad)), labels] -= 1
+        self.dinputs = grad / len(grad)
 
 
 class Optimizer_Adam:
+    """Adam on every dense layer it is given, its moments kept on the layer; the learning rate decays as
+    learning_rate / (1 + decay * iterations)."""
+
     def __init__(self, learning_rate=0.001, decay=0.0, epsilon=1e-7, beta_1=0.9, beta_2=0.999):
-        self.learning_rate = learning_rate
-        self.current_learning_rate = learning_rate
-        self.decay = decay
+        self.learning_rate = self.current_learning_rate = learning_rate
+        self.decay, self.epsilon, self.beta_1, self.beta_2 = decay, epsilon, beta_1, beta_2
         self.iterations = 0
-        self.epsilon = epsilon
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
 
     def pre_update_params(self):
-        if self.decay:
-            self.current_learning_rate = self.learning_rate / (1.0 + self.decay * self.iterations)
+        self.current_learning_rate = self.learning_rate / (1.0 + self.decay * self.iterations)
 
     def update_params(self, layer):
-        if not hasattr(layer, "weight_cache"):
-            layer.weight_momentums = np.zeros_like(layer.weights)
-            layer.weight_cache = np.zeros_like(layer.weights)
-            layer.bias_momentums = np.zeros_like(layer.biases)
-            layer.bias_cache = np.zeros_like(layer.biases)
+        if not hasattr(layer, "moments"):
+            layer.moments = {name: (0.0, 0.0) for name in ("weights", "biases")}
         t = self.iterations + 1  # the first update is t = 1
-        layer.weight_momentums = self.beta_1 * layer.weight_momentums + (1 - self.beta_1) * layer.dweights
-        layer.bias_momentums = self.beta_1 * layer.bias_momentums + (1 - self.beta_1) * layer.dbiases
-        weight_momentums_corrected = layer.weight_momentums / (1 - self.beta_1**t)
-        bias_momentums_corrected = layer.bias_momentums / (1 - self.beta_1**t)
-        layer.weight_cache = self.beta_2 * layer.weight_cache + (1 - self.beta_2) * layer.dweights**2
-        layer.bias_cache = self.beta_2 * layer.bias_cache + (1 - self.beta_2) * layer.dbiases**2
-        weight_cache_corrected = layer.weight_cache / (1 - self.beta_2**t)
-        bias_cache_corrected = layer.bias_cache / (1 - self.beta_2**t)
-        layer.weights += (
-            -self.current_learning_rate * weight_momentums_corrected / (np.sqrt(weight_cache_corrected) + self.epsilon)
-        )
-        layer.biases += (
-            -self.current_learning_rate * bias_momentums_corrected / (np.sqrt(bias_cache_corrected) + self.epsilon)
-        )
+        for name, grad in (("weights", layer.dweights), ("biases", layer.dbiases)):
+            m, v = layer.moments[name]
+            m = self.beta_1 * m + (1 - self.beta_1) * grad
+            v = self.beta_2 * v + (1 - self.beta_2) * grad**2
+            layer.moments[name] = m, v
+            m_hat, v_hat = m / (1 - self.beta_1**t), v / (1 - self.beta_2**t)
+            step = self.current_learning_rate * m_hat / (np.sqrt(v_hat) + self.epsilon)
+            setattr(layer, name, getattr(layer, name) - step)
 
     def post_update_params(self):
         self.iterations += 1

@@ -114,7 +114,14 @@ def detect(obj, given, spec, files):
     factories = [row for row in FORMS.values() if row.factory]
     if given != "auto":
         row = FORMS[given]
-        return row, (made_by(obj, spec, files) if row.factory else None), f"given as --form {given}"
+        made = (
+            made_by(obj, spec, files, f"; --form {given} reads it as a factory: {row.summary}") if row.factory else None
+        )
+        if row.factory and not row.made(made):
+            raise CandidateError(
+                f"--form {given}: {spec}() made a {type(made).__name__}; the {given} form is {row.summary}"
+            )
+        return row, made, f"given as --form {given}"
     if inspect.isclass(obj):
         return FORMS["class"], None, "a class"
     if factory_takes_nothing(obj):
@@ -130,13 +137,14 @@ def detect(obj, given, spec, files):
     return FORMS["function"], None, "a function of (params, X, Y)"
 
 
-def made_by(obj, spec, files):
+def made_by(obj, spec, files, why=""):
+    """What the user's factory makes, called once with no arguments; its failure is one line (ending in `why`)."""
     from .base import where
 
     try:
         return obj()
     except (Exception, SystemExit) as e:
-        raise CandidateError(f"{spec}() raised {where(e, files)}") from None
+        raise CandidateError(f"{spec}() raised {where(e, files)}{why}") from None
 
 
 def boundaries(cfg):

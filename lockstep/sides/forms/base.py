@@ -343,6 +343,7 @@ class Candidate(Side):
             agree,
             returned(result),
             updates=self.owns_update,
+            factors={e.tensor: e.factor for e in self.exposed if e.factor != 1},
         )
         return dict(source, kind="candidate") if source else {"unmatched": why}
 
