@@ -301,17 +301,18 @@ ERRORS = [  # (argv beyond --candidate, the words of the one line)
     ),
     (
         ["examples/cs231n_fc_net.py:make_two_layer_net", "--sizes", "784,64,10", "--l2", "0.01", "--l2-norm", "none"],
-        "built .params with W1 (784, 100), b1 (100,), W2 (100, 10), b2 (10,); no layout of --sizes 784,64,10",
+        "built .params with W1 (784, 100), b1 (100,), W2 (100, 10), b2 (10,); no layout of --sizes 784,64,10 has "
+        "those keys and shapes: give --sizes 784,100,10",
     ),
     (
         ["examples/nnfs_layers_net.py:make_layers_with_adam", "--sizes", "784,64,10"],
         "optimizer object Optimizer_Adam whose settings are not the run's (optimizer, lr, lr_schedule, eps, betas): "
-        "run with "
-        "--optimizer adam --lr 0.005 --lr-schedule inv-iter:0.001 --eps 1e-07 --betas 0.9,0.999",
+        "run with --optimizer adam --lr 0.005 --lr-schedule inv-iter:0.001 --eps 1e-07 --betas 0.9,0.999",
     ),
     (
         ["examples/nnfs_layers_net.py:make_layers", "--sizes", "784,64,32,10"],
-        "returned 2 dense layers (.weights of shapes (784, 64), (64, 10)); --sizes 784,64,32,10 has 3",
+        "returned 2 dense layers (.weights of shapes (784, 64), (64, 10)); --sizes 784,64,32,10 has 3: give --sizes "
+        "784,64,10",
     ),
     (
         ["examples/dls_deep_net.py:loss_and_grads", "--sizes", "784,32,16,10", "--samples", "rows"],
@@ -325,6 +326,20 @@ ERRORS = [  # (argv beyond --candidate, the words of the one line)
     ),
     (["examples/nnfs_layers_net.py:make_layers", "--form", "model"], "--form model: examples/nnfs_layers_net.py"),
     (["examples/in_out_net.py:loss_and_grads", "--form", "tree"], "invalid choice: 'tree'"),
+    (["examples/nnfs_layers_net.py:make_layers", "--sizes", "784,64,10", "--no-bias"], "drop it"),
+    (
+        [
+            "examples/cs231n_fc_net.py:make_two_layer_net",
+            "--sizes",
+            "784,100,10",
+            "--no-bias",
+            "--l2",
+            "0.01",
+            "--l2-norm",
+            "none",
+        ],
+        "drop it",
+    ),
 ]
 
 

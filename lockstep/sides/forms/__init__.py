@@ -19,7 +19,7 @@ from .. import layouts
 from .base import CandidateError, CandidateSettings
 from .boundary import ARRAYS, SAMPLES, TARGETS, Boundary, shape_of
 from .function import FunctionCandidate, ModelCandidate, check_model, make
-from .layers import LayersCandidate, LayersOwnUpdate, factory_takes_nothing, layouts_of, looks_like, split
+from .layers import LayersCandidate, LayersOwnUpdate, factory_takes_nothing, layouts_of, looks_like, split, suggest
 from .owner import ClassCandidate
 
 
@@ -55,6 +55,9 @@ def model_layouts(settings):
             f"{who} built .params with {', '.join(map(str, norm))}: batch or layer norm parameters, which the lockstep "
             "run of a dense network does not compare; build the model without normalization"
         )
+    if not cfg.bias and any(str(k).startswith("b") for k in held):
+        biases = ", ".join(k for k in held if str(k).startswith("b"))
+        raise CandidateError(f"{who} built .params with biases ({biases}), and --no-bias has none; drop it")
     fits = []
     for name, form in layouts.candidates(cfg.bias):
         names = layouts.keys(name, n_layers, cfg.bias)
@@ -63,9 +66,10 @@ def model_layouts(settings):
             fits.append((name, form))
     if not fits:
         text = ", ".join(f"{k} {s}" for k, s in held.items())
+        weights = [held[f"W{i}"] for i in range(1, len(held) + 1) if f"W{i}" in held]
         raise CandidateError(
             f"{who} built .params with {text}; no layout of --sizes {','.join(map(str, cfg.sizes))} has those keys "
-            "and shapes: check --sizes"
+            f"and shapes{suggest(weights) or ': check --sizes'}"
         )
     return fits
 

@@ -118,6 +118,14 @@ class Network:
         return out
 
 
+def suggest(weights):
+    """': give --sizes a,b,c' for weight shapes that chain as (in, out) or as (out, in), else ''."""
+    for oriented in (weights, [w[::-1] for w in weights]):
+        if all(len(w) == 2 for w in oriented) and all(a[1] == b[0] for a, b in zip(oriented, oriented[1:])):
+            return f": give --sizes {','.join(map(str, [oriented[0][0]] + [w[1] for w in oriented]))}"
+    return ""
+
+
 def regularizers(dense):
     """NNFS's four regularizer strengths of a dense object (0 where it has none)."""
     names = ("weight_regularizer_l1", "weight_regularizer_l2", "bias_regularizer_l1", "bias_regularizer_l2")
@@ -183,11 +191,11 @@ def network(settings):
     names = {k: ids[id(o)] for k, o in enumerate(objects) if id(o) in ids}
     net = Network(objects, dense, attrs, optimizer, names)
     want = settings.cfg.sizes
+    held = [shape_of(take(getattr(objects[p], attrs[0]))) for p in dense]
     if len(dense) != len(want) - 1:
-        shapes = ", ".join(str(shape_of(take(getattr(objects[p], attrs[0])))) for p in dense)
         raise CandidateError(
-            f"{who} returned {len(dense)} dense layers (.{attrs[0]} of shapes {shapes}); --sizes "
-            f"{','.join(map(str, want))} has {len(want) - 1}: give --sizes for them"
+            f"{who} returned {len(dense)} dense layers (.{attrs[0]} of shapes {', '.join(map(str, held))}); --sizes "
+            f"{','.join(map(str, want))} has {len(want) - 1}{suggest(held)}"
         )
     return net
 
@@ -196,13 +204,23 @@ def layouts_of(settings):
     """The (layout, layouts.Form) candidates whose shapes are those of the dense objects' parameters, once the
     settings the objects state are found to be the run's."""
     net, cfg = network(settings), settings.cfg
+    if not cfg.bias:
+        raise CandidateError(f"{settings.spec}()'s dense layers hold .{net.attrs[1]}, and --no-bias has none; drop it")
     check_stated(net, settings)
     held = [np.shape(take(v)) for v in net.read(0)]
-    return [
+    fits = [
         (n, f)
         for n, f in layouts.candidates(cfg.bias)
-        if layouts.shapes(n, cfg.sizes, cfg.bias, f) == held and f.container == "list"
+        if f.container == "list" and layouts.shapes(n, cfg.sizes, cfg.bias, f) == held
     ]
+    if not fits:
+        weights = held[:: len(held) // len(net.dense)]
+        raise CandidateError(
+            f"{settings.spec}()'s dense layers hold .{net.attrs[0]} and .{net.attrs[1]} of shapes "
+            f"{', '.join(map(str, held))}; no layout of --sizes {','.join(map(str, cfg.sizes))} has those shapes"
+            f"{suggest(weights) or ': check --sizes'}"
+        )
+    return fits
 
 
 def stated(net, cfg):
