@@ -94,8 +94,8 @@ class Activation_Softmax_Loss_CategoricalCrossentropy:
 
 
 class Optimizer_Adam:
-    """Adam on every dense layer it is given, its moments kept on the layer; the learning rate decays as
-    learning_rate / (1 + decay * iterations)."""
+    """Adam on every dense layer it is given, its moments kept on the layer (weight_momentums, weight_cache, ...);
+    the learning rate decays as learning_rate / (1 + decay * iterations)."""
 
     def __init__(self, learning_rate=0.001, decay=0.0, epsilon=1e-7, beta_1=0.9, beta_2=0.999):
         self.learning_rate = self.current_learning_rate = learning_rate
@@ -106,17 +106,15 @@ class Optimizer_Adam:
         self.current_learning_rate = self.learning_rate / (1.0 + self.decay * self.iterations)
 
     def update_params(self, layer):
-        if not hasattr(layer, "moments"):
-            layer.moments = {name: (0.0, 0.0) for name in ("weights", "biases")}
         t = self.iterations + 1  # the first update is t = 1
-        for name, grad in (("weights", layer.dweights), ("biases", layer.dbiases)):
-            m, v = layer.moments[name]
-            m = self.beta_1 * m + (1 - self.beta_1) * grad
-            v = self.beta_2 * v + (1 - self.beta_2) * grad**2
-            layer.moments[name] = m, v
+        for kind, param, grad in (("weight", "weights", layer.dweights), ("bias", "biases", layer.dbiases)):
+            m = self.beta_1 * getattr(layer, f"{kind}_momentums", 0.0) + (1 - self.beta_1) * grad
+            v = self.beta_2 * getattr(layer, f"{kind}_cache", 0.0) + (1 - self.beta_2) * grad**2
+            setattr(layer, f"{kind}_momentums", m)  # the moments live on the layer, under the book's names
+            setattr(layer, f"{kind}_cache", v)
             m_hat, v_hat = m / (1 - self.beta_1**t), v / (1 - self.beta_2**t)
             step = self.current_learning_rate * m_hat / (np.sqrt(v_hat) + self.epsilon)
-            setattr(layer, name, getattr(layer, name) - step)
+            setattr(layer, param, getattr(layer, param) - step)
 
     def post_update_params(self):
         self.iterations += 1

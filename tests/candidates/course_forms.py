@@ -149,15 +149,13 @@ class Activation_ReLU_NoCopy(nnfs.Activation_ReLU):
 
 class Optimizer_Adam_NoCorrection(nnfs.Optimizer_Adam):
     def update_params(self, layer):
-        if not hasattr(layer, "moments"):
-            layer.moments = {name: (0.0, 0.0) for name in ("weights", "biases")}
-        for name, grad in (("weights", layer.dweights), ("biases", layer.dbiases)):
-            m, v = layer.moments[name]
-            m = self.beta_1 * m + (1 - self.beta_1) * grad
-            v = self.beta_2 * v + (1 - self.beta_2) * grad**2
-            layer.moments[name] = m, v
+        for kind, param, grad in (("weight", "weights", layer.dweights), ("bias", "biases", layer.dbiases)):
+            m = self.beta_1 * getattr(layer, f"{kind}_momentums", 0.0) + (1 - self.beta_1) * grad
+            v = self.beta_2 * getattr(layer, f"{kind}_cache", 0.0) + (1 - self.beta_2) * grad**2
+            setattr(layer, f"{kind}_momentums", m)
+            setattr(layer, f"{kind}_cache", v)
             step = self.current_learning_rate * m / (np.sqrt(v) + self.epsilon)  # m and v uncorrected
-            setattr(layer, name, getattr(layer, name) - step)
+            setattr(layer, param, getattr(layer, param) - step)
 
 
 def separate_softmax_and_loss():

@@ -189,7 +189,7 @@ class Candidate(Side):
             if e.tensor == name:
                 label = e.label or e.key
                 if index is None:
-                    return label + ("" if e.factor == 1 else f" (per sample: {e.factor:g} times {name})")
+                    return label + (f" (per sample: m times {name})" if e.per_sample else "")
                 return f"{label}[{', '.join(map(str, self.boundary.oriented(tuple(index))))}]"
         return layouts.describe(self.layout, name, index, self.cfg.sizes, self.form, self.cfg.bias)
 
@@ -277,8 +277,8 @@ class Candidate(Side):
                 others, self.cfg.sizes, self.boundary, m, has_output_da, lambda k: f"{label}[{k!r}]"
             )
             rows = {name: self.boundary.to_rows(others[key]) for key, name in matched.items()}
-            f = keys.factor(rows, self.reference(X, Y, before), m) if rows else 1.0
-            exposed = tuple(keys.Exposed(k, n, f, f"{label}[{k!r}]") for k, n in matched.items())
+            each = keys.per_sample(rows, self.reference(X, Y, before), m) if rows else False
+            exposed = tuple(keys.Exposed(k, n, each, f"{label}[{k!r}]") for k, n in matched.items())
             self.found = (exposed, tuple(ignored.items()))
         self.inter = {}
         for e in self.exposed:
@@ -287,7 +287,7 @@ class Candidate(Side):
                     f"{self.who} returned no {e.label or e.key} at this step, though its first call did"
                 )
             value = np.array(self.boundary.to_rows(others[e.key]), dtype=self.dtype, order="C")  # as the twin's
-            self.inter[e.tensor] = value / self.dtype.type(e.factor) if e.factor != 1 else value
+            self.inter[e.tensor] = value / self.dtype.type(len(X)) if e.per_sample else value
 
     def reference(self, X, Y, state):
         """handmade's z, a, dL/dz and dL/da of this batch at the parameters `state` (rows), to read the factor of the
@@ -343,7 +343,7 @@ class Candidate(Side):
             agree,
             returned(result),
             updates=self.owns_update,
-            factors={e.tensor: e.factor for e in self.exposed if e.factor != 1},
+            factors={e.tensor: e.factor(len(X)) for e in self.exposed if e.per_sample},
         )
         return dict(source, kind="candidate") if source else {"unmatched": why}
 

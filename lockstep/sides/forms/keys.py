@@ -29,16 +29,19 @@ PARAM = re.compile(r"^d?(W|b|Theta)\d+$")  # a parameter's key (or its gradient'
 @dataclass(frozen=True)
 class Exposed:
     """One intermediate tensor the user's code exposes: its key (or 'dense2.dinputs'), the twin tensor it is, and
-    the factor (1, or the batch size m) by which the code's value is the twin's."""
+    whether the code keeps it per sample, m times the twin's (m: the batch's size, a partial batch's too)."""
 
     key: str
     tensor: str
-    factor: float = 1.0
+    per_sample: bool = False
     label: str = ""  # how messages name it, e.g. "grads['dZ2']"
 
     def __str__(self):
-        times = "" if self.factor == 1 else f", {self.factor:g} times (per sample)"
-        return f"{self.label or self.key} = {self.tensor}{times}"
+        return f"{self.label or self.key} = {self.tensor}" + (", m times (per sample)" if self.per_sample else "")
+
+    def factor(self, m):
+        """What the code's value is divided by to be the twin's, in a batch of m."""
+        return float(m) if self.per_sample else 1.0
 
 
 def param_key(key, names):
@@ -126,9 +129,14 @@ def match(others, sizes, boundary, m, has_output_da, label):
     return matched, {label(k): why for k, why in ignored.items()}
 
 
+def per_sample(ours, ref, m):
+    """Whether the code's intermediates {tensor: rows} are m times the reference's {tensor: rows} rather than equal:
+    the factor nearer to the ratio of their norms, in log scale, summed over the tensors (one for all of them)."""
+    return m > 1 and factor(ours, ref, m) == m
+
+
 def factor(ours, ref, m):
-    """The one factor, 1 or m, by which the code's intermediates {tensor: rows} are the reference's {tensor: rows}:
-    the one nearer to the ratio of their norms, in log scale, summed over the tensors."""
+    """The one factor, 1 or m, by which the code's intermediates {tensor: rows} are the reference's {tensor: rows}."""
     if m == 1:
         return 1.0
     score = {1.0: 0.0, float(m): 0.0}

@@ -41,6 +41,16 @@ BOOK_OPTIMIZERS = [
 ]
 
 
+# where the book's optimizers keep their state on a layer, by torch's state keys ({kind}: weight or bias); the step
+# count is the optimizer's `iterations`
+BOOK_STATE = {
+    "adam": dict(exp_avg="{kind}_momentums", exp_avg_sq="{kind}_cache"),
+    "rmsprop": dict(square_avg="{kind}_cache"),
+    "adagrad": dict(sum="{kind}_cache"),
+    "sgd": dict(velocity="{kind}_momentums"),  # with momentum: v = mu v - lr g, the velocity form's state
+}
+
+
 @dataclass
 class Network:
     """The objects a factory made, read: the positions of the dense ones, their attribute names (a DENSE row), the
@@ -363,16 +373,16 @@ class Objects:
         self.inter = {}
         for e in self.exposed:
             value = np.array(self.boundary.to_rows(as_numpy(values.get(e.key))), dtype=self.dtype, order="C")
-            self.inter[e.tensor] = value / self.dtype.type(e.factor) if e.factor != 1 else value
+            self.inter[e.tensor] = value / self.dtype.type(len(X)) if e.per_sample else value
 
     def _exposed(self, matched, values, X, Y, before):
-        from .keys import factor
+        from .keys import per_sample
 
         backward = {
             t: self.boundary.to_rows(as_numpy(values[k])) for k, (t, _) in matched.items() if t.endswith(("dz", "da"))
         }
-        f = factor(backward, self.reference(X, Y, before), len(X)) if backward else 1.0
-        return tuple(Exposed(k, t, f if t.endswith(("dz", "da")) else 1.0, label) for k, (t, label) in matched.items())
+        each = per_sample(backward, self.reference(X, Y, before), len(X)) if backward else False
+        return tuple(Exposed(k, t, each and t.endswith(("dz", "da")), label) for k, (t, label) in matched.items())
 
     def returned_objects(self):
         """[(array, twin name)] the objects hold after a traced step, for the tracer."""
@@ -429,12 +439,16 @@ class LayersCandidate(Objects, FunctionCandidate):
 
 
 class LayersOwnUpdate(Objects, ClassCandidate):
-    """The layer objects with the book's optimizer object: the network owns its update."""
+    """The layer objects with the book's optimizer object: the network owns its update. The state the book's
+    optimizers keep on each layer (BOOK_STATE) is read by torch's names, compared, and given to the twin at every
+    step that starts from one state, as handmade's is."""
 
     def __init__(self, settings, dtype, seed=0, phases=None):
         ClassCandidate.__init__(self, settings, dtype, seed, phases)
         if phases is None:  # with clipping its gradients are its business (as a class's): its update is compared
             self.phases = ("forward",) + self.phases
+            if self.state_keys() is not None:
+                self.phases = (*self.phases[:-1], "optimizer", self.phases[-1])
 
     def build(self, init):
         self.setup(self.settings)
@@ -443,6 +457,35 @@ class LayersOwnUpdate(Objects, ClassCandidate):
 
     def has_grads(self):
         return True
+
+    def state_keys(self):
+        """{torch state key: the layer's attribute pattern} of the book's optimizer, or None when unknown."""
+        wants = book_optimizer(self.net.optimizer) if self.net is not None else {}
+        keys = BOOK_STATE.get(wants.get("optimizer"))
+        if keys is None:
+            return None
+        return {} if wants["optimizer"] == "sgd" and not wants.get("momentum") else keys
+
+    def optimizer_state(self):
+        """{torch name: {key: array}} of the book optimizer's state on the layers ({} before its first update), or
+        None for an optimizer whose state this tool does not know."""
+        keys, net = self.state_keys(), self.net
+        if keys is None:
+            return None
+        names = list(self.state)
+        out = {name: {} for name in names}
+        first = net.objects[net.dense[0]]
+        if not keys or not all(hasattr(first, p.format(kind="weight")) for p in keys.values()):
+            return out
+        for key, pattern in keys.items():
+            arrays = [getattr(net.objects[p], pattern.format(kind=k)) for p in net.dense for k in ("weight", "bias")]
+            state = self._from_user(arrays[: len(names)] if self.cfg.bias else arrays[::2], f"left .{pattern}")
+            for name, value in state.items():
+                out[name][key] = value
+        if "exp_avg" in keys:
+            for name in names:
+                out[name]["step"] = float(getattr(net.optimizer, "iterations", 0))
+        return out
 
     def step(self, X, Y):
         before = self.state
@@ -454,6 +497,18 @@ class LayersOwnUpdate(Objects, ClassCandidate):
             self._fail(e, self.network.read(0))
         self.state = self._from_user(self.network.read(0), "left .weights, .biases after the optimizer's update")
         return self.loss
+
+    def tensors(self):
+        out = ClassCandidate.tensors(self)
+        for name, state in (self.optimizer_state() or {}).items():
+            out.update({("optimizer", f"{name}.{k}"): v for k, v in state.items() if k != "step"})
+        return out
+
+    def save(self, into=None):
+        snap = ClassCandidate.save(self, into)
+        state = self.optimizer_state()
+        snap["state"] = state and {n: {k: np.copy(v) for k, v in s.items()} for n, s in state.items()}
+        return snap
 
     def traced_call(self, X, Y):
         net = self.net
