@@ -371,3 +371,21 @@ def test_the_json_names_the_form_and_its_boundary(tmp_path, capsys, monkeypatch)
     c = json.loads(out.read_text())["candidate"]
     assert (c["form"], c["arrays"], c["targets"], c["samples"]) == ("function", "torch", "labels", "rows")
     assert "read with samples as rows, Y as integer labels, torch tensors" in capsys.readouterr().out
+
+
+def test_a_per_sample_intermediate_is_read_with_each_batchs_own_m():
+    """dA of a per-sample code is m times torch's dL/da with m the batch's size: 32 in the last batch of 96."""
+    r = lockstep.check(example("dls_deep_net.py:loss_and_grads"), **{**DLS, "n_train": 96, "steps": 4})
+    assert r.verdict == "agree" and [s.tensors for s in r.steps] == [15] * 4, str(r)
+
+
+def test_the_book_optimizers_state_is_compared_and_shared_with_the_twin():
+    """Optimizer_Adam's moments on the layers are exp_avg and exp_avg_sq by torch's names: compared at every step,
+    and the state both sides start a step from. A float32 run that the judge re-runs in float64 then sees no
+    difference the two sides' own states made (the run below was called diverge when the twin kept its own)."""
+    r = lockstep.check(example("nnfs_layers_net.py:make_layers_with_adam"), steps=2, **NNFS_ADAM)
+    assert "optimizer" in r.to_dict()["check"]["phases"] and r.to_dict()["check"]["tensors"] == 24
+    r = lockstep.check(
+        example("nnfs_layers_net.py:make_layers_with_adam"), dtype="float32", **{**NNFS_ADAM, "n_train": 4000}
+    )
+    assert r.verdict == "agree", str(r)
