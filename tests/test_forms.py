@@ -389,3 +389,30 @@ def test_the_book_optimizers_state_is_compared_and_shared_with_the_twin():
         example("nnfs_layers_net.py:make_layers_with_adam"), dtype="float32", **{**NNFS_ADAM, "n_train": 4000}
     )
     assert r.verdict == "agree", str(r)
+
+
+def test_helpers_imported_inside_a_function_are_found(tmp_path):
+    """Coursera's files import their helpers inside their functions, at call time, from the candidate's folder."""
+    (tmp_path / "grad_helper.py").write_text(
+        "def grads(params, X, Y):\n"
+        "    d = (X @ params[0].T + params[1] - Y) / len(X)  # (m, out)\n"
+        "    return [d.T @ X, d.sum(0)]\n"
+    )
+    (tmp_path / "lazy_net.py").write_text(
+        "import numpy as np\n"
+        "def loss_and_grads(params, X, Y):\n"
+        "    from grad_helper import grads\n"
+        "    return 0.5 * np.sum((X @ params[0].T + params[1] - Y) ** 2) / len(X), grads(params, X, Y)\n"
+    )
+    r = lockstep.check(f"{tmp_path / 'lazy_net.py'}:loss_and_grads", sizes=[784, 10], loss="mse", steps=2, n_train=256)
+    assert r.verdict == "agree", str(r)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_the_book_adagrads_state_carries_torchs_step_count(dtype):
+    """torch's Adagrad keeps a step count beside its sum: the state given to the twin has it (the optimizer's
+    iterations), so a float32 step re-anchored from the book's state runs on."""
+    settings = dict(sizes=[784, 64, 10], optimizer="adagrad", lr=0.5, lr_schedule="inv-iter:1e-4", eps=1e-7)
+    r = lockstep.check(cf.adagrad, dtype=dtype, prob_clip=1e-7, n_train=4000, **settings)
+    assert r.verdict == "agree", str(r)
+    assert dtype == "float64" or r.result.drift, "no re-anchored step: the run does not reach the twin's loaded state"

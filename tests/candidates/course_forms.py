@@ -197,3 +197,32 @@ class TorchSGDNet:
         for p, g in zip(self.params, self.grads):
             p.data += -lr * g
         return loss
+
+
+class Optimizer_Adagrad:
+    """The book's Adagrad: the squared gradients summed on the layer (weight_cache), the learning rate decayed per
+    iteration."""
+
+    def __init__(self, learning_rate=1.0, decay=0.0, epsilon=1e-7):
+        self.learning_rate = self.current_learning_rate = learning_rate
+        self.decay, self.epsilon, self.iterations = decay, epsilon, 0
+
+    def pre_update_params(self):
+        self.current_learning_rate = self.learning_rate / (1.0 + self.decay * self.iterations)
+
+    def update_params(self, layer):
+        for kind, param, grad in (("weight", "weights", layer.dweights), ("bias", "biases", layer.dbiases)):
+            cache = getattr(layer, f"{kind}_cache", 0.0) + grad**2
+            setattr(layer, f"{kind}_cache", cache)
+            setattr(
+                layer,
+                param,
+                getattr(layer, param) - self.current_learning_rate * grad / (np.sqrt(cache) + self.epsilon),
+            )
+
+    def post_update_params(self):
+        self.iterations += 1
+
+
+def adagrad():
+    return nnfs.make_layers(), Optimizer_Adagrad(learning_rate=0.5, decay=1e-4)

@@ -41,12 +41,12 @@ BOOK_OPTIMIZERS = [
 ]
 
 
-# where the book's optimizers keep their state on a layer, by torch's state keys ({kind}: weight or bias); the step
-# count is the optimizer's `iterations`
+# where the book's optimizers keep their state on a layer, by torch's state keys ({kind}: weight or bias); torch's
+# step count, where it keeps one, is the optimizer's `iterations`
 BOOK_STATE = {
-    "adam": dict(exp_avg="{kind}_momentums", exp_avg_sq="{kind}_cache"),
-    "rmsprop": dict(square_avg="{kind}_cache"),
-    "adagrad": dict(sum="{kind}_cache"),
+    "adam": dict(exp_avg="{kind}_momentums", exp_avg_sq="{kind}_cache", step="iterations"),
+    "rmsprop": dict(square_avg="{kind}_cache", step="iterations"),
+    "adagrad": dict(sum="{kind}_cache", step="iterations"),
     "sgd": dict(velocity="{kind}_momentums"),  # with momentum: v = mu v - lr g, the velocity form's state
 }
 
@@ -474,17 +474,17 @@ class LayersOwnUpdate(Objects, ClassCandidate):
             return None
         names = list(self.state)
         out = {name: {} for name in names}
-        first = net.objects[net.dense[0]]
-        if not keys or not all(hasattr(first, p.format(kind="weight")) for p in keys.values()):
-            return out
-        for key, pattern in keys.items():
-            arrays = [getattr(net.objects[p], pattern.format(kind=k)) for p in net.dense for k in ("weight", "bias")]
-            state = self._from_user(arrays[: len(names)] if self.cfg.bias else arrays[::2], f"left .{pattern}")
+        first, arrays = net.objects[net.dense[0]], {k: p for k, p in keys.items() if k != "step"}
+        if not arrays or not all(hasattr(first, p.format(kind="weight")) for p in arrays.values()):
+            return out  # before its first update
+        for key, pattern in arrays.items():
+            held = [getattr(net.objects[p], pattern.format(kind=k)) for p in net.dense for k in ("weight", "bias")]
+            state = self._from_user(held if self.cfg.bias else held[::2], f"left .{pattern}")
             for name, value in state.items():
                 out[name][key] = value
-        if "exp_avg" in keys:
+        if "step" in keys:
             for name in names:
-                out[name]["step"] = float(getattr(net.optimizer, "iterations", 0))
+                out[name]["step"] = float(getattr(net.optimizer, keys["step"], 0))
         return out
 
     def step(self, X, Y):
