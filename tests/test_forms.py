@@ -416,3 +416,18 @@ def test_the_book_adagrads_state_carries_torchs_step_count(dtype):
     r = lockstep.check(cf.adagrad, dtype=dtype, prob_clip=1e-7, n_train=4000, **settings)
     assert r.verdict == "agree", str(r)
     assert dtype == "float64" or r.result.drift, "no re-anchored step: the run does not reach the twin's loaded state"
+
+
+def test_dropout_in_the_users_network_is_one_line():
+    """Masks drawn inside the user's code would part the sides at random: refused in one line, naming the fix."""
+    import cs231n_fc_net
+
+    def with_dropout_param():
+        model = cs231n_fc_net.make_two_layer_net()
+        model.dropout_param = {"mode": "train", "p": 0.5}
+        return model
+
+    with pytest.raises(CandidateError, match=r"drops units \(dropout_param p = 0.5.*build the model with dropout=1"):
+        lockstep.check(with_dropout_param, steps=1, **dict(CS231N, sizes=[784, 100, 10]))
+    with pytest.raises(CandidateError, match=r"returned dropout objects \(dropout1\).*return the layers without them"):
+        lockstep.check(cf.with_dropout, steps=1, **NNFS)

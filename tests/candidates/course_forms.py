@@ -226,3 +226,28 @@ class Optimizer_Adagrad:
 
 def adagrad():
     return nnfs.make_layers(), Optimizer_Adagrad(learning_rate=0.5, decay=1e-4)
+
+
+class Layer_Dropout:
+    """The book's dropout layer: a scaled binary mask drawn at every forward."""
+
+    def __init__(self, rate):
+        self.keep = 1 - rate
+
+    def forward(self, inputs):
+        self.mask = np.random.binomial(1, self.keep, size=inputs.shape) / self.keep
+        self.output = inputs * self.mask
+
+    def backward(self, dvalues):
+        self.dinputs = dvalues * self.mask
+
+
+def with_dropout():
+    dense1, activation1, dropout1 = nnfs.Layer_Dense(784, 64), nnfs.Activation_ReLU(), Layer_Dropout(0.1)
+    return [
+        dense1,
+        activation1,
+        dropout1,
+        nnfs.Layer_Dense(64, 10),
+        nnfs.Activation_Softmax_Loss_CategoricalCrossentropy(),
+    ]

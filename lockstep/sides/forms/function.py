@@ -189,6 +189,12 @@ def check_model(model, settings):
                 f"{who} built .params['{key}'] in {dtype} for a {run.name} run: run with --dtype {dtype}, or build the "
                 f"model in {run.name} (CS231n's dtype=np.{run.name})"
             )
+    drop = getattr(model, "dropout_param", None)
+    if isinstance(drop, dict) and drop.get("p") not in (None, 1) and not cfg.dropout:
+        raise CandidateError(
+            f"{who}'s model drops units (dropout_param p = {drop['p']}, CS231n's keep probability), which the lockstep "
+            "run of a dense network leaves out: build the model with dropout=1"
+        )
     reg = getattr(model, "reg", None)
     if isinstance(reg, (int, float)) and not isinstance(reg, bool):
         wants = dict(l2=float(reg), l2_norm="none") if reg else dict(l2=0.0)

@@ -200,6 +200,12 @@ def network(settings):
         )
     names = {k: ids[id(o)] for k, o in enumerate(objects) if id(o) in ids}
     net = Network(objects, dense, attrs, optimizer, names)
+    drop = [net.name(k) for k, o in enumerate(objects) if "dropout" in type(o).__name__.lower()]
+    if drop and not settings.cfg.dropout:
+        raise CandidateError(
+            f"{who} returned dropout objects ({', '.join(drop)}), which the lockstep run of a dense network leaves "
+            "out: return the layers without them"
+        )
     want = settings.cfg.sizes
     held = [shape_of(take(getattr(objects[p], attrs[0]))) for p in dense]
     if len(dense) != len(want) - 1:
