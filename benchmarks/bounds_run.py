@@ -40,7 +40,7 @@ def run(cfg, X, Y, bug=None, steps=None, keep=False):
             ref = twin.reference_tensors()
             E = step_bounds(spec, snap, Xb, Yb, ref, u)
             ex = {(ph, name): excess(a, b, E[ph, name], E[ph, name]) for ph, name, a, b in pairs}
-            out = dict(step=step, loss=loss_t, excess=ex, finite=finite, pairs=pairs, Y=Yb)  # live until the next step
+            out = dict(step=step, loss=loss_t, excess=ex, finite=finite, pairs=pairs, Y=Yb, config=twin.net.config)
             if keep:  # copies: the live arrays change at the next step
                 pre = dict(
                     params={k: v.copy() for k, v in snap["params"].items()},

@@ -194,7 +194,7 @@ def one(job):
         pairs = r["pairs"]
         out = {n: b for p, n, a, b in pairs if p == "forward"}
         dz = {n: b for p, n, a, b in pairs if p == "backward"}[f"layers.{L - 1}.dz"]
-        c = cancellation(out[f"layers.{L - 1}.a"], r["Y"], dz)
+        c = cancellation(out[f"layers.{L - 1}.a"], r["Y"], dz, r["config"], out[f"layers.{L - 1}.z"])
         old_rule += not all(ch.ok for ch in compare_all(pairs, TOLERANCES[config.dtype], None, c))
     return dict(
         run=i,

@@ -108,7 +108,8 @@ def pairs_of(plan, side, twin):
 def compare_step(pairs, twin, dtype, Y, last, scratch=None):
     """The fixed-tolerance pass: (Checks in plan order, the output gradient's cancellation factor)."""
     acts = twin.net._acts
-    c = cancellation(acts[f"{last}.a"].detach().numpy(), Y, acts[f"{last}.z"].grad.numpy())
+    z = acts[f"{last}.z"]
+    c = cancellation(acts[f"{last}.a"].detach().numpy(), Y, z.grad.numpy(), twin.net.config, z.detach().numpy())
     return compare_all(pairs, TOLERANCES[dtype], scratch, c), c
 
 

@@ -208,6 +208,7 @@ class NonFinite:
     blow_up: Divergence | None = None  # the step's record, when both blew up alike
     extended: dict | None = None  # {finite, value} or {skipped: why}, for the float64 side alone
     domain: bool = False  # one side only, where rounding may take any correct side out of a formula's domain
+    range: bool = False  # one float32 side only, where the exact values reach float32's largest (judge.at_range_edge)
 
     def to_dict(self):
         out = dict(
@@ -225,6 +226,8 @@ class NonFinite:
             out["extended"] = self.extended
         if self.domain:
             out["domain"] = True
+        if self.range:
+            out["range"] = True
         return out
 
 

@@ -222,6 +222,8 @@ def summary_line(r):
         where = (
             "in one backend, where rounding leaves the formula's domain in either"
             if nf.get("domain")
+            else "in one backend, at the edge of float32's range (float64 agrees)"
+            if nf.get("range")
             else "in both backends alike"
         )
         return (

@@ -59,7 +59,7 @@ REPORTS = {  # every kind of report: each verdict, each side, with and without a
         n_train=256,
         steps=60,
     ),
-    "non-finite-one-side": lambda: lockstep.check(inject_bug="softmax-no-max-shift", steps=40),
+    "non-finite-one-side": lambda: lockstep.check(inject_bug="softmax-no-max-shift", scale="unit", lr=1.0, steps=40),
     "non-finite-float64-candidate": lambda: lockstep.check(
         lambda params, X, Y: (float("nan"), [np.full_like(p, np.nan) for p in params]), layout="torch", steps=2, **SMALL
     ),

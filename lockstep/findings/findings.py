@@ -207,6 +207,8 @@ def non_finite(ctx):
         else "one backend, where rounding may take any correct implementation out of the formula's domain (the "
         "square root of a difference that is 0 within rounding)"
         if nf.domain
+        else "one backend, at the edge of float32's range (the exact values reach its largest, 3.4e38)"
+        if nf.range
         else "the side under test only"
         if not nf.ref
         else "the reference only"
@@ -223,6 +225,13 @@ def non_finite(ctx):
             "rounding, so which of them rounds below 0 is luck (torch's centered RMSprop does it where a gradient "
             "stays constant, as clipping by value makes it): the verdict is blew_up. Use the uncentered form, or "
             "keep the gradients from sitting at the clip."
+        )
+    elif nf.range:
+        advice = (
+            "From a state where both agreed, the step's exact values (float64 agrees) come within a batch's sum "
+            "of float32's largest number, so whether a formula overflows there depends on its order of "
+            "operations, not on its maths: training blew up, and the verdict is blew_up. Lower --lr, or check the "
+            "data's scale."
         )
     elif nf.same_place:
         advice = (
@@ -257,7 +266,7 @@ def suspects(ctx):
     """Rank the catalogue's predictions against the divergence; the best fit below the threshold is named."""
     out = ctx.outcome
     d, nf = out.first_divergence, out.non_finite
-    if not d or out.scene is None or (nf and (nf.same_place or nf.domain)) or d.float32_only and not nf:
+    if not d or out.scene is None or (nf and (nf.same_place or nf.domain or nf.range)) or d.float32_only and not nf:
         return None  # a blow-up in both, or float32 rounding: no catalogue bug (an overflow in float32 may be one)
     scene = Scene(ctx.cfg, d, out.scene, nf, n_train=len(ctx.y_train))
     fits = []

@@ -298,6 +298,10 @@ def non_finite(ctx, local, how):
             arbiter = arbitrate64(ctx, exact, how)
             if arbiter.action == "stop":  # float64 disagrees too: a real bug, located there
                 return arbiter
+            if at_range_edge(ctx, local, exact):  # training reached float32's largest values: a blow-up
+                nf.range = True
+                nf.blow_up = located(ctx.step, local, verdicts, how + "; float64 agrees")
+                return Decision("stop", non_finite=nf, blew_up=True)
             float32_only = True
     elif ours is not None and ref is None:
         nf.extended = finite_when_raised(ctx, where)
@@ -305,6 +309,25 @@ def non_finite(ctx, local, how):
         ctx.step, local, verdicts, how + ("; float64 agrees" if float32_only else ""), float32_only=float32_only
     )
     return Decision("stop", divergence=found, scene=scene(ctx, local), non_finite=nf)
+
+
+def at_range_edge(ctx, local, exact):
+    """True when every value that is non-finite in one float32 side only has an exact value (the float64 re-run's
+    reference) near float32's largest: |value| m max(1, loss_scale) >= 3.4e38. A batch's sums and the loss scale's
+    product may reach that factor above the result on their way to it, so whether a correct float32 formula
+    overflows there depends on its order of operations (torch scales a summed loss before it divides by m): training
+    has blown up to the edge of float32's range, in both sides' maths; neither side's code is at fault."""
+    top = float(np.finfo(np.float32).max)
+    factor = len(local.X) * max(1.0, float(ctx.cfg.loss_scale))
+    found = False
+    for (_, _, ours, ref), (_, _, _, ref64) in zip(local.pairs, exact.pairs):
+        one_sided = np.isfinite(ours) != np.isfinite(ref)
+        if np.any(one_sided):
+            value = float(np.max(np.abs(np.asarray(ref64, dtype=np.float64)[np.asarray(one_sided)])))
+            if not value * factor >= top:
+                return False
+            found = True
+    return found
 
 
 def leaves_domain(ctx, local):

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from handmade.losses import OUTPUTS
+
 from ..records import Element
 
 
@@ -106,14 +108,42 @@ def exceeds_value(phase, ours, ref, cancel=1.0):
 SMALL = 4096  # elements; below this a tensor's cost is numpy's per-call overhead, not arithmetic
 
 
-def cancellation(a, Y, dz):
-    """c for a step, from the reference's output activation a (m, k), targets Y (m, k) and dL/dz of the output."""
-    a, Y, dz = np.abs(np.asarray(a)), np.abs(np.asarray(Y)), np.abs(np.asarray(dz))
-    natural = (float(a.max()) + float(Y.max())) / len(Y)
-    actual = float(dz.max())
-    if not (np.isfinite(natural) and np.isfinite(actual)):
+def _through_output(h, z, a, output):
+    """|J|^T h for the output activation's Jacobian J (mse): h f'(z) for an elementwise output (identity, sigmoid:
+    f' >= 0), a (h + sum_k h_k a_k) for softmax (|a_j (delta_jk - a_k)| summed against h)."""
+    if output == "softmax":
+        return a * (h + (h * a).sum(axis=1, keepdims=True))
+    return OUTPUTS[output].backward(h, z, a)
+
+
+# loss -> the natural scale of its output gradient's rounding, from h = |a| + |Y| (m, k), z and a, before the
+# reduction's 1/m and the loss scale; None: the gradient is no difference of a and Y (svm's indicators), so nothing
+# cancels. A loss not listed is a matched pair whose gradient is a - Y itself (cross_entropy, bce).
+CANCELLING = {
+    "mse": lambda h, z, a, output: _through_output(h, z, a, output),
+    "svm": None,
+}
+
+
+def cancellation(a, Y, dz, config, z=None):
+    """c for a step: how much smaller the output layer's dL/dz (m, k) is than the rounding it carries. Every backward
+    tensor is linear in dL/dz = r (a - Y) (through the output's Jacobian for mse), r = loss_scale / m for the mean, and
+    its rounding (and drift) is that of a and Y, r (|a| + |Y|) |J| per element, which stays as large when a - Y
+    cancels to almost nothing once the model fits its batch. c = that natural scale's largest element over max|dz|,
+    at least 1. a, Y, z: the reference's output activation, the targets, the output pre-activation; config: the
+    twin's ModelConfig (loss, output, reduction, loss_scale)."""
+    if config.loss in CANCELLING and CANCELLING[config.loss] is None:
         return 1.0
-    return max(1.0, natural / max(actual, natural * np.finfo(dz.dtype).eps))
+    a, Y = np.asarray(a), np.asarray(Y)
+    h = np.abs(a) + np.abs(Y)  # (m, k)
+    through = CANCELLING.get(config.loss)
+    if through is not None:
+        h = through(h, z, a, config.output)
+    r = config.loss_scale / (len(Y) if config.reduction == "mean" else 1)
+    natural, actual = r * float(h.max()), float(np.abs(np.asarray(dz)).max())
+    if not (np.isfinite(natural) and np.isfinite(actual)) or natural == 0:  # 0: every f'(z) underflowed, nothing rounds
+        return 1.0
+    return max(1.0, natural / max(actual, natural * np.finfo(np.asarray(dz).dtype).eps))
 
 
 def compare_all(pairs, tol, scratch=None, cancel=1.0):
