@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from .. import layouts
 from .base import CandidateError, CandidateSettings
 from .boundary import ARRAYS, SAMPLES, TARGETS, Boundary, shape_of
-from .function import FunctionCandidate, ModelCandidate, check_model, make
-from .layers import LayersCandidate, LayersOwnUpdate, factory_takes_nothing, layouts_of, looks_like, split, suggest
+from .function import FunctionCandidate, ModelCandidate, make
+from .layers import LayersCandidate, LayersOwnUpdate, layouts_of, looks_like, split
 from .owner import ClassCandidate
+from .stated import check_model, suggest
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,17 @@ def detect(obj, given, spec, files):
             + "; give --form to choose another"
         )
     return FORMS["function"], None, "a function of (params, X, Y)"
+
+
+def factory_takes_nothing(obj):
+    """Whether obj is a function (not a class) that can be called without arguments: a factory."""
+    if inspect.isclass(obj) or not callable(obj):
+        return False
+    try:
+        params = inspect.signature(obj).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params)
 
 
 def made_by(obj, spec, files, why=""):

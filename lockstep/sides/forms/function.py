@@ -175,36 +175,6 @@ class ModelCandidate(FunctionCandidate):
         return self.model.loss(X)
 
 
-def check_model(model, settings):
-    """One line when the model states what the run does not: parameters coarser than the run's dtype (CS231n's
-    float32 default in a float64 run), or a reg (CS231n's 0.5 reg sum W^2) other than the run's penalty."""
-    from .layers import flags, mismatch
-
-    cfg, who = settings.cfg, f"{settings.spec}()"
-    run = np.dtype(cfg.dtype)
-    for key, value in model.params.items():
-        dtype = np.asarray(as_numpy(value)).dtype
-        if np.issubdtype(dtype, np.floating) and np.finfo(dtype).eps > np.finfo(run).eps:
-            raise CandidateError(
-                f"{who} built .params['{key}'] in {dtype} for a {run.name} run: run with --dtype {dtype}, or build the "
-                f"model in {run.name} (CS231n's dtype=np.{run.name})"
-            )
-    drop = getattr(model, "dropout_param", None)
-    if isinstance(drop, dict) and drop.get("p") not in (None, 1) and not cfg.dropout:
-        raise CandidateError(
-            f"{who}'s model drops units (dropout_param p = {drop['p']}, CS231n's keep probability), which the lockstep "
-            "run of a dense network leaves out: build the model with dropout=1"
-        )
-    reg = getattr(model, "reg", None)
-    if isinstance(reg, (int, float)) and not isinstance(reg, bool):
-        wants = dict(l2=float(reg), l2_norm="none") if reg else dict(l2=0.0)
-        if mismatch(cfg, wants):
-            raise CandidateError(
-                f"{who}'s model has reg = {reg:g}, the penalty 0.5 reg sum W^2 of CS231n's models: run with "
-                f"{flags(wants)}"
-            )
-
-
 def make(settings, error):
     """The model from the user's factory, once; its own failure is one line."""
     from .base import where

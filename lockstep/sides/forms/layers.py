@@ -11,44 +11,24 @@ compared with the twin's z, a, dL/dz and dL/da, so a wrong backward is named at 
 
 Without an optimizer the tool's own updates the parameters, written into the dense objects each step. With the
 book's optimizer object (pre_update_params, update_params(layer), post_update_params) the network owns its update,
-compared with torch.optim's; the settings the optimizer object holds must be the run's (BOOK_OPTIMIZERS says which
-flag each attribute is), and the regularizers of the dense objects likewise.
+compared with torch.optim's, with the state it keeps on the layers (stated.py's BOOK_STATE); the settings the
+optimizer object holds must be the run's, and the regularizers of the dense objects likewise (stated.py).
 """
 
-import inspect
-import math
 import sys
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...config import optimizer_settings, parse_schedule
 from .. import layouts
 from .base import CandidateError, loss_value, where
 from .boundary import as_numpy, shape_of, take
 from .function import FunctionCandidate
 from .keys import Exposed
 from .owner import ClassCandidate
+from .stated import BOOK_STATE, book_optimizer, check_stated, regularizers, suggest
 
 DENSE = (("weights", "biases", "dweights", "dbiases"), ("W", "b", "dW", "db"))  # a dense object's attributes
-
-# the book's optimizer objects: (a word of the class's name, the tool's optimizer, {attribute: the setting it is})
-BOOK_OPTIMIZERS = [
-    ("adam", "adam", dict(learning_rate="lr", decay="lr_schedule", epsilon="eps", beta_1="betas", beta_2="betas")),
-    ("rmsprop", "rmsprop", dict(learning_rate="lr", decay="lr_schedule", epsilon="eps", rho="alpha")),
-    ("adagrad", "adagrad", dict(learning_rate="lr", decay="lr_schedule", epsilon="eps")),
-    ("sgd", "sgd", dict(learning_rate="lr", decay="lr_schedule", momentum="momentum")),
-]
-
-
-# where the book's optimizers keep their state on a layer, by torch's state keys ({kind}: weight or bias); torch's
-# step count, where it keeps one, is the optimizer's `iterations`
-BOOK_STATE = {
-    "adam": dict(exp_avg="{kind}_momentums", exp_avg_sq="{kind}_cache", step="iterations"),
-    "rmsprop": dict(square_avg="{kind}_cache", step="iterations"),
-    "adagrad": dict(sum="{kind}_cache", step="iterations"),
-    "sgd": dict(velocity="{kind}_momentums"),  # with momentum: v = mu v - lr g, the velocity form's state
-}
 
 
 @dataclass
@@ -126,20 +106,6 @@ class Network:
             if i == n_layers - 1 and len(after) >= 2:
                 out.append((after[-1], "dinputs", f"layers.{i}.da"))
         return out
-
-
-def suggest(weights):
-    """': give --sizes a,b,c' for weight shapes that chain as (in, out) or as (out, in), else ''."""
-    for oriented in (weights, [w[::-1] for w in weights]):
-        if all(len(w) == 2 for w in oriented) and all(a[1] == b[0] for a, b in zip(oriented, oriented[1:])):
-            return f": give --sizes {','.join(map(str, [oriented[0][0]] + [w[1] for w in oriented]))}"
-    return ""
-
-
-def regularizers(dense):
-    """NNFS's four regularizer strengths of a dense object (0 where it has none)."""
-    names = ("weight_regularizer_l1", "weight_regularizer_l2", "bias_regularizer_l1", "bias_regularizer_l2")
-    return {k: float(getattr(dense, k, 0) or 0) for k in names}
 
 
 def named_call(factory):
@@ -237,107 +203,6 @@ def layouts_of(settings):
             f"{suggest(weights) or ': check --sizes'}"
         )
     return fits
-
-
-def stated(net, cfg):
-    """The flags the objects state (their regularizers; the optimizer object's settings), as {setting: value}."""
-    out = {}
-    regs = [regularizers(net.objects[p]) for p in net.dense]
-    if any(r != regs[0] for r in regs):
-        raise CandidateError(
-            "the dense layers have different regularizers; the tool applies one penalty to every layer"
-        )
-    r = regs[0]
-    for kind, setting, scale in (("l2", "l2", 2.0), ("l1", "l1", 1.0)):
-        w, b = r[f"weight_regularizer_{kind}"], r[f"bias_regularizer_{kind}"]
-        if b and b != w:
-            raise CandidateError(
-                f"the biases' {kind} regularizer {b:g} is not the weights' {w:g}; the tool applies one"
-            )
-        if w or getattr(cfg, setting):
-            out[setting] = scale * w
-        if w:
-            out["l2_norm"], out["bias_penalty"] = "none", bool(b)
-    if net.optimizer is not None:
-        out.update(book_optimizer(net.optimizer))
-    return out
-
-
-def book_optimizer(opt):
-    """The tool's settings of a book optimizer object, from BOOK_OPTIMIZERS (empty for an unknown class)."""
-    name = type(opt).__name__.lower()
-    row = next((r for r in BOOK_OPTIMIZERS if r[0] in name), None)
-    if row is None:
-        return {}
-    out = dict(optimizer=row[1])
-    for attr, setting in row[2].items():
-        value = getattr(opt, attr, None)
-        if value is None:
-            continue
-        if setting == "lr_schedule":
-            out[setting] = f"inv-iter:{value:g}" if value else None
-        elif setting == "betas":
-            out["betas"] = (float(getattr(opt, "beta_1", 0.9)), float(getattr(opt, "beta_2", 0.999)))
-        else:
-            out[setting] = float(value)
-    if row[1] == "sgd":
-        out["momentum_form"] = "velocity" if out.get("momentum") else "torch"
-    return out
-
-
-def mismatch(cfg, wants):
-    """The settings of `wants` that the run does not have, or []."""
-    have = dict(vars(cfg), **optimizer_settings(cfg)) if wants.get("optimizer", cfg.optimizer) == cfg.optimizer else {}
-    wrong = []
-    for k, v in wants.items():
-        mine = have.get(k, getattr(cfg, k, None) if k not in optimizer_settings(cfg) else None)
-        if k == "lr_schedule":
-            same = parse_schedule(mine) == parse_schedule(v) or (
-                v and cfg.optimizer == "adagrad" and math.isclose(float(v.split(":")[1]), have.get("lr_decay") or 0)
-            )
-        elif k == "l2_norm" and not wants.get("l2") and not wants.get("l1"):
-            same = True
-        elif isinstance(v, float):
-            same = isinstance(mine, (int, float)) and math.isclose(mine, v, rel_tol=1e-12, abs_tol=0.0)
-        elif isinstance(v, tuple):
-            same = mine is not None and all(math.isclose(a, b, rel_tol=1e-12) for a, b in zip(mine, v))
-        else:
-            same = mine == v
-        if not same:
-            wrong.append(k)
-    return wrong
-
-
-def flags(wants):
-    out = []
-    for k, v in wants.items():
-        if v is None or v is False or (k == "momentum_form" and v == "torch"):
-            continue
-        flag = "--" + k.replace("_", "-")
-        out.append(
-            flag
-            if v is True
-            else f"{flag} {','.join(f'{x:g}' for x in v)}"
-            if isinstance(v, tuple)
-            else f"{flag} {v:g}"
-            if isinstance(v, float)
-            else f"{flag} {v}"
-        )
-    return " ".join(out)
-
-
-def check_stated(net, settings):
-    """One line when the objects state settings the run does not have, naming the flags that match them."""
-    wants = stated(net, settings.cfg)
-    wrong = mismatch(settings.cfg, wants)
-    if wrong:
-        penalty = {"l2", "l1", "l2_norm", "bias_penalty"}
-        what = [f"optimizer object {type(net.optimizer).__name__}"] if set(wrong) - penalty else []
-        what += ["dense layers' regularizers"] if set(wrong) & penalty else []
-        raise CandidateError(
-            f"{settings.spec}() made a network with {' and '.join(what)} whose settings are not the run's "
-            f"({', '.join(wrong)}): run with {flags(wants)}"
-        )
 
 
 class Objects:
@@ -531,14 +396,3 @@ class LayersOwnUpdate(Objects, ClassCandidate):
     def restore(self, snap):
         ClassCandidate.restore(self, snap)
         self.network = self.net
-
-
-def factory_takes_nothing(obj):
-    """Whether obj is a function (not a class) that can be called without arguments: a factory."""
-    if inspect.isclass(obj) or not callable(obj):
-        return False
-    try:
-        params = inspect.signature(obj).parameters.values()
-    except (TypeError, ValueError):
-        return False
-    return all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params)
