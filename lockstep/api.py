@@ -179,7 +179,9 @@ def check(candidate=None, *, X=None, y=None, X_test=None, y_test=None, on_start=
     """Train the side under test and the torch twin in lockstep and judge every tensor of every step.
 
     candidate  None (handmade, or handmade with settings inject_bug=NAME), a function f(params, X, Y) -> (loss,
-               grads), a class Net(params, **hyper) with step(X, Y, lr) -> loss and .params, or 'file.py:name'.
+               grads), a class Net(params, **hyper) with step(X, Y, lr) -> loss and .params, a factory with no
+               arguments that makes a model object (.params, .loss(X, y)) or layer objects (lockstep/sides/forms/
+               FORMS), or 'file.py:name' of any of them.
     X, y       your own data (features (n, d); integer labels (n,) or one-hot (n, k)), used instead of the digits;
                a test split is taken from them unless X_test, y_test are given.
     on_start   called with the report's header text once the run is set up (the command line prints it).

@@ -93,8 +93,19 @@ def parse_args(argv, rule=False):
     from handmade import ACTIVATIONS, INITS, LOSSES, NORMS
     from handmade.config import DROPOUT_FORMS, L2_NORMS, REDUCTIONS, VARIANCES
     from lockstep.api import version
-    from lockstep.config import MOMENTUM_FORMS, OPTIMIZERS, PRESET_HELP, PRESETS, SCHEDULES, TARGETS, Config
+    from lockstep.config import (
+        ARRAYS,
+        MOMENTUM_FORMS,
+        OPTIMIZERS,
+        PRESET_HELP,
+        PRESETS,
+        SAMPLES,
+        SCHEDULES,
+        TARGETS,
+        Config,
+    )
     from lockstep.data import SCALES
+    from lockstep.sides.forms import FORMS
     from lockstep.sides.layouts import LAYOUTS
 
     d = Config()
@@ -353,8 +364,16 @@ def parse_args(argv, rule=False):
             "--candidate",
             metavar="FILE.py:NAME",
             help="check your own network instead of handmade: a "
-            "function f(params, X, Y) -> (loss, grads), or a class Net(params, **hyper) with "
-            "step(X, Y, lr) -> loss and .params (default: none)",
+            "function f(params, X, Y) -> (loss, grads), a class Net(params, **hyper) with "
+            "step(X, Y, lr) -> loss and .params, or a factory with no arguments that makes a model object or layer "
+            "objects (see --form) (default: none)",
+        )
+        find.add_argument(
+            "--form",
+            choices=["auto"] + list(FORMS),
+            help="the candidate's form: "
+            + "; ".join(f"{k}: {v.summary}" for k, v in FORMS.items())
+            + "; auto: a class, a factory by what it makes, else a function (default: auto)",
         )
         find.add_argument(
             "--layout",
@@ -366,7 +385,20 @@ def parse_args(argv, rule=False):
         find.add_argument(
             "--targets",
             choices=list(TARGETS),
-            help="what the candidate receives as Y: one-hot floats or integer labels (default: onehot)",
+            help="what the candidate receives as Y: one-hot floats or integer labels; auto: one-hot, else labels if only "
+            "they fit (default: auto)",
+        )
+        find.add_argument(
+            "--samples",
+            choices=list(SAMPLES),
+            help="how the candidate holds a batch: samples as rows, X (m, n), or as columns, X (n, m) and Y (k, m) or "
+            "(1, m) as Coursera's Deep Learning Specialization; auto: rows, else columns if only they fit (default: auto)",
+        )
+        find.add_argument(
+            "--arrays",
+            choices=list(ARRAYS),
+            help="what the candidate computes with: NumPy arrays, or torch tensors of the run's dtype (manual backprop "
+            "without autograd, as makemore); auto: NumPy, else torch if only it fits (default: auto)",
         )
         find.add_argument(
             "--gradcheck",

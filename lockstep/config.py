@@ -76,7 +76,10 @@ class Config:
     train_cap: int | None = None  # a preset's "up to N samples": n_train when the data has more
     # the side under test
     layout: str = "auto"
-    targets: str = "onehot"  # what a candidate receives as Y: one-hot floats, or integer labels
+    targets: str = "auto"  # what a candidate receives as Y: one-hot floats, or integer labels ('auto': either)
+    samples: str = "auto"  # how a candidate holds a batch: samples as rows X (m, n), or as columns X (n, m)
+    arrays: str = "auto"  # what a candidate computes with: NumPy arrays or torch tensors
+    form: str = "auto"  # the candidate's form (lockstep/sides/forms FORMS): function, class, model or layers
     inject_bug: str | None = None
     gradcheck: bool = False
 
@@ -124,6 +127,8 @@ class Config:
             ("l2_norm", L2_NORMS),
             ("reduction", REDUCTIONS),
             ("targets", TARGETS),
+            ("samples", SAMPLES),
+            ("arrays", ARRAYS),
         ):
             if getattr(self, name) not in choices:
                 raise SettingError(f"--{flag(name)} {getattr(self, name)!r} is not one of {', '.join(choices)}")
@@ -168,7 +173,9 @@ LAYER_SETTINGS = {
     "ln_eps": ("--norm layernorm", lambda c: c.norm == "layernorm"),
     "dropout_form": ("--dropout P", lambda c: bool(c.dropout)),
 }
-TARGETS = ("onehot", "labels")
+TARGETS = ("auto", "onehot", "labels")
+SAMPLES = ("auto", "rows", "columns")
+ARRAYS = ("auto", "numpy", "torch")
 
 
 PRESETS = {

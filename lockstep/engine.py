@@ -195,12 +195,7 @@ class Lockstep:
         self.cfg, self.X, self.Y, self.side, self.rng = cfg, X, Y, side, rng
         self.n_train = len(X)
         self.twin = Twin(cfg, cfg.dtype, state_of(side), self.n_train)
-        params = set(parameters(model_of(cfg)))
-        self.plan = [  # a side without records compares what it returns: the gradients, not the other backward tensors
-            (phase, name)
-            for phase, name in plan(cfg)
-            if phase in side.phases and (side.records or phase != "backward" or name in params)
-        ]
+        self.plan = [(phase, name) for phase, name in plan(cfg) if side.compares(phase, name)]
         self.zeros = zero_sum(cfg)
         self.dropout = bool(cfg.dropout)
         self.rerun = Rerun(cfg, side, self.n_train, self.plan)

@@ -145,10 +145,11 @@ class Divergence:
         return replace(
             self,
             described=True,
-            in_your_terms=side.describe(self.tensor) if self.phase != "loss" else None,
+            in_your_terms=side.describe(self.tensor, phase=self.phase) if self.phase != "loss" else None,
             source=source,
             worst=[
-                replace(row, described=True, in_your_terms=side.describe(self.tensor, row.index)) for row in self.worst
+                replace(row, described=True, in_your_terms=side.describe(self.tensor, row.index, self.phase))
+                for row in self.worst
             ],
         )
 

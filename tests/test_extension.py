@@ -134,3 +134,47 @@ def test_a_new_layer_kind_trains_with_the_twin(rmsnorm, dtype, extra):
     names = list(handmade.MLP([4, 5, 2], norm="rmsnorm").state_dict())
     assert names == list(reference.MLP([4, 5, 2], norm="rmsnorm").state_dict())
     assert names[2:4] == ["layers.0.norm.weight", "layers.0.norm.bias"]
+
+
+def test_a_new_form_is_a_row_and_its_adapter(monkeypatch, capsys):
+    """A form the tool does not know: a factory whose object computes forward_backward(params, X, Y) -> (loss, grads).
+    Its row in FORMS and its adapter (a FunctionCandidate that calls the method) are the whole change: auto reads it,
+    --form chooses it, and the run, the report and the tracer take it as any other form."""
+    from lockstep.sides import forms
+    from lockstep.sides.forms.function import FunctionCandidate
+
+    class MethodCandidate(FunctionCandidate):
+        def __init__(self, settings, dtype, seed=0):
+            super().__init__(settings, dtype, seed)
+            self.made = settings.obj()
+
+        def call(self, params, X, Y):
+            return self.made.forward_backward(params, X, Y)
+
+    row = forms.CodeForm(
+        "method",
+        "make() -> an object with forward_backward(params, X, Y) -> (loss, grads)",
+        True,
+        lambda made: callable(getattr(made, "forward_backward", None)),
+        lambda made: MethodCandidate,
+    )
+    monkeypatch.setitem(forms.FORMS, "method", row)
+
+    class Trainer:
+        def __init__(self, slip=1.0):
+            self.slip = slip
+
+        def forward_backward(self, params, X, Y):
+            W0, b0, W1, b1 = params
+            h = np.tanh(X @ W0.T + b0)  # (m, hidden)
+            d2 = (h @ W1.T + b1 - Y) / len(X)  # (m, out)
+            d1 = (d2 @ W1) * (1 - h**2) * self.slip
+            loss = 0.5 * ((h @ W1.T + b1 - Y) ** 2).sum() / len(X)
+            return loss, [d1.T @ X, d1.sum(0), d2.T @ h, d2.sum(0)]
+
+    settings = dict(sizes=[784, 16, 10], activation="tanh", loss="mse", steps=5, n_train=256)
+    r = lockstep.check(lambda: Trainer(), **settings)
+    assert r.verdict == "agree" and r.to_dict()["candidate"]["form"] == "method", str(r)
+    r = lockstep.check(lambda: Trainer(slip=0.5), form="method", **settings)
+    assert r.verdict == "diverge" and r.first_divergence.tensor == "layers.0.weight", str(r)
+    assert cli.parse_args(["--form", "method"]).form == "method"

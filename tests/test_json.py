@@ -63,6 +63,13 @@ REPORTS = {  # every kind of report: each verdict, each side, with and without a
     "non-finite-float64-candidate": lambda: lockstep.check(
         lambda params, X, Y: (float("nan"), [np.full_like(p, np.nan) for p in params]), layout="torch", steps=2, **SMALL
     ),
+    "candidate-intermediates-diverge": lambda: lockstep.check(
+        f"{EXAMPLES / 'dls_deep_net.py'}:loss_and_grads_no_copy",
+        sizes=[784, 16, 8, 10],
+        loss="bce",
+        steps=2,
+        n_train=256,
+    ),
     "float32-only": float32_only,
     "inconclusive": lambda: lockstep.check(
         loss="mse",

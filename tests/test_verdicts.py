@@ -41,7 +41,7 @@ def test_gradcheck_skips_a_class_candidate_in_one_line(capsys):
 @pytest.mark.parametrize(
     "candidate,settings,words",
     [
-        (dict_nets.labels_only, {}, "AssertionError: y must hold integer labels (at dict_nets.py:"),
+        (dict_nets.labels_only, dict(targets="onehot"), "AssertionError: y must hold integer labels (at dict_nets.py:"),
         (dict_nets.GradsNeverSet, {}, "left .grads as NoneType"),
     ],
     ids=["assertion", "grads-never-set"],
@@ -58,6 +58,8 @@ def test_no_layout_fits_shows_the_error_of_the_form_that_got_furthest(candidate,
 def test_the_fix_in_the_users_assertion_is_then_taken():
     r = lockstep.check(dict_nets.labels_only, steps=2, targets="labels", **SMALL)
     assert r.verdict == "agree", str(r)
+    r = lockstep.check(dict_nets.labels_only, steps=2, **SMALL)  # --targets auto: labels, as one-hot raises
+    assert r.verdict == "agree" and r.to_dict()["candidate"]["targets"] == "labels", str(r)
 
 
 def test_a_rung_that_cannot_run_is_skipped_and_said():

@@ -165,7 +165,8 @@ def from_user(layout, arrays, sizes, bias, dtype, who, form, error, run_dtype=No
 
     Checks the contract: `error` (an exception class) is raised with one line naming the problem and the fix. The
     exception carries `returned`, the shapes of what came back in order (None when it was not a list or dict), and
-    `who`, so that infer() can say what came back when no layout fits."""
+    `who`, so that infer() can say what came back when no layout fits. Torch tensors and other arrays are refused
+    here: a Boundary (lockstep/sides/forms/boundary.py) converts what the user's code returns before."""
     form, run_dtype = Form.of(form), np.dtype(run_dtype or dtype)
     n_layers = len(sizes) - 1
     expected = shapes(layout, sizes, bias, form)
@@ -258,7 +259,7 @@ def _shapes_text(shape_list):
     return ", ".join(str(tuple(s)) for s in shape_list)
 
 
-def infer(sizes, bias, try_call, error, only=None, prefer=None):
+def infer(sizes, bias, try_call, error, only=None, prefer=None, among=None):
     """The 'auto' layout: which layout and form the user's code speaks.
 
     try_call(layout, form) runs the user's code once on the first batch with parameters in that layout and form and
@@ -266,16 +267,21 @@ def infer(sizes, bias, try_call, error, only=None, prefer=None):
     (from_user's errors, which carry `returned`). Each layout's forms are tried in candidates() order until one fits,
     so the calls are at most 18 with biases and 4 without: every form of a layout that does not fit, and those up to
     the first that does (code in the torch layout with flat biases: 13 calls). `only` (a given --layout) tries that
-    layout's forms alone.
+    layout's forms alone; `among`, a list of (layout, Form), tries those alone (a model object's own shapes tell
+    which can fit).
 
     Exactly one layout must fit. When several do (the shapes cannot tell: square layers, or bias-first-col and
     bias-last-col, which always share their shapes), prefer([(layout, form, result), ...]) may choose: it returns
     (layout, form, why) or None; without a choice `error` asks for --layout in one line. When none fits, `error`
-    says what came back and what each layout expected. Returns (layout, form, explanation)."""
+    says what came back and what each layout expected; that error carries `progress`, how far the code got in the
+    trial it reports (CandidateError's), and an error no other trial can change (a setting; the --layout to ask
+    for) carries `final`. Returns (layout, form, explanation)."""
     fit, failures = [], []
     if only is not None and not fits(only, bias):
-        raise error(f"--layout {only} holds a bias in every layer; with --no-bias use torch or in-out")
-    for layout, form in candidates(bias, only):
+        e = error(f"--layout {only} holds a bias in every layer; with --no-bias use torch or in-out")
+        e.final = True
+        raise e
+    for layout, form in among if among is not None else candidates(bias, only):
         if any(name == layout for name, _, _ in fit):
             continue  # one form of this layout fits already: its other forms would only repeat the call
         try:
@@ -300,10 +306,15 @@ def infer(sizes, bias, try_call, error, only=None, prefer=None):
             layout, form, why = choice
             return layout, form, f"layout auto: {layout} ({form}), {why}"
         names = sorted(layout for layout, _, _ in fit)
-        raise error(
+        e = error(
             f"--layout {only or 'auto'} cannot tell {' from '.join(names)}: the shapes fit each of them; give --layout"
         )
-    raise error(_none_fits(sizes, bias, failures, only))
+        e.final = True
+        raise e
+    text, progress = _none_fits(sizes, bias, failures, only)
+    e = error(text)
+    e.progress = progress
+    raise e
 
 
 def _none_fits(sizes, bias, failures, only):
@@ -315,12 +326,13 @@ def _none_fits(sizes, bias, failures, only):
     contract = [(layout, form, e) for layout, form, e in failures if getattr(e, "returned", None) is not None]
     for layout, form, e in contract:  # right shapes, wrong something else: that message says it best
         if [tuple(s) for s in e.returned] == shapes(layout, sizes, bias, form):
-            return str(e) if only else f"--layout auto: no layout fits; with {layout} ({form}): {e}"
+            return (str(e) if only else f"--layout auto: no layout fits; with {layout} ({form}): {e}"), (3,)
     progress = lambda failure: getattr(failure[2], "progress", (2,))  # noqa: E731
     layout, form, e = max(failures, key=progress)  # the first of the furthest
     if getattr(e, "returned", None) is None:
         furthest = " (the form that got furthest)" if progress(failures[0]) < progress((layout, form, e)) else ""
-        return str(e) if only else f"--layout auto: no layout fits; with {layout} ({form}){furthest}: {e}"
+        text = str(e) if only else f"--layout auto: no layout fits; with {layout} ({form}){furthest}: {e}"
+        return text, progress((layout, form, e))
     expected = {}  # shapes -> the layouts (in their list form with flat biases) that expect them
     for name in LAYOUTS:
         if fits(name, bias) and only in (None, name):
@@ -329,4 +341,4 @@ def _none_fits(sizes, bias, failures, only):
         f"{' and '.join(names)} {'expects' if len(names) == 1 else 'expect'} {text}" for text, names in expected.items()
     )
     head = f"--layout {only}:" if only else "--layout auto: no layout fits:"
-    return f"{head} given {layout} ({form}) params, {e.who} of shapes {_shapes_text(e.returned)}; {wants}"
+    return f"{head} given {layout} ({form}) params, {e.who} of shapes {_shapes_text(e.returned)}; {wants}", (2,)

@@ -1,6 +1,7 @@
 """The side under test, written down: what the engine, the judge, the gradient check, the suspect finder, the tracer
 and the report ask of it. handmade (sides/handmade.py, with or without a planted bug) and every candidate form
-(sides/candidate.py: a function, a class that owns its update) implement Side; nothing else is assumed.
+(sides/forms/: a function, a class that owns its update, a model object, layer objects; the table is
+sides/forms/__init__.py FORMS) implement Side; nothing else is assumed.
 
 Tensors are named as torch names them (layers.{i}.weight (out, in), layers.{i}.z, ...; sides/plan.py lists a step's
 tensors by phase), whatever layout the side keeps them in.
@@ -19,7 +20,7 @@ class Side(ABC):
     kind = "side"  # 'handmade', 'handmade+bug' or 'candidate': how the report names it
     label = "side"  # its column in the text report
     phases = ()  # the phases of sides.plan.PHASES it computes (a class without .grads has no backward)
-    records = False  # whether it exposes z, a and dL/dz of every layer, besides gradients and parameters
+    records = False  # whether it exposes z and a (forward) and dL/dz of every layer, besides gradients and parameters
     bug = None  # the planted Bug (lockstep/findings/bugs.py), for handmade+bug
     differentiable = False  # whether loss_and_grads() can be called without a step (the gradient check)
 
@@ -86,9 +87,19 @@ class Side(ABC):
     def end_step(self, epoch_end):  # noqa: B027 - a side without a schedule does nothing after a step
         """After each step (`epoch_end`: the last of its epoch): an lr schedule steps, per epoch or per iteration."""
 
-    def describe(self, name, index=None):
-        """A torch tensor name (and element) in the user's terms, e.g. "params['W2'][3, 1]"; None when torch's names
-        are the side's own."""
+    def compares(self, phase, name):
+        """Whether the side has the tensor (phase, name) of sides.plan() to compare: every tensor of its phases for a
+        side that records its intermediates (handmade: z, a, dL/da, dL/dz, the norms' statistics, the masks); for
+        one that does not, of the backward phase only the parameters' gradients (a candidate overrides this for
+        the intermediates its code exposes: DLS's dA2, NNFS's dense2.dinputs)."""
+        if phase not in self.phases:
+            return False
+        return self.records or phase != "backward" or name in self.params()
+
+    def describe(self, name, index=None, phase=None):
+        """A torch tensor name (and element) in the user's terms, e.g. "params['W2'][3, 1]" or "dense2.dinputs";
+        None when torch's names are the side's own. `phase` tells a gradient from the parameter (both are named
+        layers.{i}.weight)."""
         return None
 
     def locate(self, run, outcome):

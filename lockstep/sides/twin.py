@@ -92,9 +92,16 @@ class Twin:
                     )
                     for k, v in state[name].items()
                 }
-            elif saved is not None:
+            elif saved is not None:  # in this twin's dtype: a float32 run's state re-run in float64
                 self.opt.state[p] = {
-                    k: (v.clone() if torch.is_tensor(v) else v) for k, v in saved["state"][name].items()
+                    k: (
+                        v.to(p.dtype, copy=True)
+                        if torch.is_tensor(v) and k != "step"
+                        else v.clone()
+                        if torch.is_tensor(v)
+                        else v
+                    )
+                    for k, v in saved["state"][name].items()
                 }
         if saved is not None:
             lr = saved["lr"]

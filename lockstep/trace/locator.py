@@ -5,7 +5,7 @@ import re
 import numpy as np
 
 from .matcher import Catalog, Match, parse, phase
-from .recorder import statement_span
+from .recorder import statement_span, values_of
 
 SAMPLE = 5  # departing elements shown side by side
 
@@ -23,7 +23,7 @@ def default_order(twin, n_layers):
     return [n for n in dict.fromkeys(out + params) if n in twin]
 
 
-def locate(events, twin, order, layout, sizes, agree, returned=(), updates=None):
+def locate(events, twin, order, layout, sizes, agree, returned=(), updates=None, factors=None):
     """Match the events against the twin's tensors of the step and find where the user's values first depart.
     twin: {name: array} in torch's layout, batch first ('layers.{i}.z', ..., 'grad:layers.{i}.weight', the
     updated 'layers.{i}.weight', 'layers.{i}.weight.exp_avg', 'loss'; optionally 'input', the batch X, which
@@ -32,7 +32,8 @@ def locate(events, twin, order, layout, sizes, agree, returned=(), updates=None)
     agree(ours, theirs) -> bool: the comparison rule. returned: [(array object, twin name), ...] for what the
     candidate returned (a bias-layout array stands for both its weight and its bias name). updates: whether
     the code updates the parameters itself (a class); None: yes if any updated parameter or optimizer state
-    is matched.
+    is matched. factors: {twin name: f} for values the code keeps as f times the twin's tensor by its own
+    convention (a per-sample dZ, m times dL/dz): shown divided by f beside the twin's.
     Returns (source, None), source = {"file", "line", "end_line" (a statement over several lines), "function",
     "variable", "tensor", "ours", "theirs",
     "index", "scale", "form", "holder", "matched_before": [{"variable", "line", "tensor"}, ...]}, or
@@ -90,8 +91,10 @@ def locate(events, twin, order, layout, sizes, agree, returned=(), updates=None)
     ident, wrong = {}, set()
     for obj, name in returned:
         ident.setdefault(name, id(obj))
-        if name in cat.kind and name not in cat.classify(np.array(obj, dtype=np.float64)).exact:
-            wrong.add(name)
+        if name in cat.kind:
+            c = cat.classify(values_of(obj))
+            if name not in c.exact and not (name in (factors or {}) and name in c.weak):  # m times, by convention
+                wrong.add(name)
     graph = Graph(names, cat.L)
     anc = {}
     for s in states:  # the twin tensors each value is computed from, through values that match nothing
@@ -103,6 +106,7 @@ def locate(events, twin, order, layout, sizes, agree, returned=(), updates=None)
                 a |= (c.exact.keys() | c.weak.keys() | helped) if c.trusted else anc[r]
         anc[s] = frozenset(a)
     loc = Locator(events, cat, info, anc, states)
+    loc.factors = dict(factors or {})
     for D in names:
         if D not in wrong:
             if D in exact:
@@ -123,6 +127,10 @@ def locate(events, twin, order, layout, sizes, agree, returned=(), updates=None)
             out = loc.report(D, stand_in, {stand_in}, twin, allowed, upstream)
             return dict(out, holds=_chain_parent(D)), None
         holder = held[-1] if held else _first_holder(holders, D, info, cat)
+        parent = _chain_parent(D)
+        if held and parent in info[holder].exact | info[holder].weak:  # returned as D, it is D's chain parent
+            out = loc.report(D, holder, {holder}, twin, allowed, upstream)
+            return dict(out, **loc.bound_as(holder, D), holds=parent), None
         return loc.report(D, holder, set(holders), twin, allowed, upstream), None
     return None, "every tensor of the step is matched, or consistent with your code not storing it"
 
@@ -180,6 +188,7 @@ def _first_holder(holders, D, info, cat):
 class Locator:
     def __init__(self, events, cat, info, anc, states):
         self.events, self.cat, self.info, self.anc, self.states = events, cat, info, anc, states
+        self.factors = {}  # twin name -> the factor by which the code's convention keeps it
         self.alias = {}
         self.good_returns = {
             (e.file, e.line)
@@ -326,7 +335,8 @@ class Locator:
             c = self.info[odd]
             out["reads"] = dict(file=f, line=ln, variable=v, tensor=next(iter(c.exact or c.weak)))
         if self.events[holder].value is not None:
-            out.update(self.side_by_side(self.events[holder].value, D, np.asarray(twin[D], dtype=np.float64)))
+            value = self.events[holder].value / self.factors.get(D, 1.0)
+            out.update(self.side_by_side(value, D, np.asarray(twin[D], dtype=np.float64)))
         if final != holder:
             f, ln, _, v = self.display(holder)
             out["holder"] = dict(file=f, line=ln, variable=v)
@@ -341,6 +351,15 @@ class Locator:
                 break
         out["matched_before"] = before[::-1]
         return out
+
+    def bound_as(self, s, D):
+        """The file, line and name of the last line that bound the value of state s to another name (dZ2 = dA2): where
+        the code's value for D stands in for D's chain parent. {} when no line did."""
+        named = [i for i in self.aliases.get(s, ()) if self.events[i].variable != self.events[s].variable]
+        if not named:
+            return {}
+        e = self.events[named[-1]]
+        return dict(file=e.file, line=e.line, function=e.function, variable=e.variable)
 
     def side_by_side(self, u, D, T):
         """The holder's value in D's layout beside the twin's, at the SAMPLE largest differences."""

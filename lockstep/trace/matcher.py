@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+DATA_LOSS = "the data loss, before the penalties"
 PREFILTER = 1e-3  # agree() is asked only within this max error relative to the tensor's largest magnitude, or
 # within 10 times the relative tolerance that agree() is probed to have (tolerance()), when that is smaller
 
@@ -65,6 +66,9 @@ class Catalog:
         self.stands_for = {}  # helper -> the twin tensor it is computed from, for the data flow
         self.m = None
         for name, v in twin.items():
+            if name == "data loss":  # the loss before its penalties: what a line adds them to
+                self.add(DATA_LOSS, "scalar", None, np.asarray(v, dtype=np.float64).reshape(()), "helper", False)
+                continue
             p = parse(name) if name != "input" else ("batch", -1, "input")
             if p is None or v is None:
                 continue
@@ -80,6 +84,8 @@ class Catalog:
             elif v.ndim == (2 if kind == "weight" else 1):
                 self.add(name, kind, i, v, "match", what == "grad")
         self.output = twin.get(f"layers.{self.L - 1}.a")
+        if DATA_LOSS in self.kind:
+            self.stands_for[DATA_LOSS] = f"layers.{self.L - 1}.a"
         self.dz, self.prev = {}, {}  # for one sample's weight gradient: dz_i and a_{i-1} (the input for i = 0)
         for i in range(self.L):  # f'(z_i) = dz_i / da_i: masks and derivative factors are helpers
             z, a, da, dz = (twin.get(f"layers.{i}.{k}") for k in ("z", "a", "da", "dz"))

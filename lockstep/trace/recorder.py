@@ -1,6 +1,7 @@
 """record(): run one step of the user's code under sys.settrace and write down the values its lines hold.
 
-A frame is traced only if its code lives in one of the user's files. At each line the tracer first settles the
+A frame is traced only if its code lives in one of the user's files. Its values are NumPy arrays, torch tensors (a
+torch candidate's; copied as NumPy float64) and numbers. At each line the tracer first settles the
 line before it: the names that line could rebind or change (its assignment targets, the roots of subscripted
 targets, the names it passed to calls, method receivers; all of them when the line is not known) are looked at
 again, arrays it could have changed in place are compared with their last copy, and every new value is copied
@@ -57,7 +58,7 @@ PURE_BUILTINS = {
     "bool",
     "set",
 }  # calls that change none of their arguments
-MODULES = {"np", "numpy", "math"}  # np.f(x) changes x only for these, or through out=
+MODULES = {"np", "numpy", "math", "torch", "F"}  # np.f(x) changes x only for these, or through out=
 NUMPY_MUTATORS = {"copyto", "put", "place", "putmask", "fill_diagonal", "shuffle", "at"}
 
 
@@ -302,26 +303,26 @@ class _Recorder:
     def through_view(self, fs, a, seen):
         """A line that changed a view (a row of a weight matrix, w_arr -= ...) changed the array it views: that
         array's change is recorded at this line too, under the name it was last seen by."""
-        base = a.base
-        while isinstance(base, np.ndarray) and id(base) not in seen:
+        base = _base(a)
+        while _is_array(base) and id(base) not in seen:
             seen.add(id(base))
             s = self.state_of.get(id(base))
             if s is not None and _changed(base, self.events[s].value):
                 name = self.events[s].variable
                 self.new(fs.file, fs.line, fs.function, name, base, "change", fs.reads, prev=s, site=fs.site)
-            base = base.base
+            base = _base(base)
 
     def new(self, file, line, function, variable, obj, kind, reads, prev=-1, site=None):
         value = None
         if self.bytes <= MAX_BYTES:
-            value = np.array(obj, dtype=np.float64)
+            value = values_of(obj)
             self.bytes += value.nbytes
         index = len(self.events)
-        base = obj.base if isinstance(obj, np.ndarray) else None
+        base = _base(obj)
         view = self.state_of.get(id(base), -1) if base is not None else -1
         self.events.append(Event(file, line, function, variable, value, id(obj), kind, index, reads, prev, site, view))
         if id(obj) not in self.state_of:
-            if isinstance(obj, np.ndarray):  # forget the id when the array dies, so that a new one can take it
+            if _is_array(obj):  # forget the id when the array dies, so that a new one can take it
                 self.watches.append(weakref.finalize(obj, self.state_of.pop, id(obj), None))
             else:
                 self.keep.append(obj)  # floats cannot be watched: keep them alive
@@ -369,7 +370,7 @@ def _under(local, held, root, key):
                 element = container[k] if type(container) is dict else container[int(k)]
             except (IndexError, KeyError, TypeError):
                 element = None
-            if isinstance(element, (np.ndarray, float, list, tuple, dict)):
+            if _is_array(element) or isinstance(element, (float, list, tuple, dict)):
                 return list(_scan({"": element}).values())
     if root == "self":
         return [o for r, objs in held.items() if r.startswith("self.") for o in objs.values()]
@@ -386,6 +387,9 @@ def _scan(named):
     def leaf(path, v, depth):
         if isinstance(v, np.ndarray):
             if v.dtype.kind in "biuf":
+                out[path] = v
+        elif _is_tensor(v):
+            if not v.is_complex():
                 out[path] = v
         elif isinstance(v, (float, np.floating)):
             out[path] = v
@@ -409,7 +413,40 @@ def _scan(named):
     return out
 
 
+def _tensor_class():
+    """torch.Tensor when torch is imported (a torch candidate's values are tensors), else None."""
+    torch = sys.modules.get("torch")
+    return getattr(torch, "Tensor", None)
+
+
+def _is_tensor(v):
+    T = _tensor_class()
+    return T is not None and isinstance(v, T)
+
+
+def _is_array(v):
+    return isinstance(v, np.ndarray) or _is_tensor(v)
+
+
+def _numpy(v):
+    """A torch tensor as a NumPy view of its values (autograd's graph left alone); anything else as it is."""
+    return v.detach().cpu().numpy() if _is_tensor(v) else v
+
+
+def _base(v):
+    """The array a NumPy array or torch tensor is a view of, or None."""
+    if isinstance(v, np.ndarray):
+        return v.base
+    return v._base if _is_tensor(v) else None
+
+
+def values_of(obj):
+    """A float64 copy of what a value holds: a NumPy array, a torch tensor or a number."""
+    return np.array(_numpy(obj), dtype=np.float64)
+
+
 def _changed(obj, snapshot):
+    obj = _numpy(obj)
     if not isinstance(obj, np.ndarray) or snapshot is None:
         return False
     if obj.shape != snapshot.shape:
@@ -476,6 +513,11 @@ def _line_table(file):
         elif isinstance(node, ast.stmt) and not hasattr(node, "body"):
             add(node.lineno, node.end_lineno, [node])
     return table
+
+
+def _in_place(method):
+    """torch's in-place methods end in an underscore (add_, zero_, index_add_)."""
+    return method.endswith("_") and not method.startswith("_")
 
 
 def _chain(node):
@@ -571,5 +613,5 @@ def _names(tree, reads, rescans, roots):
                 root, _ = _chain(node.func.value)
                 if root:
                     rescans.add(root)
-                    if node.func.attr in MUTATORS:
+                    if node.func.attr in MUTATORS or _in_place(node.func.attr):
                         roots.add((root, None))

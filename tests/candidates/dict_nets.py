@@ -5,7 +5,7 @@ import numpy as np
 
 
 def labels_only(params, X, y):
-    """Written for integer labels: run without --targets labels, it stops at its own assertion."""
+    """Written for integer labels: run with --targets onehot, it stops at its own assertion."""
     W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
     assert y.ndim == 1, "y must hold integer labels"
     h = np.maximum(X @ W1 + b1, 0)  # (m, hidden)

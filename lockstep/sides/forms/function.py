@@ -1,0 +1,185 @@
+"""The forms whose gradients the tool applies: a function f(params, X, Y) -> (loss, grads), and CS231n's model
+object (make_model() -> model with .params and .loss(X, y) -> (loss, grads), the contract its Solver trains).
+
+The tool owns the parameters and the optimizer: each step the user's code is handed a fresh copy of the
+parameters in its layout (written into model.params, as the Solver writes them), the gradients come back under the
+parameters' keys (or dW1, db1, ...), and the configured optimizer (and lr schedule) updates both sides alike. A
+Handmade holds the parameters and that optimizer. Intermediates returned beside the gradients (dZ2, dA1) are
+compared too (keys.py).
+"""
+
+import numpy as np
+
+from ..handmade import Handmade
+from ..snapshot import snapshot
+from .base import Candidate, CandidateError, loss_value, returned_grads
+from .boundary import as_numpy, take
+
+
+class FunctionCandidate(Candidate):
+    """f(params, X, Y) -> (loss, grads)."""
+
+    phases = ("loss", "backward", "optimizer", "update")
+    differentiable = True
+
+    def __init__(self, settings, dtype, seed=0):
+        super().__init__(settings, dtype)
+        self.held = Handmade(settings.cfg, dtype, seed, settings.n_train)
+
+    net = property(lambda self: self.held.net)  # the parameters
+
+    def call(self, params, X, Y):
+        """The user's code on one batch: what it returns, (loss, grads)."""
+        return self.obj(params, X, Y)
+
+    def what(self):
+        """How messages name the call."""
+        return self.who
+
+    def loss_and_grads(self, X, Y):
+        """Call the user's code once: (loss, {name: grad}) in torch's layout; its intermediates go to self.inter."""
+        params = self._user_params(self.net.state_dict())
+        Xu, Yu = self.boundary.batch(X), self.boundary.labels(Y)
+        try:
+            result = self.call(params, Xu, Yu)
+        except (Exception, SystemExit) as e:  # the candidate's own failure, even sys.exit(), is one line here
+            self._fail(e, params, X=Xu, Y=Yu)
+        if not isinstance(result, tuple) or len(result) != 2:
+            raise CandidateError(f"{self.what()} returned {type(result).__name__}; expected a pair (loss, grads)")
+        loss, grads = result
+        self.returned = self.dtype
+        state = self.net.state_dict()
+        return loss_value(loss, self.what()), self._from_user(grads, "returned grads", X=X, Y=Y, before=state)
+
+    def traced_call(self, X, Y):
+        """The user's call for one traced step, and a function from its result to [(returned array, twin name)]."""
+        params = self._user_params(self.net.state_dict())
+        Xu, Yu = self.boundary.batch(X), self.boundary.labels(Y)
+
+        def returned(result):
+            pair = isinstance(result, tuple) and len(result) == 2
+            grads = result[1] if pair else None
+            out = [(result[0], "loss")] if pair and np.ndim(as_numpy(result[0])) == 0 else []
+            out += returned_grads(grads, self.layout, self.cfg.sizes, self.cfg.bias)
+            return out + self.returned_intermediates(grads)
+
+        return (lambda: self.call(params, Xu, Yu)), returned
+
+    def step(self, X, Y, masks=None):
+        held = self.held
+        held.opt.zero_grad()
+        held.loss, grads = self.loss_and_grads(X, Y)
+        for name, p in held.named:
+            p.grad = grads[name]
+        held.update(held.opt, [p for _, p in held.named], held.clip)
+        return held.loss
+
+    def tensors(self):
+        out = self.held.tensors()
+        out = {k: v for k, v in out.items() if k[0] != "forward" and not k[1].endswith((".dz", ".da"))}
+        out.update(
+            {("backward" if name.endswith((".dz", ".da")) else "forward", name): v for name, v in self.inter.items()}
+        )
+        return out
+
+    def params(self):
+        return self.held.params()
+
+    def optimizer_state(self):
+        return self.held.optimizer_state()
+
+    def save(self, into=None):
+        return self.held.save(into)
+
+    def restore(self, snap):
+        self.held.restore(snap)
+
+    def end_step(self, epoch_end):
+        self.held.end_step(epoch_end)
+
+    def at(self, dtype):
+        return type(self)(self.settings, dtype) if self.usable_at(dtype) else None
+
+    def predict(self, X):
+        """Predictions of the candidate-trained parameters, through handmade's forward."""
+        return self.net.predict(X)
+
+
+class ModelCandidate(FunctionCandidate):
+    """CS231n's model object: make_model() builds it once; each step the tool writes the parameters into
+    model.params and calls model.loss(X, y) -> (loss, grads); model.loss(X) (test mode: the scores) predicts.
+    State the model keeps outside .params (batch norm's running statistics in bn_params) is saved and restored
+    with it (buffers() finds it by torch's names)."""
+
+    def __init__(self, settings, dtype, seed=0):
+        super().__init__(settings, dtype, seed)
+        self.model = make(settings, CandidateError)
+
+    def what(self):
+        return f"{self.who}().loss"
+
+    def call(self, params, X, Y):
+        for key, value in params.items():
+            self.model.params[key] = value  # as CS231n's Solver does: model.params[p] = next_w
+        return self.model.loss(X, Y)
+
+    def buffers(self):
+        """{torch name: array} of the running statistics the model keeps outside .params: CS231n's
+        bn_params[i]['running_mean'] and ['running_var'], as layers.{i}.norm.running_mean and .running_var."""
+        out = {}
+        for i, p in enumerate(getattr(self.model, "bn_params", None) or []):
+            for key in ("running_mean", "running_var"):
+                if isinstance(p, dict) and key in p:
+                    out[f"layers.{i}.norm.{key}"] = np.asarray(as_numpy(p[key]), dtype=np.float64)
+        return out
+
+    def tensors(self):
+        out = super().tensors()
+        out.update({("update", k): v for k, v in self.buffers().items()})
+        return out
+
+    def save(self, into=None):
+        snap = super().save(into)
+        params, self.model.params = self.model.params, {}  # the parameters are the held ones: not copied twice
+        try:
+            snap["model"] = snapshot(self.model)
+        finally:
+            self.model.params = params
+        return snap
+
+    def restore(self, snap):
+        super().restore(snap)
+        params = self.model.params
+        self.model = snapshot(snap["model"])
+        self.model.params = params
+
+    def predict(self, X):
+        """The model's own test mode: the class of the largest score of model.loss(X) (one output: score > 0)."""
+        params = self._user_params(self.net.state_dict())
+        Xu = self.boundary.batch(X)
+        try:
+            scores = take(self.call_test(params, Xu))
+        except (Exception, SystemExit) as e:
+            self._fail(e, params, X=Xu)
+        scores = self.boundary.to_rows(np.asarray(scores, dtype=np.float64))
+        if scores.ndim != 2 or scores.shape[0] != len(X):
+            raise CandidateError(
+                f"{self.who}().loss(X) (test mode) returned scores of shape {np.shape(scores)}; expected "
+                f"{self.boundary.oriented((len(X), self.cfg.sizes[-1]))}"
+            )
+        return (scores[:, 0] > 0).astype(np.int64) if scores.shape[1] == 1 else scores.argmax(axis=1)
+
+    def call_test(self, params, X):
+        for key, value in params.items():
+            self.model.params[key] = value
+        return self.model.loss(X)
+
+
+def make(settings, error):
+    """The model from the user's factory, once; its own failure is one line."""
+    from .base import where
+
+    try:
+        return settings.obj()
+    except (Exception, SystemExit) as e:
+        raise error(f"{settings.spec}() raised {where(e, settings.files)}") from None
