@@ -385,14 +385,15 @@ def parse_args(argv, rule=False):
         find.add_argument(
             "--targets",
             choices=list(TARGETS),
-            help="what the candidate receives as Y: one-hot floats or integer labels; auto: one-hot, else labels if only "
-            "they fit (default: auto)",
+            help="what the candidate receives as Y: one-hot floats or integer labels; auto: one-hot, else labels if "
+            "only they fit (default: auto)",
         )
         find.add_argument(
             "--samples",
             choices=list(SAMPLES),
-            help="how the candidate holds a batch: samples as rows, X (m, n), or as columns, X (n, m) and Y (k, m) or "
-            "(1, m) as Coursera's Deep Learning Specialization; auto: rows, else columns if only they fit (default: auto)",
+            help="how the candidate holds a batch: samples as rows, X (m, n), or as columns, X (n, m) and Y (k, m) "
+            "or (1, m) as Coursera's Deep Learning Specialization; auto: rows, else columns if only they fit "
+            "(default: auto)",
         )
         find.add_argument(
             "--arrays",

@@ -20,7 +20,7 @@ from .judge import judge
 from .judge.tolerance import BLIND, TOLERANCES, cancellation, compare, compare_all
 from .records import StepRecord
 from .sides import Twin, plan, timed
-from .sides.plan import model_of, parameters, zero_sum
+from .sides.plan import zero_sum
 
 
 @contextlib.contextmanager

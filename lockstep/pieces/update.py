@@ -389,7 +389,7 @@ class UpdateRule(Side):
             candidate=dict(spec=self.rule.spec, form=f"update rule, {self.rule.form}", layout=None, params=None),
         )
 
-    def describe(self, name, index=None):
+    def describe(self, name, index=None, phase=None):
         """A parameter or state tensor in the rule's terms: W1[3, 1] (transposed for CS231n), v['dW1'], ..."""
         parts = name.split(".")
         pname, key = ".".join(parts[:3]), parts[3] if len(parts) > 3 else None
