@@ -379,6 +379,49 @@ def adam_ratio(b1, b2, t):
     return (1 - b1) / (1 - b1**t) * np.sqrt((1 - b2**t) / (1 - b2) * terms)
 
 
+def adam_quotient(a, alpha, b, beta, c2, eps, g):
+    """q(g) = (a + alpha g) / (sqrt(b + beta g^2) / c2 + eps): Adam's m / (sqrt(v) / c2 + eps) as a function of the
+    step's gradient g alone, the state before the step (a = b1 m0, b = b2 v0) being exact."""
+    return (a + alpha * g) / (np.sqrt(b + beta * g * g) / c2 + eps)
+
+
+def adam_quotient_bound(b1, b2, m0, v0, g, Eg, c2, rel_c2, eps, u):
+    """E of Adam's quotient q = m / (sqrt(v) / c2 + eps), with m = b1 m0 + (1 - b1) g and v = b2 v0 + (1 - b2) g^2,
+    from one gradient g within Eg. m and sqrt(v) move together with g (at t = 1, q = (1 - b1) g / (|g| + eps) is
+    sign(g) (1 - b1) whatever |g| is), so bounding their errors apart adds what cancels. Instead: q is a function of
+    g alone (the state before the step is exact), and a correct side's g lies within 2 Eg of the reference's. Over
+    that interval q is smooth, and its stationary points solve q'(g) = 0, i.e. alpha b + alpha c2 eps S = a beta g
+    (S = sqrt(b + beta g^2)), whose squares give the quadratic (a^2 beta^2 - alpha^2 c2^2 eps^2 beta) g^2 - 2 a alpha b
+    beta g + alpha^2 b (b - c2^2 eps^2) = 0: the range of q is its range over the interval's ends and those roots
+    (clipped into it; a spurious root only adds a point of the interval). Plus the formula's rounding from the
+    computing side's g: m's 3u of its terms over the smallest denominator of the interval, and D's relative rounding
+    rho (v's 4u, halved by the square root, the square root's 2u, c2's, the division and + eps) of |q|; and 2 ULPS
+    U64 |q| for evaluating q here in float64."""
+    alpha, beta, a, b = 1 - b1, 1 - b2, b1 * np.asarray(m0, np.float64), b2 * np.asarray(v0, np.float64)
+    a, b = np.broadcast_to(a, np.shape(g)), np.broadcast_to(b, np.shape(g))
+    w = 2 * Eg * (1 + 4 * U64) + 2 * U64 * np.abs(g)
+    lo, hi = g - w, g + w
+    ce2 = (c2 * eps) ** 2
+    A = beta * (a * a * beta - alpha * alpha * ce2)
+    B = -2 * a * alpha * b * beta
+    C = alpha * alpha * b * (b - ce2)
+    with np.errstate(all="ignore"):
+        root = np.sqrt(np.maximum(B * B - 4 * A * C, 0))
+        candidates = [lo, hi]
+        for r in ((-B + root) / (2 * A), (-B - root) / (2 * A), -C / np.where(B != 0, B, np.inf)):
+            candidates.append(np.clip(np.where(np.isfinite(r), r, lo), lo, hi))
+        values = np.stack([adam_quotient(a, alpha, b, beta, c2, eps, x) for x in candidates])
+    q = adam_quotient(a, alpha, b, beta, c2, eps, g)
+    top = np.abs(values).max(axis=0)
+    moved = np.maximum(values.max(axis=0) - q, q - values.min(axis=0))
+    low_g = np.where((lo <= 0) & (hi >= 0), 0.0, np.minimum(np.abs(lo), np.abs(hi)))
+    Dmin = np.sqrt(b + beta * low_g * low_g) / c2 + eps
+    Em = 3 * u * (np.abs(a) + alpha * (np.abs(g) + w) + max(b1, alpha) * (np.abs(g) + w + np.abs(m0)))
+    rho = 4 * u + rel_c2 + 3 * u
+    out = moved + Em / (Dmin * (1 - rho)) + top * rho / (1 - rho) + u * top + 2 * ULPS * U64 * top
+    return np.where(np.isfinite(out), out, np.inf)
+
+
 def adam_bounds(h, decoupled, p, G, EG, fG, state, u, tiny, from_zero=False):
     """(E, floor) of exp_avg, exp_avg_sq and the new parameter, torch's Adam (AdamW) single-tensor formulas. A
     counter started at t0 (--adam-t0) is the state's 'step' before the first step. from_zero: the moments were
@@ -407,6 +450,7 @@ def adam_bounds(h, decoupled, p, G, EG, fG, state, u, tiny, from_zero=False):
     r, Er, fr = sqrt_bound(v, Ev, fv, u)
     D = r / c2 + eps  # the denominator
     q, Eq, fq = quotient(m, Em, fm, D, Er / c2 + r / c2 * (rel_c2 + u) + u * D, fr / c2, u)
+    Eq = np.minimum(Eq, adam_quotient_bound(b1, b2, m0, v0, g, Eg, c2, rel_c2, eps, u))
     Eq, fq = step_cap(Eq, fq, 2 * adam_ratio(b1, b2, t) * bc1, u, from_zero)  # |m / (sqrt(v)/c2 + eps)| <= K_t bc1
     s = lr / bc1
     Enew = Ep1 + s * Eq + s * np.abs(q) * (rel1 + us + 3 * u) + u * (np.abs(p1) + s * np.abs(q))
@@ -445,7 +489,7 @@ def clipped_grads(spec, names, grads, u, tiny):
     }
 
 
-def step_bounds(spec, pre, X, Y, ref, u, domain=None):
+def step_bounds(spec, pre, X, Y, ref, u, domain=None, zeros=None):
     """spec: dict(sizes, activation, output, loss, l2, l1, l2_divisor, bias_penalty, reduction, loss_scale, bias,
                   leaky_slope, norm, bn_momentum, bn_variance, bn_running_variance, bn_eps, ln_eps, dropout,
                   dropout_form, embedding, optimizer, hyper, momentum_form, clip_value, clip_norm, prob_clip) --
@@ -476,7 +520,11 @@ def step_bounds(spec, pre, X, Y, ref, u, domain=None):
     the biases too; reduction 'mean' or 'sum'; leaky_slope is leaky_relu's.
     The reference's 'loss' is not needed. domain, a dict if given, receives {(phase, name): bool array} of the
     elements where rounding may take any correct implementation out of a formula's domain (a NaN there is a blow-up
-    of the formula, not a difference: centered RMSprop's sqrt(s - a^2))."""
+    of the formula, not a difference: centered RMSprop's sqrt(s - a^2)). zeros, a dict if given, receives {('update',
+    name): bool array} of the weights whose gradient is exactly 0 by construction at this step: an affine layer
+    before a batch norm, from an exact input (X, the embedding's rows) constant over the batch, x_j = c, has dW[:, j]
+    = c sum dz = 0 as its bias has (no penalty or coupled weight decay adding to it); what a side's update does
+    there is rounding's choice (judge.bound_floor)."""
     h = spec["hyper"]
     if h.get("maximize") or h.get("amsgrad"):
         raise NotImplementedError("maximize and amsgrad are not bounded")
@@ -560,6 +608,12 @@ def step_bounds(spec, pre, X, Y, ref, u, domain=None):
                 Edh = E["backward", f"layers.{i}.norm.dout"] + floor["backward", f"layers.{i}.norm.dout"]
                 B = ops.batchnorm_sum_bound(norms[i], dh, Edh, z_i, Ez_i, u, tiny)
                 EdW, Edb = ops.batchnorm_affine_grad_bounds(B, dz, Edz, x, Ex, u)
+                coupled = spec["optimizer"] != "adamw" and not h.get("decoupled_weight_decay")
+                bare = not penalties and not (coupled and h.get("weight_decay"))
+                if zeros is not None and Ex is None and bare:  # a constant input feature: its column's dW is 0
+                    constant = np.ptp(x, axis=0) == 0  # (n_{i-1},)
+                    if constant.any():
+                        zeros["update", f"layers.{i}.weight"] = np.broadcast_to(constant, W.shape)
             else:
                 EdW, Edb = T.T @ absx, T.sum(axis=0)  # (n_i, n_{i-1}), (n_i,)
                 if Ex is not None:

@@ -42,6 +42,9 @@ class Local:
     X: np.ndarray  # (m, d)
     Y: np.ndarray  # (m, k)
     E: dict | None = None  # the twin's rounding bound of every tensor, once within_bounds() computed it
+    floors: dict = field(
+        default_factory=dict
+    )  # (phase, name): the threshold without the elements that are 0 by construction
 
 
 @dataclass
@@ -133,7 +136,7 @@ def decide(ctx, local):
     if not finite(local):
         return non_finite(ctx, local, how)
     verdicts = within_bounds(ctx, local)
-    floor = bound_floor(verdicts, getattr(ctx.rerun, "zeros", {}))
+    floor = bound_floor(verdicts, getattr(ctx.rerun, "zeros", {}), local.floors)
     if all(v.ok for v in verdicts):
         return Decision("re-anchor", Drift(ctx.step, "rounding", max(v.rel_err for v in verdicts)), floor=floor)
     if local.dtype == "float64":
@@ -171,6 +174,7 @@ def float32_verdict(ctx, local, verdicts, how):
 
 def within_bounds(ctx, local):
     """Judge every tensor of `local` against the rounding bound; returns [Verdict] in plan order."""
+    zeros = {}
     E = local.E = bounds.step_bounds(
         spec(ctx.cfg, local.twin, ctx.n_train),
         ctx.exact_state(),
@@ -178,6 +182,7 @@ def within_bounds(ctx, local):
         local.Y,
         local.twin.reference_tensors(),
         unit(local.dtype),
+        zeros=zeros,
     )
     u_side = unit(local.side.computes_in)
     verdicts = []
@@ -189,7 +194,23 @@ def within_bounds(ctx, local):
         E_ref = E[phase, name]
         x = bounds.excess(ours, ref, E_ref * (u_side / unit(local.dtype)), E_ref)
         verdicts.append(Verdict(phase, name, c.max_rel, c.max_rel / x if x else np.inf, x <= 1 + OWN, "rounding bound"))
+        if (phase, name) in zeros:  # the floor of the elements whose gradient is not 0 by construction
+            local.floors[phase, name] = kept_threshold(
+                ours, ref, E_ref * (u_side / unit(local.dtype)), E_ref, c, ~zeros[phase, name]
+            )
     return verdicts
+
+
+def kept_threshold(ours, ref, E_ours, E_ref, check, kept):
+    """The threshold of a tensor's `kept` elements alone, as within_bounds measures a whole tensor's: their largest
+    difference relative to the tensor's scale (check's), over their largest excess."""
+    ours, ref = np.asarray(ours, np.float64)[kept], np.asarray(ref, np.float64)[kept]
+    if not ours.size:
+        return 0.0
+    E_ours, E_ref = np.broadcast_to(E_ours, kept.shape)[kept], np.broadcast_to(E_ref, kept.shape)[kept]
+    x = bounds.excess(ours, ref, E_ours, E_ref)
+    scale = check.max_abs / check.max_rel if check.max_rel else np.inf
+    return float(np.abs(ours - ref).max()) / scale / x if x else 0.0
 
 
 def raised(ctx, X, Y):
@@ -437,15 +458,17 @@ def first_non_finite(local, side):
     return None
 
 
-def bound_floor(verdicts, zeros=None):
+def bound_floor(verdicts, zeros=None, kept=None):
     """{phase: the widest threshold} where the judge's rounding bound was wider than the tolerance: the run's
     detection floor is at least that. The update of a parameter whose gradient is 0 by construction (zeros,
     lockstep/sides/plan.zero_sum) is left out: its exact change is 0, and any step a side takes there is rounding's
-    (under Adam, of about lr), which holds nothing to detect."""
+    (under Adam, of about lr), which holds nothing to detect. So are the weights of a constant input feature before a
+    batch norm (kept: {(phase, name): the threshold of the other elements}, bounds.step_bounds' zeros)."""
     floor = {}
     for v in verdicts:
         if (zeros or {}).get((v.phase, v.name), ()) is None:
             continue
-        if v.how != "tolerance" and np.isfinite(v.threshold):
-            floor[v.phase] = max(floor.get(v.phase, 0.0), v.threshold)
+        threshold = (kept or {}).get((v.phase, v.name), v.threshold)
+        if v.how != "tolerance" and np.isfinite(threshold):
+            floor[v.phase] = max(floor.get(v.phase, 0.0), threshold)
     return floor
