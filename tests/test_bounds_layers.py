@@ -323,7 +323,28 @@ def test_a_constant_input_feature_before_a_batch_norm_does_not_set_the_update_fl
     r = lockstep.check(**RUN_113)
     floor = r.to_dict()["detection_floor"]
     assert floor["update"] <= 2 * TOLERANCES["float32"].tensor, floor
-    assert floor["eval"] > 1e-2, floor
+
+
+def test_the_eval_pass_is_judged_from_the_sides_state():
+    """The eval pass, judged from one shared state (the side's parameters and running statistics after the step, in
+    the twin): its floor is its own rounding's, not every update's bound again (Adam's rounding-chosen steps of about
+    lr), so row 113's two steps agree (before: eval floor 1.4, inconclusive); and an eval pass that normalises by
+    1.02 times the running variance, 1% off, is a divergence located in the eval phase."""
+    r = lockstep.check(**RUN_113)
+    assert r.verdict == "agree" and r.to_dict()["detection_floor"]["eval"] < 1e-2, r.to_dict()["detection_floor"]
+
+
+def test_an_eval_only_difference_is_found(monkeypatch):
+    forward = handmade.norms.batchnorm_forward
+
+    def off(z, gamma, beta, bn_param):  # the eval pass only: 1.02 times the running variance
+        if bn_param["mode"] == "train":
+            return forward(z, gamma, beta, bn_param)
+        return forward(z, gamma, beta, dict(bn_param, running_var=1.02 * bn_param["running_var"]))
+
+    monkeypatch.setitem(handmade.norms.NORMS, "batchnorm", handmade.norms.NORMS["batchnorm"]._replace(forward=off))
+    r = lockstep.check(**RUN_113)
+    assert r.verdict == "diverge" and r.first_divergence.phase == "eval", (r.verdict, r.first_divergence)
 
 
 def test_the_constant_columns_are_named_from_the_batch():

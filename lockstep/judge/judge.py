@@ -13,6 +13,7 @@ import numpy as np
 
 from ..config import SettingError, bounds_settings
 from ..records import Divergence, Drift, NonFinite, NonFiniteAt, Note, Verdict
+from ..sides.twin import Twin
 from . import bounds
 from .tolerance import TOLERANCES, exceeds_value, worst
 
@@ -42,9 +43,8 @@ class Local:
     X: np.ndarray  # (m, d)
     Y: np.ndarray  # (m, k)
     E: dict | None = None  # the twin's rounding bound of every tensor, once within_bounds() computed it
-    floors: dict = field(
-        default_factory=dict
-    )  # (phase, name): the threshold without the elements that are 0 by construction
+    floors: dict = field(default_factory=dict)  # (phase, name): the threshold without the elements 0 by construction
+    shared: dict = field(default_factory=dict)  # eval name: (the twin's value, its bound) from the side's state
 
 
 @dataclass
@@ -187,18 +187,55 @@ def within_bounds(ctx, local):
     u_side = unit(local.side.computes_in)
     verdicts = []
     tol = TOLERANCES[local.dtype]
+    shared = None
     for (phase, name, ours, ref), c in zip(local.pairs, local.checks):
         if c.ok:
             verdicts.append(Verdict(phase, name, c.max_rel, tol.for_phase(phase), True, "tolerance"))
             continue
         E_ref = E[phase, name]
         x = bounds.excess(ours, ref, E_ref * (u_side / unit(local.dtype)), E_ref)
-        verdicts.append(Verdict(phase, name, c.max_rel, c.max_rel / x if x else np.inf, x <= 1 + OWN, "rounding bound"))
+        verdict = Verdict(phase, name, c.max_rel, c.max_rel / x if x else np.inf, x <= 1 + OWN, "rounding bound")
+        if phase == "eval":  # from one shared state, the side's after the step: the eval pass's own rounding
+            shared = local.shared = shared if shared is not None else eval_from_the_sides_state(ctx, local)
+            verdict = eval_within_its_own_rounding(verdict, ours, *shared[name], u_side / unit(local.dtype))
+        verdicts.append(verdict)
         if (phase, name) in zeros:  # the floor of the elements whose gradient is not 0 by construction
             local.floors[phase, name] = kept_threshold(
                 ours, ref, E_ref * (u_side / unit(local.dtype)), E_ref, c, ~zeros[phase, name]
             )
     return verdicts
+
+
+def eval_from_the_sides_state(ctx, local):
+    """{name: (the twin's eval-mode value, its bound)} of the eval pass from one shared state: the side's parameters
+    and running statistics after the step, in a twin of the run's dtype, bounded by the eval pass's own rounding
+    alone (those inputs exact). The update phase has judged how the side's parameters came about; charging the eval
+    pass with every update's bound again (under Adam, about lr for each weight whose gradient is rounding) counts the
+    parameters' rounding as the eval pass's."""
+    side = local.side
+    buffers = side.buffers()
+    state = {**side.params(), **buffers} if buffers else side.params()
+    twin = Twin(ctx.cfg, local.dtype, state, ctx.n_train)
+    ref = dict(local.twin.reference_tensors())
+    ref.update({name: np.asarray(v, np.float64) for name, v in state.items()})
+    ref.update({f"eval:{name}": t.numpy().copy() for name, t in twin.evaluate(local.X).items()})
+    exact = {k: np.zeros_like(v) for k, v in local.E.items() if k[0] == "update" or ".running_" in k[1]}
+    u = unit(local.dtype)
+    tiny, work = bounds.tiny_for(u), np.float64 if u >= bounds.U64 else LONG
+    E = bounds.eval_bounds(spec(ctx.cfg, local.twin, ctx.n_train), local.X, ref, exact, u, tiny, work)
+    return {name: (ref[f"eval:{name}"], E["eval", name]) for _, name in E}
+
+
+def eval_within_its_own_rounding(verdict, ours, ref, E, scale_side):
+    """The eval tensor's Verdict from one shared state (eval_from_the_sides_state): whether the side's eval pass is
+    within the eval pass's own rounding of the twin's from the same parameters and running statistics, with the
+    threshold of that comparison."""
+    ours, ref = np.asarray(ours, np.float64), np.asarray(ref, np.float64)
+    x = bounds.excess(ours, ref, E * scale_side, E)
+    scale = float(np.abs(ref).max(initial=0.0))
+    rel = float(np.abs(ours - ref).max(initial=0.0)) / scale if scale > 0 else 0.0
+    threshold = rel / x if x else (np.inf if rel else 0.0)
+    return Verdict(verdict.phase, verdict.name, verdict.rel_err, threshold, x <= 1 + OWN, "rounding bound")
 
 
 def kept_threshold(ours, ref, E_ours, E_ref, check, kept):
@@ -252,7 +289,8 @@ def extended(ctx, local, verdicts):
         if v.ok:
             out.append(v)
             continue
-        x = raised_excess(phase, high[phase, name], ours, ref, E[phase, name], local.dtype)
+        ref, E_ref = local.shared.get(name, (ref, E[phase, name])) if phase == "eval" else (ref, E[phase, name])
+        x = raised_excess(phase, high[phase, name], ours, ref, E_ref, local.dtype)
         out.append(Verdict(phase, name, v.rel_err, v.threshold, x <= 1 + OWN, "extended precision"))
     return out, None
 
