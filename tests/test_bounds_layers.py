@@ -287,8 +287,8 @@ def test_adams_quotient_covers_every_gradient_within_its_bound(t, scale):
 
 def test_adams_first_step_does_not_add_what_cancels():
     """At t = 1, Adam's quotient is (1 - b1) g / (|g| + eps): sign(g) (1 - b1) whatever |g| is, where |g| >> eps. A
-    gradient known to 30% then moves the step by rounding alone, not by the 86% of lr that bounding m's and sqrt(v)'s
-    errors apart would give (it did: row 113 of the sweep, every weight's update bound at the step cap)."""
+    gradient known to 30% then moves the step by rounding alone, not by the step cap, 2 lr, that bounding m's and
+    sqrt(v)'s errors apart gave (row 113 of the sweep: most weights' update bounds at the cap)."""
     b1, b2, eps, lr = 0.9, 0.999, 1e-8, 1e-3
     g = np.array([3e-3, -2e-5, 1.0])
     h = dict(lr=lr, betas=(b1, b2), eps=eps, weight_decay=0)
