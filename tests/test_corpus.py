@@ -142,6 +142,13 @@ CORPUS = [
         "the softmax's Jacobian taken as its diagonal s (1 - s) (not reported)",
     ),
     (
+        "ak_pynn_mlp.py:NetAdam",
+        "Ankit Kohli (ak-pynn)",
+        dict(BINARY, loss="mse", output="identity", loss_scale=2, activation="sigmoid", optimizer="adam", lr=1e-3),
+        ("ak_pynn/mlp.py", "self.weights[i] -= (learningRate*(m_dw/np.sqrt(v_dw+self.epsilon)))"),
+        "Adam's eps inside the square root, its moments corrected by 1 - beta, not 1 - beta^t (not reported)",
+    ),
+    (
         "nnlib_net.py:loss_and_grads",
         "Felix Zhou (nnlib)",
         dict(BINARY, activation="relu", layout="torch", lr=0.1),
