@@ -12,15 +12,18 @@ SAMPLE = 5  # departing elements shown side by side
 
 def default_order(twin, n_layers):
     """The twin's computation order over the names twin holds (design notes): forward z, a per layer; the
-    loss; for i = L-1 .. 0 dz_i, its weight and bias gradients, then dL/da of the layer below; optimizer state
-    per parameter; the updated parameters."""
+    loss; for i = L-1 .. 0 dz_i, its weight and bias gradients, then dL/da of the layer below; then, parameter by
+    parameter as torch's optimizers (and code that loops over its parameters) step them, its optimizer state and
+    the parameter updated from it. One parameter's update reads no other's state, so where two depart (an Adam
+    whose moments are shared by name across layers, wrong in layer 1's moment and in layer 0's bias), the one the
+    code computed first is named."""
     L, out = n_layers, []
     out += [f"layers.{i}.{k}" for i in range(L) for k in ("z", "a")] + ["loss", f"layers.{L - 1}.da"]
     for i in range(L - 1, -1, -1):
         out += [f"layers.{i}.dz", f"grad:layers.{i}.weight", f"grad:layers.{i}.bias", f"layers.{i - 1}.da"]
-    params = [f"layers.{i}.{k}" for i in range(L) for k in ("weight", "bias")]
-    out += [k for p in params for k in twin if k.startswith(p + ".") and np.ndim(twin[k]) > 0]
-    return [n for n in dict.fromkeys(out + params) if n in twin]
+    for p in (f"layers.{i}.{k}" for i in range(L) for k in ("weight", "bias")):
+        out += [k for k in twin if k.startswith(p + ".") and np.ndim(twin[k]) > 0] + [p]
+    return [n for n in dict.fromkeys(out) if n in twin]
 
 
 def locate(events, twin, order, layout, sizes, agree, returned=(), updates=None, factors=None):
