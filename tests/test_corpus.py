@@ -28,6 +28,9 @@ PER_SAMPLE = dict(SMALL, activation="sigmoid", loss="mse", output="sigmoid", bat
 _rng = np.random.default_rng(0)
 _X = _rng.standard_normal((160, 6))
 BINARY = dict(X=_X, y=(_X[:, 0] * _X[:, 1] > 0).astype(int), sizes=[6, 8, 5, 1], n_train=128, steps=3, loss="bce")
+# six classes on the same six features, for a net whose layers are all of one shape (6, 6)
+_Y6 = ((_X[:, 0] > 0) * 3 + (_X[:, 1] > 0) + (_X[:, 2] > 0)) % 6
+SQUARE = dict(X=_X, y=_Y6, sizes=[6, 6, 6], n_train=128, steps=3, layout="in-out", activation="sigmoid", loss="bce")
 
 # network, author, settings, the text on the bug's line (None: a correct network), the bug in a few words
 CORPUS = [
@@ -147,6 +150,20 @@ CORPUS = [
         dict(BINARY, loss="mse", output="identity", loss_scale=2, activation="sigmoid", optimizer="adam", lr=1e-3),
         ("ak_pynn/mlp.py", "self.weights[i] -= (learningRate*(m_dw/np.sqrt(v_dw+self.epsilon)))"),
         "Adam's eps inside the square root, its moments corrected by 1 - beta, not 1 - beta^t (not reported)",
+    ),
+    (
+        "numpy_nn_net.py:Net",
+        "Rahul D Shetty (numpy-nn)",
+        dict(SMALL, activation="sigmoid", loss="bce", momentum=0, lr=0.1),
+        None,
+        "correct",
+    ),
+    (
+        "numpy_nn_net.py:NetAdam",
+        "Rahul D Shetty (numpy-nn)",
+        dict(SQUARE, optimizer="adam", lr=1e-3),
+        ("numpy_nn/layers/Neuron.py", 'self.biases = self.optimizer(self.biases, self.dL_db, "biases")'),
+        "one Adam for all layers: moments shared by name, t advanced at every call (not reported)",
     ),
     (
         "nnlib_net.py:loss_and_grads",
