@@ -145,6 +145,13 @@ CORPUS = [
         "the softmax's Jacobian taken as its diagonal s (1 - s) (not reported)",
     ),
     (
+        "ak_pynn_mlp.py:NetSGD",
+        "Ankit Kohli (ak-pynn)",
+        dict(BINARY, loss="mse", output="identity", loss_scale=2, activation="sigmoid", momentum=0, lr=0.1),
+        None,
+        "correct",
+    ),
+    (
         "ak_pynn_mlp.py:NetAdam",
         "Ankit Kohli (ak-pynn)",
         dict(BINARY, loss="mse", output="identity", loss_scale=2, activation="sigmoid", optimizer="adam", lr=1e-3),

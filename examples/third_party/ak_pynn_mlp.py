@@ -42,6 +42,8 @@ class NetAdam:
                     reduction="mean", layout="torch", optimizer="adam") (activation: HIDDEN; output: OUTPUT,
                     "linear" is the tool's identity). step() returns its mse of the batch before the update."""
 
+    optimizer = "Adam"
+
     def __init__(self, params, lr=1e-3):
         self.mlp = mlp = MLP()
         Ws = params[0::2]
@@ -49,7 +51,7 @@ class NetAdam:
         for W in Ws[:-1]:
             mlp.add_layer(W.shape[0], activation_function=HIDDEN)
         mlp.add_layer(Ws[-1].shape[0], activation_function=OUTPUT, output_layer=True)
-        mlp.compile_model(loss_function="mse", optimizer="Adam", show_summary=False)
+        mlp.compile_model(loss_function="mse", optimizer=self.optimizer, show_summary=False)
         mlp.weights = [np.array(W, dtype=np.float64) for W in Ws]
         mlp.bias = [np.array(b, dtype=np.float64) for b in params[1::2]]
 
@@ -63,3 +65,10 @@ class NetAdam:
         return loss
 
     params = property(lambda self: [p for W, b in zip(self.mlp.weights, self.mlp.bias) for p in (W, b)])
+
+
+class NetSGD(NetAdam):
+    """The same MLP with optimizer='gradient_descent' (w -= learningRate * dw): its gradients are the mse's, and
+    plain SGD agrees. SETTINGS as NetAdam's, with optimizer="sgd", momentum=0."""
+
+    optimizer = "gradient_descent"
