@@ -154,7 +154,16 @@ CORPUS = [
     (
         "ak_pynn_mlp.py:NetAdam",
         "Ankit Kohli (ak-pynn)",
-        dict(BINARY, loss="mse", output="identity", loss_scale=2, activation="sigmoid", optimizer="adam", lr=1e-3),
+        dict(
+            BINARY,
+            loss="mse",
+            output="identity",
+            loss_scale=2,
+            activation="sigmoid",
+            optimizer="adam",
+            lr=1e-3,
+            eps=1e-7,
+        ),
         ("ak_pynn/mlp.py", "self.weights[i] -= (learningRate*(m_dw/np.sqrt(v_dw+self.epsilon)))"),
         "Adam's eps inside the square root, its moments corrected by 1 - beta, not 1 - beta^t (not reported)",
     ),

@@ -39,8 +39,8 @@ class NetAdam:
     Its mse is the mean over the m samples and k outputs of (y - p)^2 and back_propagate's gradient is
     -2 (y - p) / m per output, that mean's gradient only for one output (k = 1; for k > 1 it is k times it).
     SETTINGS = dict(sizes=[..., 1], activation="sigmoid", loss="mse", output="identity", loss_scale=2,
-                    reduction="mean", layout="torch", optimizer="adam") (activation: HIDDEN; output: OUTPUT,
-                    "linear" is the tool's identity). step() returns its mse of the batch before the update."""
+                    reduction="mean", layout="torch", optimizer="adam", eps=1e-7) (activation: HIDDEN; output:
+                    OUTPUT, "linear" is the tool's identity; eps: its Optimizers.epsilon). step() returns its mse of the batch before the update."""
 
     optimizer = "Adam"
 
