@@ -10,7 +10,7 @@ it does wrong is a CandidateError, one line for the user.
 import warnings
 from dataclasses import replace
 
-from .forms import FORMS, detect, search
+from .forms import FORMS, detect, draws, search
 from .forms.base import (
     TRACE_BATCH,
     Candidate,
@@ -50,6 +50,20 @@ __all__ = [
 ]
 
 
+LAYERED = ("function", "model")  # the forms whose code may hold a batch or layer norm and dropout
+
+
+def refuse_layers(row, cfg):
+    """One line for a norm or dropout in a form that does not read them yet (a class's own update, layer objects)."""
+    given = [f for f, on in (("--norm", cfg.norm != "none"), ("--dropout", cfg.dropout)) if on]
+    if given and row.name not in LAYERED:
+        raise CandidateError(
+            f"{given[0]}: your code in the {row.name} form is checked with dense layers only; the "
+            f"{' and '.join(LAYERED)} forms read a norm and dropout in your code: write it as f(params, X, Y) -> "
+            f"(loss, grads), or drop {given[0]}"
+        )
+
+
 def build(candidate, cfg, rng, n_train, first_batch):
     """The candidate side: load a 'file.py:name', read its form (FORMS), and its layout and boundary from the first
     batch (forms.search: the first whose shapes come back), and build it from the one Generator."""
@@ -63,7 +77,9 @@ def build(candidate, cfg, rng, n_train, first_batch):
     files = user_files()
     row, made, why = detect(obj, cfg.form, spec, files)
     side_class = row.side(made)
-    base = CandidateSettings(obj, cfg, n_train, "torch", Form(), spec, files, row.name, why=why)
+    refuse_layers(row, cfg)
+    streams = draws.current() if cfg.dropout else None  # what the code's first call draws from, in every trial
+    base = CandidateSettings(obj, cfg, n_train, "torch", Form(), spec, files, row.name, why=why, streams=streams)
     try:
         among = row.among(base) if row.among else None
         state = rng.bit_generator.state  # the initial weights are drawn once, for the layout that is chosen
@@ -83,12 +99,15 @@ def build(candidate, cfg, rng, n_train, first_batch):
         raise CandidateError(f"{e}; read as the {row.name} form ({why}; --form chooses another)") from None
     rng.bit_generator.state = state
     exposed, ignored = trial.found or ((), ())
+    rule = getattr(trial, "rule", None)
     settings = replace(base, layout=layout, form=form, boundary=boundary, exposed=exposed, ignored=ignored)
+    settings = replace(settings, masks_rule=rule)
     side = side_class(settings, cfg.dtype, rng)
     notes = [f"form {row.name}: {why}"] if cfg.form == "auto" and row.name != "function" else []
     notes += [chosen] if cfg.layout == "auto" else []
     auto = [k for k in ("samples", "targets", "arrays") if getattr(cfg, k) == "auto"]
     if auto and boundary != type(boundary)():
         notes.append(f"read with {boundary} (inferred from the first call)")
+    notes += [rule[1]] if rule else []
     side.chosen = "\n".join(notes) or None
     return side

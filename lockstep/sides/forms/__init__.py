@@ -217,7 +217,8 @@ def fit(cfg, try_call, among, boundary):
         return sides[layout, form]
 
     only = None if cfg.layout == "auto" else cfg.layout
-    layout, form, why = layouts.infer(cfg.sizes, cfg.bias, attempt, CandidateError, only, among=among)
+    norm = cfg.norm != "none"
+    layout, form, why = layouts.infer(cfg.sizes, cfg.bias, attempt, CandidateError, only, among=among, norm=norm)
     return layout, form, why, sides[layout, form]
 
 

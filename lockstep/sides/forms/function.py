@@ -6,12 +6,21 @@ parameters in its layout (written into model.params, as the Solver writes them),
 parameters' keys (or dW1, db1, ...), and the configured optimizer (and lr schedule) updates both sides alike. A
 Handmade holds the parameters and that optimizer. Intermediates returned beside the gradients (dZ2, dA1) are
 compared too (keys.py).
+
+With a batch or layer norm, the norms' weight and bias are parameters like the others (gamma1, beta1 in a dict;
+layouts.py). With dropout, the masks are those the code draws during its call (draws.py), given to the twin. A
+function keeps its running statistics where it wants, so they are not compared; the test accuracy uses running
+statistics that the held Handmade gathers on each step's batch at the candidate's parameters. CS231n's model keeps
+them in model.bn_params: they are read and compared, as the forward phase's layers.{i}.norm.running_mean, .running_var.
 """
 
 import numpy as np
 
+import handmade
+
 from ..handmade import Handmade
 from ..snapshot import snapshot
+from . import draws
 from .base import Candidate, CandidateError, loss_value, returned_grads
 from .boundary import as_numpy, take
 
@@ -25,8 +34,53 @@ class FunctionCandidate(Candidate):
     def __init__(self, settings, dtype, seed=0):
         super().__init__(settings, dtype)
         self.held = Handmade(settings.cfg, dtype, seed, settings.n_train)
+        self.streams = draws.Streams(settings.streams) if settings.cfg.dropout else None
+        self.rule = settings.masks_rule  # (convention, why) of the masks, once the first call has chosen it
+        self.recovered = {}  # the masks of the last call
 
     net = property(lambda self: self.held.net)  # the parameters
+
+    def _user_call(self, call, X, Y, state, advance=True, masks=None):
+        """call() of the user's code; with dropout, inside the side's random state, its draws read as the masks
+        (self.recovered): result, and the loss of a first call. `masks`, given by a re-run, must be drawn again."""
+        if self.streams is None:
+            return call()
+        with self.streams.call(advance) as drawn:
+            result = call()
+        if isinstance(result, tuple) and len(result) == 2:
+            self._masks(drawn, X, Y, state, result[0], masks)
+        return result
+
+    def _masks(self, drawn, X, Y, state, loss, given):
+        cfg, who = self.cfg, self.what()
+        widths = cfg.sizes[1:-1]
+        found, why = draws.match(drawn, widths, len(X), self.boundary.columns, who, cfg.dropout)
+        if why:
+            error = CandidateError(why)
+            error.final = True
+            raise error
+        if self.rule is None:
+            loss = loss_value(loss, who)
+            self.rule = draws.choose(
+                found, cfg.dropout, self.dtype, lambda m: self.reference_loss(X, Y, state, m), loss
+            )
+        self.recovered = draws.masks(found, self.rule[0], cfg.dropout, self.dtype)
+        if given is not None and any(not np.array_equal(given[k], v) for k, v in self.recovered.items()):
+            error = CandidateError(
+                f"{who} drew other dropout masks when its step was re-run from the same random state: its masks must "
+                "come from np.random's (or torch's) global state, drawn during the call"
+            )
+            error.final = True
+            raise error
+
+    def reference_loss(self, X, Y, state, masks):
+        """handmade's loss of the batch at the parameters `state` with the dropout masks `masks`."""
+        net = handmade.MLP(self.cfg.model_args(self.dtype, self.n_train))
+        net.load_state_dict(state)
+        return net.loss(X, Y, masks)
+
+    def masks(self):
+        return self.recovered
 
     def call(self, params, X, Y):
         """The user's code on one batch: what it returns, (loss, grads)."""
@@ -36,19 +90,23 @@ class FunctionCandidate(Candidate):
         """How messages name the call."""
         return self.who
 
-    def loss_and_grads(self, X, Y):
-        """Call the user's code once: (loss, {name: grad}) in torch's layout; its intermediates go to self.inter."""
+    def loss_and_grads(self, X, Y, masks=None, advance=False):
+        """Call the user's code once: (loss, {name: grad}) in torch's layout; its intermediates go to self.inter, its
+        dropout masks to self.recovered. Outside a step (the gradient check) the code draws from the random state
+        the next step starts from, each call alike."""
         params = self._user_params(self.net.state_dict())
         Xu, Yu = self.boundary.batch(X), self.boundary.labels(Y)
+        state = self.net.state_dict()
         try:
-            result = self.call(params, Xu, Yu)
+            result = self._user_call(lambda: self.call(params, Xu, Yu), X, Y, state, advance, masks)
+        except CandidateError:
+            raise
         except (Exception, SystemExit) as e:  # the candidate's own failure, even sys.exit(), is one line here
             self._fail(e, params, X=Xu, Y=Yu)
         if not isinstance(result, tuple) or len(result) != 2:
             raise CandidateError(f"{self.what()} returned {type(result).__name__}; expected a pair (loss, grads)")
         loss, grads = result
         self.returned = self.dtype
-        state = self.net.state_dict()
         return loss_value(loss, self.what()), self._from_user(grads, "returned grads", X=X, Y=Y, before=state)
 
     def traced_call(self, X, Y):
@@ -60,15 +118,18 @@ class FunctionCandidate(Candidate):
             pair = isinstance(result, tuple) and len(result) == 2
             grads = result[1] if pair else None
             out = [(result[0], "loss")] if pair and np.ndim(as_numpy(result[0])) == 0 else []
-            out += returned_grads(grads, self.layout, self.cfg.sizes, self.cfg.bias)
+            out += returned_grads(grads, self.layout, self.cfg.sizes, self.cfg.bias, self.norm)
             return out + self.returned_intermediates(grads)
 
-        return (lambda: self.call(params, Xu, Yu)), returned
+        state = self.net.state_dict()
+        return (lambda: self._user_call(lambda: self.call(params, Xu, Yu), X, Y, state, False)), returned
 
     def step(self, X, Y, masks=None):
         held = self.held
         held.opt.zero_grad()
-        held.loss, grads = self.loss_and_grads(X, Y)
+        held.loss, grads = self.loss_and_grads(X, Y, masks, advance=True)
+        if self.cfg.norm == "batchnorm":  # the running statistics of the candidate's parameters, for predict()
+            held.net.forward(X, self.recovered or None)
         for name, p in held.named:
             p.grad = grads[name]
         held.update(held.opt, [p for _, p in held.named], held.clip)
@@ -89,10 +150,15 @@ class FunctionCandidate(Candidate):
         return self.held.optimizer_state()
 
     def save(self, into=None):
-        return self.held.save(into)
+        snap = self.held.save(into)
+        if self.streams is not None:
+            snap["random"] = self.streams.save()
+        return snap
 
     def restore(self, snap):
         self.held.restore(snap)
+        if self.streams is not None:
+            self.streams.restore(snap["random"])
 
     def end_step(self, epoch_end):
         self.held.end_step(epoch_end)
