@@ -127,7 +127,10 @@ class FunctionCandidate(Candidate):
     def step(self, X, Y, masks=None):
         held = self.held
         held.opt.zero_grad()
-        held.loss, grads = self.loss_and_grads(X, Y, masks, advance=True)
+        if self.streams is None:
+            held.loss, grads = self.loss_and_grads(X, Y)
+        else:  # the call that draws this step's masks: the random state it leaves is the next step's
+            held.loss, grads = self.loss_and_grads(X, Y, masks, advance=True)
         if self.cfg.norm == "batchnorm":  # the running statistics of the candidate's parameters, for predict()
             held.net.forward(X, self.recovered or None)
         for name, p in held.named:
