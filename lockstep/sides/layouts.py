@@ -328,6 +328,8 @@ def infer(sizes, bias, try_call, error, only=None, prefer=None, among=None, norm
         try:
             result = try_call(layout, form)
         except error as e:
+            if getattr(e, "final", False):  # the layout fits, and what else the code did is the line to show
+                raise
             failures.append((layout, form, e))
             continue
         fit.append((layout, form, result))

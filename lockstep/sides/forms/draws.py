@@ -1,13 +1,13 @@
 """The dropout masks a user's own code draws, recovered without changing it, and the random state that makes a re-run
 draw them again.
 
-During each call of the user's code (draws(): every function of DRAWERS is wrapped for the duration of the call, and
-restored always) the arrays it draws are recorded: np.random.rand, random, random_sample, ranf, sample, uniform,
-binomial, a Generator made by np.random.default_rng inside the call (its random, uniform, binomial), torch.rand,
-rand_like and bernoulli. The draws of a dropout layer's shape (m, out_i) ((out_i, m) for samples in columns) are that
-layer's, in the order the layers come (match()); a draw becomes the mask (1.0 kept, 0.0 dropped) by one of the
-CONVENTIONS, the one under which the twin's forward gives the code's own loss at the first call (choose(), once,
-as the layout is chosen):
+During each call of the user's code (Streams.call(), recording(): the functions below are wrapped for the duration
+of the call, and put back always) the arrays it draws are recorded: np.random.rand, random, random_sample, ranf,
+sample, uniform, binomial, a Generator made by np.random.default_rng inside the call (its random, uniform,
+binomial), torch.rand, rand_like and bernoulli. The draws of a dropout layer's shape (m, out_i) ((out_i, m) for
+samples in columns) are that layer's, in the order the layers come (match()); a draw becomes the mask (1.0 kept,
+0.0 dropped) by one of the CONVENTIONS, the one under which the twin's forward gives the code's own loss at the
+first call (choose(), once, as the layout is chosen):
 
     u < keep    a uniform draw u in [0, 1) keeps a unit where u < 1 - p   CS231n: (np.random.rand(*x.shape) < p) / p,
                                                                            p its keep probability; Coursera's keep_prob
@@ -32,7 +32,6 @@ from dataclasses import dataclass
 import numpy as np
 
 NUMPY_DRAWERS = ("rand", "random", "random_sample", "ranf", "sample", "uniform", "binomial")
-GENERATOR_DRAWERS = ("random", "uniform", "binomial")
 TORCH_DRAWERS = ("rand", "rand_like", "bernoulli")
 
 
@@ -95,29 +94,40 @@ class Streams:
         """Run the user's code inside: it starts from the side's state and its draws are recorded (the list that
         is yielded, [(function name, array)]); with `advance`, the state it leaves is the next call's. np.random's
         and torch's state outside the call, and every wrapped function, are restored always."""
-        outside, drawn = current(), []
+        outside = current()
         fresh = [self.state.get("fresh", 0)]
         _set(self.state)
-        undo = _wrap(drawn, fresh)
         try:
-            yield drawn
+            with recording(fresh) as drawn:
+                yield drawn
         finally:
-            for holder, name, original in reversed(undo):
-                setattr(holder, name, original)
             if advance:
                 self.state = current(fresh[0])
             _set(outside)
 
 
+@contextlib.contextmanager
+def recording(fresh=None):
+    """Inside, every function of DRAWERS records the 2-D arrays it returns into the list that is yielded, [(function
+    name, array)]; `fresh`, [count], seeds default_rng() without a seed. The functions are put back always."""
+    drawn = []
+    undo = _wrap(drawn, fresh if fresh is not None else [0])
+    try:
+        yield drawn
+    finally:
+        for holder, name, original in reversed(undo):
+            setattr(holder, name, original)
+
+
 def _wrap(drawn, fresh):
-    """Wrap DRAWERS so that each records what it returns into `drawn`; returns the (holder, name, original) to put
-    back."""
+    """Wrap NUMPY_DRAWERS, default_rng and TORCH_DRAWERS so that each records what it returns into `drawn`; returns
+    the (holder, name, original) to put back."""
     undo = []
 
     def recording(name, f):
         def draw(*args, **kwargs):
             out = f(*args, **kwargs)
-            if np.ndim(out) == 2:
+            if len(getattr(out, "shape", ())) == 2:
                 drawn.append((name, _as_numpy(out)))
             return out
 

@@ -37,32 +37,47 @@ class FunctionCandidate(Candidate):
         self.streams = draws.Streams(settings.streams) if settings.cfg.dropout else None
         self.rule = settings.masks_rule  # (convention, why) of the masks, once the first call has chosen it
         self.recovered = {}  # the masks of the last call
+        self.watched = False  # whether a first call was watched for masks in a run without dropout
 
     net = property(lambda self: self.held.net)  # the parameters
 
-    def _user_call(self, call, X, Y, state, advance=True, masks=None):
-        """call() of the user's code; with dropout, inside the side's random state, its draws read as the masks
-        (self.recovered): result, and the loss of a first call. `masks`, given by a re-run, must be drawn again."""
-        if self.streams is None:
-            return call()
-        with self.streams.call(advance) as drawn:
-            result = call()
-        if isinstance(result, tuple) and len(result) == 2:
-            self._masks(drawn, X, Y, state, result[0], masks)
-        return result
+    def _user_call(self, call, advance=True):
+        """call() of the user's code -> (what it returned, the arrays it drew). With dropout it runs inside the
+        side's random state (draws.Streams); without, its first call is watched for masks drawn all the same."""
+        if self.streams is not None:
+            with self.streams.call(advance) as drawn:
+                return call(), drawn
+        if self.watched:
+            return call(), []
+        self.watched = True
+        with draws.recording() as drawn:
+            return call(), drawn
 
     def _masks(self, drawn, X, Y, state, loss, given):
+        """The dropout masks of the draws of one call, into self.recovered; the convention is chosen at the first.
+        A code that draws a mask of every hidden layer in a run without --dropout is one line."""
         cfg, who = self.cfg, self.what()
-        widths = cfg.sizes[1:-1]
-        found, why = draws.match(drawn, widths, len(X), self.boundary.columns, who, cfg.dropout)
+        widths, m = cfg.sizes[1:-1], len(X)
+        if not cfg.dropout:
+            hidden = [u.shape for _, u in drawn if u.shape in {self.boundary.oriented((m, w)) for w in widths}]
+            if widths and len(hidden) == len(widths):
+                error = CandidateError(
+                    f"{who} drew arrays of the hidden layers' shapes during its call ({', '.join(map(str, hidden))}), "
+                    "dropout masks as it seems, and the run has no dropout: rerun with --dropout P (torch's p, the "
+                    "probability of dropping a unit)"
+                )
+                error.final = True
+                raise error
+            return
+        found, why = draws.match(drawn, widths, m, self.boundary.columns, who, cfg.dropout)
         if why:
             error = CandidateError(why)
-            error.final = True
+            error.final = True  # the shapes came back right: no other layout changes what the code drew
             raise error
         if self.rule is None:
             loss = loss_value(loss, who)
             self.rule = draws.choose(
-                found, cfg.dropout, self.dtype, lambda m: self.reference_loss(X, Y, state, m), loss
+                found, cfg.dropout, self.dtype, lambda masks: self.reference_loss(X, Y, state, masks), loss
             )
         self.recovered = draws.masks(found, self.rule[0], cfg.dropout, self.dtype)
         if given is not None and any(not np.array_equal(given[k], v) for k, v in self.recovered.items()):
@@ -98,16 +113,16 @@ class FunctionCandidate(Candidate):
         Xu, Yu = self.boundary.batch(X), self.boundary.labels(Y)
         state = self.net.state_dict()
         try:
-            result = self._user_call(lambda: self.call(params, Xu, Yu), X, Y, state, advance, masks)
-        except CandidateError:
-            raise
+            result, drawn = self._user_call(lambda: self.call(params, Xu, Yu), advance)
         except (Exception, SystemExit) as e:  # the candidate's own failure, even sys.exit(), is one line here
             self._fail(e, params, X=Xu, Y=Yu)
         if not isinstance(result, tuple) or len(result) != 2:
             raise CandidateError(f"{self.what()} returned {type(result).__name__}; expected a pair (loss, grads)")
         loss, grads = result
         self.returned = self.dtype
-        return loss_value(loss, self.what()), self._from_user(grads, "returned grads", X=X, Y=Y, before=state)
+        out = loss_value(loss, self.what()), self._from_user(grads, "returned grads", X=X, Y=Y, before=state)
+        self._masks(drawn, X, Y, state, loss, masks)  # the contract kept, what it drew are its masks
+        return out
 
     def traced_call(self, X, Y):
         """The user's call for one traced step, and a function from its result to [(returned array, twin name)]."""
@@ -121,8 +136,7 @@ class FunctionCandidate(Candidate):
             out += returned_grads(grads, self.layout, self.cfg.sizes, self.cfg.bias, self.norm)
             return out + self.returned_intermediates(grads)
 
-        state = self.net.state_dict()
-        return (lambda: self._user_call(lambda: self.call(params, Xu, Yu), X, Y, state, False)), returned
+        return (lambda: self._user_call(lambda: self.call(params, Xu, Yu), False)[0]), returned
 
     def step(self, X, Y, masks=None):
         held = self.held
