@@ -64,6 +64,15 @@ def refuse_layers(row, cfg):
         )
 
 
+def fits_without_norm(trials, base):
+    """Whether the code fits the run's network without a norm (its parameters without gamma and beta)."""
+    try:
+        trials(replace(base, cfg=replace(base.cfg, norm="none")))
+    except CandidateError:
+        return False
+    return True
+
+
 def build(candidate, cfg, rng, n_train, first_batch):
     """The candidate side: load a 'file.py:name', read its form (FORMS), and its layout and boundary from the first
     batch (forms.search: the first whose shapes come back), and build it from the one Generator."""
@@ -80,22 +89,32 @@ def build(candidate, cfg, rng, n_train, first_batch):
     refuse_layers(row, cfg)
     streams = draws.current() if cfg.dropout else None  # what the code's first call draws from, in every trial
     base = CandidateSettings(obj, cfg, n_train, "torch", Form(), spec, files, row.name, why=why, streams=streams)
-    try:
-        among = row.among(base) if row.among else None
-        state = rng.bit_generator.state  # the initial weights are drawn once, for the layout that is chosen
+    among = None
+    state = rng.bit_generator.state  # the initial weights are drawn once, for the layout that is chosen
 
+    def trials(settings):
         def try_call(boundary, layout, form):
             rng.bit_generator.state = state
             with warnings.catch_warnings():  # what code says when handed a form it was not written for is not news
                 warnings.simplefilter("ignore")
-                side = side_class(replace(base, layout=layout, form=form, boundary=boundary), cfg.dtype, rng)
+                side = side_class(replace(settings, layout=layout, form=form, boundary=boundary), cfg.dtype, rng)
                 side.step(*first_batch)
             return side
 
-        boundary, layout, form, chosen, trial = search(cfg, try_call, among, len(first_batch[0]))
+        return search(settings.cfg, try_call, among, len(first_batch[0]))
+
+    try:
+        among = row.among(base) if row.among else None
+        boundary, layout, form, chosen, trial = trials(base)
     except CandidateError as e:
         if getattr(e, "final", False):
             raise
+        if cfg.norm != "none" and row.name == "function" and fits_without_norm(trials, base):
+            raise CandidateError(
+                f"--norm {cfg.norm}: {spec} fits this network without a norm (its params without gamma and beta); "
+                "drop --norm, or take each hidden layer's norm weight and bias after its W and b ([W0, b0, gamma0, "
+                "beta0, W1, ...], or gamma1, beta1 in a dict)"
+            ) from None
         raise CandidateError(f"{e}; read as the {row.name} form ({why}; --form chooses another)") from None
     rng.bit_generator.state = state
     exposed, ignored = trial.found or ((), ())

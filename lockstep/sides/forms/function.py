@@ -197,6 +197,27 @@ class ModelCandidate(FunctionCandidate):
     def __init__(self, settings, dtype, seed=0):
         super().__init__(settings, dtype, seed)
         self.model = make(settings, CandidateError)
+        self.start_statistics()
+
+    def start_statistics(self):
+        """Batch norm's running statistics start from the tool's (torch's zeros and ones) in the model's bn_params,
+        as its parameters start from the tool's: CS231n's batchnorm_forward reads them with bn_param.get(), and
+        would otherwise start its running variance from zeros."""
+        bn_params = getattr(self.model, "bn_params", None)
+        if self.cfg.norm != "batchnorm" or not isinstance(bn_params, list):
+            return
+        held = self.held.buffers()
+        for i, p in enumerate(bn_params):
+            for key in ("running_mean", "running_var") if isinstance(p, dict) else ():
+                name = f"layers.{i}.norm.{key}"
+                if name in held and key not in p:
+                    p[key] = np.array(held[name], dtype=self.dtype)
+
+    def compares(self, phase, name):
+        """Besides the function form's tensors, the running statistics the model keeps in bn_params."""
+        if phase == "forward":
+            return name in self.buffers()
+        return super().compares(phase, name)
 
     def what(self):
         return f"{self.who}().loss"
@@ -218,7 +239,7 @@ class ModelCandidate(FunctionCandidate):
 
     def tensors(self):
         out = super().tensors()
-        out.update({("update", k): v for k, v in self.buffers().items()})
+        out.update({("forward", k): v for k, v in self.buffers().items()})  # after this step's update of them
         return out
 
     def save(self, into=None):
