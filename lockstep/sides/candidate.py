@@ -77,7 +77,8 @@ def build(candidate, cfg, rng, n_train, first_batch):
     """The candidate side: load a 'file.py:name', read its form (FORMS), and its layout and boundary from the first
     batch (forms.search: the first whose shapes come back), and build it from the one Generator."""
     if isinstance(candidate, str):
-        obj, _ = load(candidate)
+        with draws.seeded(cfg.seed) as start:  # what code that never seeds draws is the same run after run
+            obj, _ = load(candidate)
         spec = candidate
     else:
         obj, spec = candidate, getattr(candidate, "__qualname__", repr(candidate))
@@ -87,7 +88,8 @@ def build(candidate, cfg, rng, n_train, first_batch):
     row, made, why = detect(obj, cfg.form, spec, files)
     side_class = row.side(made)
     refuse_layers(row, cfg)
-    streams = draws.current() if cfg.dropout else None  # what the code's first call draws from, in every trial
+    # what the code's first call draws from, in every trial: the state its module left (a file) or that it has now
+    streams = (start.state if isinstance(candidate, str) else draws.current()) if cfg.dropout else None
     base = CandidateSettings(obj, cfg, n_train, "torch", Form(), spec, files, row.name, why=why, streams=streams)
     among = None
     state = rng.bit_generator.state  # the initial weights are drawn once, for the layout that is chosen

@@ -16,10 +16,11 @@ first call (choose(), once, as the layout is chosen):
     1 - draw    a 0/1 draw marks the dropped units                        np.random.binomial(1, p, shape) as the drops
 
 (p is torch's, the probability of dropping: --dropout P.) The code's random state is the side's own (Streams): the
-state np.random (and torch) had when the run began is handed to the code at its first call and, at every later call,
-the state its previous call left, whatever else used np.random in between; save() keeps it with the step's state, so
-a re-run of a step (the judge's replays, the tracer) draws the same numbers. default_rng() without a seed inside the
-call is given a seed the state counts, so it too draws again what it drew.
+state np.random (and torch) had when the run began (seeded with --seed before the user's file is imported, seeded()) is
+handed to the code at its first call and, at every later call, the state its previous call left, whatever else used
+np.random in between; save() keeps it with the step's state, so a re-run of a step (the judge's replays, the tracer)
+draws the same numbers. default_rng() without a seed inside the call is given a seed the state counts, so it too
+draws again what it drew.
 
 Limits: a function bound before the run (`from numpy.random import rand`), a Generator made before the call, or
 another library's random numbers are not seen: the code then draws nothing the tool can record, and one line says so.
@@ -75,6 +76,23 @@ def _set(state):
     torch = torch_module()
     if torch is not None and state.get("torch") is not None:
         torch.set_rng_state(state["torch"])
+
+
+@contextlib.contextmanager
+def seeded(seed):
+    """Inside, np.random (and torch, if imported) start from `seed`; the state they are left in is yielded's
+    .state once the block ends, and their state outside is put back. The user's file is imported inside, so its
+    code draws the same numbers run after run unless it seeds itself (np.random.seed(1) at import stays its own)."""
+    outside, torch = current(), torch_module()
+    np.random.seed(seed)
+    if torch is not None:
+        torch.manual_seed(seed)
+    left = Streams(current())
+    try:
+        yield left
+    finally:
+        left.state = current()
+        _set(outside)
 
 
 class Streams:
