@@ -184,3 +184,24 @@ def test_a_model_whose_running_statistics_stay_put_is_located_there():
     r = lockstep.check(frozen, steps=3, norm="batchnorm", bn_running_variance="biased", **MODEL)
     d = r.first_divergence
     assert (d.step, d.phase, d.tensor) == (0, "forward", "layers.1.norm.running_mean"), str(r)
+
+
+def test_a_batch_larger_than_the_traced_slice_is_traced_whole_with_its_masks():
+    """The tracer re-runs the step from its random state on the whole batch, so the code draws the step's masks."""
+    code = "cs231n_dict_net.py:loss_and_grads_mask_forgotten"
+    r = lockstep.check(example(code), steps=2, batch_size=300, **dict(NET, norm="batchnorm", n_train=600))
+    d = r.first_divergence
+    assert d.source["tensor"] == "layers.1.da", d.source
+    assert covers(d.source, EXAMPLES / "cs231n_dict_net.py", "# the mask is not reapplied"), d.source
+
+
+def test_cs231n_s_float32_model_with_batch_norm_and_dropout_agrees():
+    import cs231n_fc_norm_net as net
+
+    def make():  # FullyConnectedNet's own float32 default
+        return net.FullyConnectedNet(
+            [100, 50], input_dim=784, num_classes=10, dropout_keep_ratio=0.8, normalization="batchnorm"
+        )
+
+    r = lockstep.check(make, steps=16, dtype="float32", norm="batchnorm", bn_running_variance="biased", **MODEL)
+    assert r.verdict == "agree", str(r)

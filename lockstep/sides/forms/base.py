@@ -319,14 +319,16 @@ class Candidate(Side):
         """The line of the user's file where the values first depart (lockstep/trace/): the divergence step is
         re-run once from the state before it, traced, and what the user's code bound is matched against the
         twin's tensors of that step. A batch larger than TRACE_BATCH is traced on its first TRACE_BATCH samples,
-        with the twin re-run on the same slice. Returns the source record, or {'unmatched': why}."""
+        with the twin re-run on the same slice (without dropout: code that draws its masks is traced on the whole
+        batch, from the random state the step began with, so that it draws the step's masks again). Returns the
+        source record, or {'unmatched': why}."""
         sc = outcome.scene
         if sc is None or outcome.first_divergence is None:
             return None
         X, Y, ref = sc["X"], sc["Y"], dict(sc["ref"])
         side = self.at(sc["dtype"])
         side.restore(sc["side_pre"])
-        if len(X) > TRACE_BATCH:
+        if len(X) > TRACE_BATCH and not self.cfg.dropout:  # with dropout, the code draws the step's masks again
             X, Y = X[:TRACE_BATCH], Y[:TRACE_BATCH]
             twin = Twin(self.cfg, sc["dtype"], side.params(), self.n_train)
             twin.load(side.params(), side.optimizer_state(), sc["twin_pre"], sc["side_pre"].get("lr"))

@@ -30,6 +30,7 @@ class FunctionCandidate(Candidate):
 
     phases = ("loss", "backward", "optimizer", "update")
     differentiable = True
+    gathers = True  # whether predict() needs running statistics gathered by the held Handmade (a model has its own)
 
     def __init__(self, settings, dtype, seed=0):
         super().__init__(settings, dtype)
@@ -145,7 +146,7 @@ class FunctionCandidate(Candidate):
             held.loss, grads = self.loss_and_grads(X, Y)
         else:  # the call that draws this step's masks: the random state it leaves is the next step's
             held.loss, grads = self.loss_and_grads(X, Y, masks, advance=True)
-        if self.cfg.norm == "batchnorm":  # the running statistics of the candidate's parameters, for predict()
+        if self.cfg.norm == "batchnorm" and self.gathers:  # running statistics at the code's parameters, for predict()
             held.net.forward(X, self.recovered or None)
         for name, p in held.named:
             p.grad = grads[name]
@@ -193,6 +194,8 @@ class ModelCandidate(FunctionCandidate):
     model.params and calls model.loss(X, y) -> (loss, grads); model.loss(X) (test mode: the scores) predicts.
     State the model keeps outside .params (batch norm's running statistics in bn_params) is saved and restored
     with it (buffers() finds it by torch's names)."""
+
+    gathers = False
 
     def __init__(self, settings, dtype, seed=0):
         super().__init__(settings, dtype, seed)
