@@ -188,6 +188,12 @@ class Candidate(Side):
         """Whether a copy of this side can compute in `dtype` (torch tensors have no np.longdouble)."""
         return self.boundary.can_hold(dtype)
 
+    def cannot_compute_in(self, dtype):
+        if not self.usable_at(dtype):
+            kind = "np.longdouble" if np.dtype(dtype) == np.longdouble else np.dtype(dtype).name
+            return f"your code computes with torch tensors, and torch has no {kind}"
+        return None
+
     # -- naming ---------------------------------------------------------------------------------------------
     def describe(self, name, index=None, phase=None):
         for e in self.exposed:
