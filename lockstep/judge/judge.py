@@ -15,7 +15,7 @@ from ..config import SettingError, bounds_settings
 from ..records import Divergence, Drift, NonFinite, NonFiniteAt, Note, Verdict
 from ..sides.twin import Twin
 from . import bounds
-from .tolerance import TOLERANCES, exceeds_value, worst
+from .tolerance import TOLERANCES, compare, exceeds_value, worst
 
 LONG = np.dtype(np.longdouble)
 RAISES = np.finfo(LONG).eps < np.finfo(np.float64).eps  # longdouble is wider than float64 on this platform
@@ -197,7 +197,7 @@ def within_bounds(ctx, local):
         verdict = Verdict(phase, name, c.max_rel, c.max_rel / x if x else np.inf, x <= 1 + OWN, "rounding bound")
         if phase == "eval":  # from one shared state, the side's after the step: the eval pass's own rounding
             shared = local.shared = shared if shared is not None else eval_from_the_sides_state(ctx, local)
-            verdict = eval_within_its_own_rounding(verdict, ours, *shared[name], u_side / unit(local.dtype))
+            verdict = eval_within_its_own_rounding(verdict, ours, *shared[name], u_side / unit(local.dtype), tol)
         verdicts.append(verdict)
         if (phase, name) in zeros:  # the floor of the elements whose gradient is not 0 by construction
             local.floors[phase, name] = kept_threshold(
@@ -226,10 +226,14 @@ def eval_from_the_sides_state(ctx, local):
     return {name: (ref[f"eval:{name}"], E["eval", name]) for _, name in E}
 
 
-def eval_within_its_own_rounding(verdict, ours, ref, E, scale_side):
+def eval_within_its_own_rounding(verdict, ours, ref, E, scale_side, tol):
     """The eval tensor's Verdict from one shared state (eval_from_the_sides_state): whether the side's eval pass is
     within the eval pass's own rounding of the twin's from the same parameters and running statistics, with the
-    threshold of that comparison."""
+    threshold of that comparison. As at every step, the fixed tolerance first, and the bound only where it is
+    exceeded: the excess that called the judge came from the parameters, not from the eval pass."""
+    check = compare(verdict.phase, verdict.name, ours, ref, tol)
+    if check.ok:
+        return Verdict(verdict.phase, verdict.name, check.max_rel, tol.for_phase(verdict.phase), True, "tolerance")
     ours, ref = np.asarray(ours, np.float64), np.asarray(ref, np.float64)
     x = bounds.excess(ours, ref, E * scale_side, E)
     scale = float(np.abs(ref).max(initial=0.0))
