@@ -298,6 +298,29 @@ def plain_torch(params, X, Y, lr, momentum, batch_size, seed=0):
     return epoch
 
 
+def matmuls_runner(params, X, batch_size, seed=0):
+    """A function timing one epoch of handmade's matmuls alone, on the same batches and weights (column-major, as
+    handmade stores them): per step x W^T for every layer, dW = (x^T dz)^T for every layer, dz W below the first.
+    Nothing else: no bias, activation, loss or update. The floor of handmade's step in plain NumPy."""
+    Ws = [params[f"layers.{i}.weight"] for i in range(len(SIZES) - 1)]
+    rng = np.random.default_rng(seed)
+    acts = [rng.random((batch_size, n), dtype=X.dtype) for n in SIZES[1:]]  # stand-ins for z and dL/dz
+
+    def epoch():
+        t = time.perf_counter()
+        for idx, _ in batch_order(len(X), batch_size, -(-len(X) // batch_size), np.random.default_rng(seed)):
+            m = len(idx)  # the last batch may be partial
+            ins, dzs = [X[idx]] + [a[:m] for a in acts[:-1]], [a[:m] for a in acts]
+            for i, W in enumerate(Ws):
+                ins[i] @ W.T
+                ins[i].T @ dzs[i]  # dW, before handmade's free transpose back to (out, in)
+                if i:
+                    dzs[i] @ W
+        return time.perf_counter() - t
+
+    return epoch
+
+
 def goals(args, ds):
     """Section 6: the three goals' ratios, each round running the lockstep epoch, handmade and the twin alone on one
     thread each, then handmade and plain torch alone on 2 threads; the median over rounds of each round's ratio."""
@@ -333,6 +356,7 @@ def goals(args, ds):
         at(1, epoch_runner(theirs, X, Y, 64)),
         at(2, epoch_runner(ours2, X, Y, 64)),
         at(2, plain),
+        at(1, matmuls_runner(ours.params(), X, 64)),
     ]
     print(
         f"\n6. the speed goals: float32, batch 64, one epoch of {len(X)} images, {args.repeat} rounds (after a "
@@ -345,7 +369,8 @@ def goals(args, ds):
     print(
         f"best seconds: lockstep {best(table, 0):.3f} (handmade's thread {best(table, 1):.3f}, the twin's "
         f"{best(table, 2):.3f}); alone, 1 thread: handmade {best(table, 3):.3f}, twin {best(table, 4):.3f}; "
-        f"alone, 2 threads: handmade {best(table, 5):.3f}, plain torch {best(table, 6):.3f}"
+        f"alone, 2 threads: handmade {best(table, 5):.3f}, plain torch {best(table, 6):.3f}; handmade's matmuls "
+        f"alone, 1 thread: {best(table, 7):.3f}"
     )
     figures = dict(
         a=ratio(table, 1, 2),
@@ -355,6 +380,10 @@ def goals(args, ds):
     print(f"\n{'':<3}{'figure (median of per-round ratios)':<100} {'ratio':>6} {'goal':>6}  result")
     for key, what, goal in GOALS:
         print(f"{key:<3}{what:<100} {figures[key]:>6.2f} {goal:>6.2f}  {'pass' if figures[key] <= goal else 'FAIL'}")
+    print(
+        f"the matmuls' floor: handmade's matmuls alone / twin alone, 1 thread, {ratio(table, 7, 4):.2f}; handmade "
+        f"alone / its matmuls alone {ratio(table, 3, 7):.2f}"
+    )
     return figures
 
 
