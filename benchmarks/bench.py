@@ -212,7 +212,14 @@ def backends(args, ds):
         f"# {len(ds.X_train)} images from {source}; {'-'.join(map(str, SIZES))} relu, cross_entropy, SGD momentum"
         f" 0.9; torch {torch.__version__}, numpy {np.__version__}, {threads} threads; best of {args.repeat}\n"
     )
+    if set(args.sections) & set("12"):
+        alone(args, ds, threads)
+    if "3" in args.sections:
+        side_by_side(args, ds, threads)
 
+
+def alone(args, ds, threads):
+    """Sections 1 and 2: each backend alone, and handmade against the FLOP limit."""
     print(
         "1-2. seconds per 60k-image epoch (best round), each backend alone; ratios are medians of per-round "
         "ratios. 'threads' is each library's thread count; the FLOP limit uses numpy's matmul peak at that count"
@@ -242,6 +249,9 @@ def backends(args, ds):
                     f"{flops / best(table, 0) / 1e9:>13.0f}"
                 )
 
+
+def side_by_side(args, ds, threads):
+    """Section 3: the lockstep epoch against the two backends alone, one thread each."""
     print(
         "\n3. the lockstep cross-check: one epoch, batch 64; alone: one thread each, one after the other; lockstep: "
         "one thread each, side by side, plus the full comparison every step"
@@ -295,6 +305,7 @@ def plain_torch(params, X, Y, lr, momentum, batch_size, seed=0):
             opt.step()
         return time.perf_counter() - t
 
+    epoch.net = net  # for tests/test_bench.py: the network it trains
     return epoch
 
 
