@@ -203,11 +203,10 @@ def source_sentence(src):
     if ours is not None and theirs is not None:
         first = lambda v: v[0] if isinstance(v, (list, tuple)) and v else v  # noqa: E731
         values = f": {fmt(first(ours), 4)} where torch has {fmt(first(theirs), 4)}"
-    tensor = src["tensor"].removeprefix("grad:")
-    return (
-        f"your code departs at {Path(src['file']).name}:{line_span(src)}, {src['variable']} (should be "
-        f"{tensor} = {meaning(src['tensor'])}){values}{still}"
-    )
+    tensor, means = src["tensor"].removeprefix("grad:"), meaning(src["tensor"])
+    should = tensor if means == tensor else f"{tensor} = {means}"
+    name = src["variable"] if src["variable"] == tensor else f"{src['variable']} (should be {should})"
+    return f"your code departs at {Path(src['file']).name}:{line_span(src)}, {name}{values}{still}"
 
 
 def summary_line(r):

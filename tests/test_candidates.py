@@ -275,6 +275,29 @@ def test_a_courses_convention_is_named_with_its_flag(name, settings, flag, fix, 
         assert r.verdict == "agree", str(r)
 
 
+def test_a_convention_is_named_only_where_it_explains_every_parameter_of_the_step():
+    """Adam with one counter for every parameter, advanced at each parameter's update (numpy-nn 0.2.6's): the
+    first parameter's first update is torch's and the second's equals Adam's with its counter started at 1. A
+    convention is a setting of the whole optimizer, so --adam-t0 1 is not named: it fits one parameter, not the
+    step."""
+    r = lockstep.check(course("SharedCounterAdam"), steps=3, sizes=[784, 24, 10], **ADAM)
+    assert r.verdict == "diverge" and r.first_divergence.step == 0, str(r)
+    assert "convention" not in [f.code for f in r.findings], str(r)
+
+
+def test_of_two_departing_parameters_the_one_the_code_updated_first_is_named():
+    """numpy-nn's Adam on a net of one layer shape: b1's update departs (corrected with t = 2) before layer 2's
+    moments do (started from layer 1's). Parameter by parameter, as the code steps them, b1 is named, not the
+    moment that the order "all optimizer state, then all parameters" would put first."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((160, 10))
+    settings = dict(X=X, y=rng.integers(0, 10, 160), sizes=[10, 10, 10], n_train=128, steps=1, layout="in-out")
+    r = lockstep.check(course("KindSharedAdam"), **dict(ADAM, **settings))
+    d = r.first_divergence
+    assert (d.step, d.phase, d.tensor) == (0, "update", "layers.0.bias"), str(r)
+    assert d.source["tensor"] == "layers.0.bias", d.source
+
+
 def test_a_class_that_clips_its_own_gradients_agrees_under_the_flag():
     """A network that clips in place before its update (min-char-rnn's np.clip) matches --clip-value: its update is
     compared, its .grads (clipped or not, its own business) are not."""

@@ -28,6 +28,9 @@ PER_SAMPLE = dict(SMALL, activation="sigmoid", loss="mse", output="sigmoid", bat
 _rng = np.random.default_rng(0)
 _X = _rng.standard_normal((160, 6))
 BINARY = dict(X=_X, y=(_X[:, 0] * _X[:, 1] > 0).astype(int), sizes=[6, 8, 5, 1], n_train=128, steps=3, loss="bce")
+# six classes on the same six features, for a net whose layers are all of one shape (6, 6)
+_Y6 = ((_X[:, 0] > 0) * 3 + (_X[:, 1] > 0) + (_X[:, 2] > 0)) % 6
+SQUARE = dict(X=_X, y=_Y6, sizes=[6, 6, 6], n_train=128, steps=3, layout="in-out", activation="sigmoid", loss="bce")
 
 # network, author, settings, the text on the bug's line (None: a correct network), the bug in a few words
 CORPUS = [
@@ -113,6 +116,71 @@ CORPUS = [
         "correct",
     ),
     ("pydl_net.py:Net", "Hugo Wainwright (PyDeepLearning)", dict(PER_SAMPLE, layout="torch"), None, "correct"),
+    (
+        "zeronet_net.py:Net",
+        "ddlee (zeronet)",
+        dict(SMALL, activation="sigmoid", targets="labels", momentum=0, lr=0.1),
+        ("zeronet/core/function.py", "dx = dout * (1.0 - dout)"),
+        "sigmoid_backward multiplies by 1 - dout, not by s (1 - s) (not reported)",
+    ),
+    (
+        "zeronet_net.py:NetReLU",
+        "ddlee (zeronet)",
+        dict(SMALL, activation="relu", targets="labels", momentum=0, lr=0.1),
+        None,
+        "correct",
+    ),
+    (
+        "another_nn_mlp.py:Net",
+        "Ian Horsman (another-neural-net)",
+        dict(SMALL, activation="sigmoid", loss="mse", output="sigmoid", reduction="sum", momentum=0, lr=0.01),
+        "deltas = [y - hypothesis]",
+        "the output delta lacks the sigmoid's derivative (not reported)",
+    ),
+    (
+        "neowise_net.py:loss_and_grads",
+        "Pranav Sastry (neowise)",
+        dict(SMALL, activation="relu", lr=0.1),
+        ("neowise/activations.py", "return (Softmax.forward(self) * (1 - Softmax.forward(self)))"),
+        "the softmax's Jacobian taken as its diagonal s (1 - s) (not reported)",
+    ),
+    (
+        "ak_pynn_mlp.py:NetSGD",
+        "Ankit Kohli (ak-pynn)",
+        dict(BINARY, loss="mse", output="identity", loss_scale=2, activation="sigmoid", momentum=0, lr=0.1),
+        None,
+        "correct",
+    ),
+    (
+        "ak_pynn_mlp.py:NetAdam",
+        "Ankit Kohli (ak-pynn)",
+        dict(
+            BINARY,
+            loss="mse",
+            output="identity",
+            loss_scale=2,
+            activation="sigmoid",
+            optimizer="adam",
+            lr=1e-3,
+            eps=1e-7,
+        ),
+        ("ak_pynn/mlp.py", "self.weights[i] -= (learningRate*(m_dw/np.sqrt(v_dw+self.epsilon)))"),
+        "Adam's eps inside the square root, its moments corrected by 1 - beta, not 1 - beta^t (not reported)",
+    ),
+    (
+        "numpy_nn_net.py:Net",
+        "Rahul D Shetty (numpy-nn)",
+        dict(SMALL, activation="sigmoid", loss="bce", momentum=0, lr=0.1),
+        None,
+        "correct",
+    ),
+    (
+        "numpy_nn_net.py:NetAdam",
+        "Rahul D Shetty (numpy-nn)",
+        dict(SQUARE, optimizer="adam", lr=1e-3),
+        ("numpy_nn/layers/Neuron.py", 'self.biases = self.optimizer(self.biases, self.dL_db, "biases")'),
+        "one Adam for all layers: moments shared by name, t advanced at every call (not reported)",
+    ),
     (
         "nnlib_net.py:loss_and_grads",
         "Felix Zhou (nnlib)",

@@ -419,7 +419,8 @@ def test_the_book_adagrads_state_carries_torchs_step_count(dtype):
 
 
 def test_dropout_in_the_users_network_is_one_line():
-    """Masks drawn inside the user's code would part the sides at random: refused in one line, naming the fix."""
+    """A model that drops units in a run without --dropout is one line naming the flag; NNFS's dropout objects are
+    refused in one line (the layers form reads no dropout)."""
     import cs231n_fc_net
 
     def with_dropout_param():
@@ -427,7 +428,23 @@ def test_dropout_in_the_users_network_is_one_line():
         model.dropout_param = {"mode": "train", "p": 0.5}
         return model
 
-    with pytest.raises(CandidateError, match=r"drops units \(dropout_param p = 0.5.*build the model with dropout=1"):
+    with pytest.raises(CandidateError, match=r"keeps each unit with dropout_param p = 0.5 .*run with --dropout 0.5"):
         lockstep.check(with_dropout_param, steps=1, **dict(CS231N, sizes=[784, 100, 10]))
     with pytest.raises(CandidateError, match=r"returned dropout objects \(dropout1\).*return the layers without them"):
         lockstep.check(cf.with_dropout, steps=1, **NNFS)
+
+
+def test_what_a_torch_candidate_cannot_be_rerun_in_is_said_as_the_tools_limit():
+    r = lockstep.check(example("makemore_torch_net.py:loss_and_grads_tanh_at_z"), steps=1, **MAKEMORE)
+    text = str(r)
+    assert "your code computes with torch tensors, and torch has no np.longdouble" in text, text
+    assert "cannot be re-run in extended precision" not in text
+
+
+def test_a_line_that_binds_the_loss_is_named_by_its_variable_alone():
+    r = lockstep.check(
+        example("cs231n_fc_net.py:make_two_layer_net_no_half"), steps=1, **dict(CS231N, sizes=[784, 100, 10])
+    )
+    text, lines = str(r), (EXAMPLES / "cs231n_fc_net.py").read_text().splitlines()
+    line = next(i + 1 for i, t in enumerate(lines) if "# without the 0.5" in t)
+    assert f"cs231n_fc_net.py:{line}, loss: " in text and "(should be loss" not in text, text

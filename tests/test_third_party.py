@@ -5,6 +5,7 @@ the buggy ones are located where the bug is."""
 import importlib.util
 from pathlib import Path
 
+import numpy as np
 import pytest
 from source_lines import covers
 
@@ -116,3 +117,19 @@ def test_nimblenets_adam_shows_the_new_weights_beside_torchs():
     # Adam's first step moves a weight by at most lr (1e-3) in torch and 3.16 lr here: the two new weights are
     # within 4.2e-3 of each other, while the step dW beside torch's weight would be off by the weight itself
     assert src["tensor"] == "layers.0.weight" and max(abs(o - t) for o, t in zip(src["ours"], src["theirs"])) < 4.2e-3
+
+
+def test_ak_pynns_adam_is_named_at_its_update_with_eps_inside_the_square_root():
+    """ak-pynn 0.1.8's Adam divides by sqrt(v_hat + eps): at the first step, where its 1 - beta correction is still
+    Adam's, the catalogue's adam-eps-inside-sqrt fits exactly, and the line is its weight update."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((160, 6))
+    settings = dict(X=X, y=(X[:, 0] * X[:, 1] > 0).astype(int), sizes=[6, 8, 5, 1], n_train=128, steps=2)
+    settings.update(activation="sigmoid", loss="mse", output="identity", loss_scale=2, optimizer="adam", lr=1e-3)
+    r = lockstep.check(f"{HERE / 'ak_pynn_mlp.py:NetAdam'}", eps=1e-7, **settings)
+    d = r.first_divergence
+    assert (d.step, d.phase) == (0, "update") and [f.bug for f in r.findings if f.code == "suspect"] == [
+        "adam-eps-inside-sqrt"
+    ], str(r)
+    text = "self.weights[i] -= (learningRate*(m_dw/np.sqrt(v_dw+self.epsilon)))"
+    assert covers(d.source, HERE / "ak_pynn" / "mlp.py", text), d.source

@@ -27,17 +27,23 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import ak_pynn_mlp  # noqa: E402
+import another_nn_mlp  # noqa: E402
 import mlfromscratch_mlp_bug_stale_weights as mlfs  # noqa: E402
 import mlp_from_scratch_net  # noqa: E402
 import mlxtend_mlp  # noqa: E402
+import neowise_net  # noqa: E402
 import nimblenet_mlp  # noqa: E402
 import nnlib_net  # noqa: E402
 import npdl  # noqa: E402
 import npdl_mlp  # noqa: E402
+import numpy_nn_net  # noqa: E402
 import pydl_net  # noqa: E402
 import sklearn_mlp  # noqa: E402
 import tinynn_bug_softmax_grad  # noqa: E402
 import tinynn_mlp  # noqa: E402
+import zeronet.core.layer  # noqa: E402
+import zeronet_net  # noqa: E402
 
 AGREE = 1e-12  # what "agrees" means here: float64 rounding of one step is about 1e-16 to 1e-15
 ACT = {"relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh, "identity": lambda z: z}
@@ -356,6 +362,82 @@ def nnlib_checks():
     return ok
 
 
+def fixed_sigmoid_backward(x, dout):
+    """zeronet's sigmoid_backward with the sigmoid's derivative s (1 - s), s = sigmoid(x), in place of 1 - dout."""
+    s = 1 / (1 + np.exp(-x))
+    return dict(x=dout * s * (1 - s))
+
+
+def zeronet_checks():
+    s = dict(loss="cross_entropy", output="softmax", reduction="mean", loss_scale=1.0, l2=0.0)
+    ok = check_class("zeronet_net.NetReLU (zeronet 0.1.3)  [ReLU layers; in-out list; integer labels]",
+                     lambda p: zeronet_net.NetReLU(p, lr=0.1), to_in_out, to_in_out, [12, 16, 10, 5],
+                     dict(s, activation="relu"), sgd(0.1), True, 17, labels=True)
+    ok &= check_class("zeronet_net.Net (zeronet 0.1.3)  [BUG: sigmoid_backward multiplies by 1 - dout]",
+                      lambda p: zeronet_net.Net(p, lr=0.1), to_in_out, to_in_out, [12, 16, 10, 5],
+                      dict(s, activation="sigmoid"), sgd(0.1), False, 17, labels=True)
+    original = zeronet.core.layer.sigmoid_backward
+    zeronet.core.layer.sigmoid_backward = fixed_sigmoid_backward  # the name Sigmoid.grad calls
+    try:
+        ok &= check_class("the same with sigmoid_backward using s (1 - s)  [must agree]",
+                          lambda p: zeronet_net.Net(p, lr=0.1), to_in_out, to_in_out, [12, 16, 10, 5],
+                          dict(s, activation="sigmoid"), sgd(0.1), True, 17, labels=True)
+    finally:
+        zeronet.core.layer.sigmoid_backward = original
+    return ok
+
+
+class AnotherNNCrossEntropy(another_nn_mlp.Net):
+    """another-neural-net's MLP stepped as it is, reporting the sigmoid cross-entropy (summed) of the batch: the
+    function whose gradient its output delta y - hypothesis is."""
+
+    def step(self, X, Y, lr):
+        h = self.mlp.feedforward(X)
+        self.mlp.layers = []
+        super().step(X, Y, lr)
+        return float(-np.sum(Y * np.log(h) + (1 - Y) * np.log(1 - h)))
+
+
+def another_nn_checks():
+    s = dict(activation="sigmoid", loss="mse", output="sigmoid", reduction="sum", loss_scale=1.0, l2=0.0)
+    ok = check_class("another_nn_mlp.Net (another-neural-net 0.1)  [BUG: no sigmoid derivative at the output]",
+                     lambda p: another_nn_mlp.Net(p, lr=0.1), to_bias_row, from_bias_row, [12, 16, 10, 5], s,
+                     sgd(0.1), False, 18)
+    ok &= check_class("the same against the sigmoid cross-entropy (summed)  [must agree: its update is that "
+                      "function's]", lambda p: AnotherNNCrossEntropy(p, lr=0.1), to_bias_row, from_bias_row,
+                      [12, 16, 10, 5], dict(s, loss="bce"), sgd(0.1), True, 18)
+    return ok
+
+
+def neowise_checks():
+    s = dict(activation="relu", loss="cross_entropy", output="softmax", reduction="mean", loss_scale=1.0, l2=0.0)
+    return check_function("neowise_net.loss_and_grads (neowise 0.1.0)  [BUG: the softmax's Jacobian as its "
+                          "diagonal]", neowise_net.loss_and_grads, [12, 16, 10, 5], s, False, 19, in_out=False)
+
+
+def ak_pynn_checks():
+    s = dict(activation="sigmoid", loss="mse", output="identity", reduction="mean", loss_scale=2.0, l2=0.0)
+    torch_layout = lambda p: [x.copy() for x in p]  # noqa: E731
+    ok = check_class("ak_pynn_mlp.NetSGD (ak-pynn 0.1.8)  [gradient_descent; torch list; one output]",
+                     lambda p: ak_pynn_mlp.NetSGD(p, lr=0.1), torch_layout, torch_layout, [12, 16, 10, 1], s,
+                     sgd(0.1), True, 20)
+    ok &= check_class("ak_pynn_mlp.NetAdam vs torch.optim.Adam  [DEVIATION: eps inside the root, 1 - beta for "
+                      "1 - beta^t]", lambda p: ak_pynn_mlp.NetAdam(p, lr=0.01), torch_layout, torch_layout,
+                      [12, 16, 10, 1], s, lambda t: torch.optim.Adam(t, lr=0.01), False, 20, lr=0.01)
+    return ok
+
+
+def numpy_nn_checks():
+    s = dict(activation="sigmoid", loss="bce", output="sigmoid", reduction="mean", loss_scale=1.0, l2=0.0)
+    ok = check_class("numpy_nn_net.Net (numpy-nn 0.2.6)  [its SGD; in-out list]",
+                     lambda p: numpy_nn_net.Net(p, lr=0.1), to_in_out, to_in_out, [12, 16, 10, 5], s, sgd(0.1),
+                     True, 21)
+    ok &= check_class("numpy_nn_net.NetAdam vs torch.optim.Adam  [BUG: one Adam's moments and t for every layer]",
+                      lambda p: numpy_nn_net.NetAdam(p, lr=0.01), to_in_out, to_in_out, [6, 6, 6], s,
+                      lambda t: torch.optim.Adam(t, lr=0.01), False, 21, lr=0.01)
+    return ok
+
+
 # ---- the vendored lines against the releases -------------------------------------------------------------------
 
 HERE = Path(__file__).resolve().parent
@@ -372,6 +454,11 @@ RELEASES = [
     ("multilayer_perceptron", "multilayer_perceptron_from_scratch-0.1.4", 0),
     ("pydl", "PyDeepLearning-0.1", 0),
     ("nnlib", "nnlib-0.2", 0),
+    ("zeronet", "zeronet-0.1.3", 0),
+    ("another_nn_mlp.py", "another_neural_net-0.1", 0),
+    ("neowise", "neowise-0.1.0", 0),
+    ("ak_pynn", "ak_pynn-0.1.8", 0),
+    ("numpy_nn", "numpy_nn-0.2.6", 0),
 ]
 
 
@@ -466,6 +553,11 @@ def main():
     ok &= npdl_checks()
     ok &= per_sample_checks()
     ok &= nnlib_checks()
+    ok &= zeronet_checks()
+    ok &= another_nn_checks()
+    ok &= neowise_checks()
+    ok &= ak_pynn_checks()
+    ok &= numpy_nn_checks()
     print("\nevery network behaved as its file says" if ok else "\nSOME NETWORK DID NOT BEHAVE AS ITS FILE SAYS")
     return 0 if ok else 1
 

@@ -20,7 +20,8 @@ convention and not a bug (the `convention` finding).
                  svm_loss (their sum): --loss-scale
 
 Adding one is a function (Scene, SUSPECT_FIT's threshold) -> (residual, flag, text) or None, and a row in
-CONVENTIONS.
+CONVENTIONS. One of the update is tried at every parameter the step updated, not at the divergent one alone: it
+names the optimizer's setting, which holds for all of them.
 """
 
 import dataclasses
@@ -227,9 +228,32 @@ def named(ctx, threshold):
     s.Y, s.dtype, s.n_train = out.scene["Y"], out.scene["dtype"], len(ctx.y_train)
     for convention in CONVENTIONS:
         try:
-            got = convention(s)
+            got = _over_the_step(convention, s)
         except (KeyError, ValueError, IndexError, TypeError):
             got = None
         if got is not None and got[0] <= threshold[s.dtype]:
             return dict(residual=got[0], flag=got[1], text=got[2])
     return None
+
+
+def _over_the_step(convention, s):
+    """The convention's fit at the divergent tensor and, for an update, at every other parameter the step updated:
+    a convention of the update is a setting of the whole optimizer, so it must predict each of them, those that
+    agree with torch's included (an Adam whose one counter advances at every parameter matches the counter
+    started at 1 in its second parameter only). The worst residual, with the divergent tensor's flag and text."""
+    got = convention(s)
+    if got is None or s.phase != "update":
+        return got
+    tensor, worst = s.tensor, got[0]
+    try:
+        for phase, name in list(s.pairs):
+            if phase != "update" or name == tensor:
+                continue
+            s.tensor = name
+            other = convention(s)
+            if other is None:
+                return None
+            worst = max(worst, other[0])
+    finally:
+        s.tensor = tensor
+    return worst, got[1], got[2]

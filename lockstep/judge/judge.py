@@ -203,7 +203,8 @@ def raised(ctx, X, Y):
     except SettingError as e:  # the user's code raised (a CandidateError): that rung cannot run
         return None, f"{ctx.label} raised {e.cause or e} when given np.longdouble"
     if side is None:
-        return None, f"{ctx.label} cannot be re-run in extended precision"
+        why = ctx.rerun.base.cannot_compute_in(LONG)
+        return None, why or f"{ctx.label} cannot be re-run in extended precision"
     if np.finfo(side.computes_in).eps >= np.finfo(np.float64).eps:
         return None, f"{ctx.label} computed in {np.dtype(side.computes_in).name} when given np.longdouble"
     return side, None

@@ -13,12 +13,19 @@ A Form says the rest: a list, or a dict keyed W1, b1, W2, b2, ... (Theta1, Theta
 counted from 1), and whether biases are flat (out,), columns (out, 1) or rows (1, out). Without biases only torch
 and in-out apply, as [W0, W1, ...]. Adding a layout is a row in LAYOUTS: its two conversions of one layer and
 its description of an element.
+
+A network with a batch or layer norm after each hidden affine layer (norm=True below) also hands the code each norm's
+weight and bias (torch's layers.{i}.norm.weight, .bias; gamma and beta), as NORM_PARAMS says, in every layout alike:
+in a list right after the hidden layer's own arrays, in torch's named_parameters order ([W0, b0, gamma0, beta0, W1,
+...]); in a dict as gamma{i+1}, beta{i+1} beside W{i+1}, b{i+1} (CS231n's FullyConnectedNet); shaped as the form's
+biases are (flat (out,), a column or a row), flat in the bias layouts.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
+NORM_PARAMS = (("weight", "gamma"), ("bias", "beta"))  # a norm's parameters: torch's name, the dict key's stem
 BIAS_SHAPES = {"flat": lambda b: b, "column": lambda b: b[:, None], "row": lambda b: b[None, :]}
 
 
@@ -112,42 +119,59 @@ def fits(layout, bias):
     return LAYOUTS[layout].separate_bias or bias
 
 
-def keys(layout, n_layers, bias):
-    """The dict keys of a layout, in the list's order: W1, b1, W2, ... or Theta1, Theta2, ..."""
-    if not LAYOUTS[layout].separate_bias:
-        return [f"Theta{i + 1}" for i in range(n_layers)]
-    return [f"{k}{i + 1}" for i in range(n_layers) for k in (("W", "b") if bias else ("W",))]
+def keys(layout, n_layers, bias, norm=False):
+    """The dict keys of a layout, in the list's order: W1, b1, W2, ... or Theta1, Theta2, ...; with a norm on the
+    hidden layers, gamma1, beta1 after W1, b1 (NORM_PARAMS)."""
+    own = ("Theta",) if not LAYOUTS[layout].separate_bias else ("W", "b") if bias else ("W",)
+    return [f"{k}{i + 1}" for i in range(n_layers) for k in own + _norm_stems(i, n_layers, norm)]
+
+
+def _norm_stems(i, n_layers, norm):
+    """The dict key stems of layer i's norm parameters: gamma, beta on a hidden layer with a norm, else none."""
+    return tuple(stem for _, stem in NORM_PARAMS) if norm and i < n_layers - 1 else ()
 
 
 def _bias_shape(b, form):
     return BIAS_SHAPES[form.bias](b)
 
 
-def shapes(layout, sizes, bias, form=Form()):
+def _norm_shape(layout, v, form):
+    """A norm parameter (out,) shaped as the form's biases (flat in the bias layouts, which have none of their own)."""
+    return _bias_shape(v, form) if LAYOUTS[layout].separate_bias else v
+
+
+def norm_names(i, n_layers, norm):
+    """Torch's names of layer i's norm parameters, in NORM_PARAMS' order (none on the output layer)."""
+    return [f"layers.{i}.norm.{name}" for name, _ in NORM_PARAMS] if norm and i < n_layers - 1 else []
+
+
+def shapes(layout, sizes, bias, form=Form(), norm=False):
     """The shapes of the user's arrays, in order."""
     form = Form.of(form)
     out = []
-    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         layer = LAYOUTS[layout].shapes(n_in, n_out, bias)
         if LAYOUTS[layout].separate_bias and bias:
             layer = (layer[0], _bias_shape(np.empty(n_out), form).shape)
         out += layer
+        out += [_norm_shape(layout, np.empty(n_out), form).shape for _ in norm_names(i, len(sizes) - 1, norm)]
     return out
 
 
-def to_user(layout, state, sizes, bias, form=Form()):
-    """{'layers.{i}.weight': (out, in), 'layers.{i}.bias': (out,)} -> the user's params: fresh arrays, in a list or
-    a dict, so that the user's code may change them freely."""
-    form = Form.of(form)
+def to_user(layout, state, sizes, bias, form=Form(), norm=False):
+    """{'layers.{i}.weight': (out, in), 'layers.{i}.bias': (out,)} (and 'layers.{i}.norm.weight', '.bias') -> the
+    user's params: fresh arrays, in a list or a dict, so that the user's code may change them freely."""
+    form, n_layers = Form.of(form), len(sizes) - 1
     arrays = []
-    for i in range(len(sizes) - 1):
+    for i in range(n_layers):
         W, b = state[f"layers.{i}.weight"], state.get(f"layers.{i}.bias") if bias else None
         layer = LAYOUTS[layout].to_user(W, b)
         if LAYOUTS[layout].separate_bias and bias:
             layer = (layer[0], _bias_shape(layer[1], form))
+        layer += tuple(_norm_shape(layout, state[name], form) for name in norm_names(i, n_layers, norm))
         arrays += [np.array(a, order="C") for a in layer if a is not None]
     if form.container == "dict":
-        return dict(zip(keys(layout, len(sizes) - 1, bias), arrays))
+        return dict(zip(keys(layout, n_layers, bias, norm), arrays))
     return arrays
 
 
@@ -159,7 +183,7 @@ def arrays_of(params, names=None):
     return list(params) if isinstance(params, (list, tuple)) else []
 
 
-def from_user(layout, arrays, sizes, bias, dtype, who, form, error, run_dtype=None):
+def from_user(layout, arrays, sizes, bias, dtype, who, form, error, run_dtype=None, norm=False):
     """The user's arrays (a list or dict in the layout and form) -> the state in torch's layout: fresh arrays cast to
     dtype (never views of the user's, which the user's code may change in place later), weights column-major.
 
@@ -169,8 +193,8 @@ def from_user(layout, arrays, sizes, bias, dtype, who, form, error, run_dtype=No
     here: a Boundary (lockstep/sides/forms/boundary.py) converts what the user's code returns before."""
     form, run_dtype = Form.of(form), np.dtype(run_dtype or dtype)
     n_layers = len(sizes) - 1
-    expected = shapes(layout, sizes, bias, form)
-    names = keys(layout, n_layers, bias)
+    expected = shapes(layout, sizes, bias, form, norm)
+    names = keys(layout, n_layers, bias, norm)
 
     def fail(message, returned=None):
         e = error(message)
@@ -218,22 +242,39 @@ def from_user(layout, arrays, sizes, bias, dtype, who, form, error, run_dtype=No
         state[f"layers.{i}.weight"] = np.array(W, dtype=dtype, order="F")  # a copy, column-major as handmade keeps
         if bias:
             state[f"layers.{i}.bias"] = np.array(rest[0], dtype=dtype).reshape(n_out)
+        for name in norm_names(i, n_layers, norm):
+            state[name] = np.array(arrays[k], dtype=dtype).reshape(n_out)
+            k += 1
     return state
 
 
-def describe(layout, name, index, sizes, form=Form(), bias=True):
+def describe(layout, name, index, sizes, form=Form(), bias=True, norm=False):
     """A torch tensor name (and element) in the user's terms, e.g. 'params[2] row 0 (the biases)' for
-    layers.2.bias in the bias-row layout, or "params['W2'][3, 1]" for an element of layers.1.weight in in-out."""
-    form, parts = Form.of(form), name.split(".")
-    if len(parts) < 3 or parts[0] != "layers" or parts[2] not in ("weight", "bias"):
+    layers.2.bias in the bias-row layout, "params['W2'][3, 1]" for an element of layers.1.weight in in-out, or
+    "params['gamma1'][4]" for one of layers.0.norm.weight."""
+    form, parts, n_layers = Form.of(form), name.split("."), len(sizes) - 1
+    if len(parts) < 3 or parts[0] != "layers" or parts[2] not in ("weight", "bias", "norm"):
         return None
     i, kind, extra = int(parts[1]), parts[2], ".".join(parts[3:])
     row = LAYOUTS[layout]
     per_layer = 2 if row.separate_bias and bias else 1
-    k = per_layer * i
+    k = sum(per_layer + len(norm_names(j, n_layers, norm)) for j in range(i))  # the arrays of the layers before
+    names = keys(layout, n_layers, bias, norm)
+    label = lambda k: f"params['{names[k]}']" if form.container == "dict" else f"params[{k}]"  # noqa: E731
+    if kind == "norm":
+        own = norm_names(i, n_layers, norm)
+        if f"layers.{i}.norm.{parts[3] if len(parts) > 3 else ''}" not in own:
+            return None
+        k += per_layer + own.index(".".join(parts[:4]))
+        if index is None:
+            return label(k)
+        where = tuple(index)
+        if row.separate_bias and form.bias != "flat":
+            where = (where[0], 0) if form.bias == "column" else (0, where[0])
+        return f"{label(k)}[{', '.join(map(str, where))}]"
     which, where = row.element(kind, tuple(index) if index is not None else (0, 0)[: 1 + (kind == "weight")], sizes[i])
     k += which
-    label = f"params['{keys(layout, len(sizes) - 1, bias)[k]}']" if form.container == "dict" else f"params[{k}]"
+    label = label(k)
     suffix = f" ({extra})" if extra else ""
     if index is None:
         return f"{label}{row.whole(kind)}{suffix}"
@@ -259,7 +300,7 @@ def _shapes_text(shape_list):
     return ", ".join(str(tuple(s)) for s in shape_list)
 
 
-def infer(sizes, bias, try_call, error, only=None, prefer=None, among=None):
+def infer(sizes, bias, try_call, error, only=None, prefer=None, among=None, norm=False):
     """The 'auto' layout: which layout and form the user's code speaks.
 
     try_call(layout, form) runs the user's code once on the first batch with parameters in that layout and form and
@@ -287,6 +328,8 @@ def infer(sizes, bias, try_call, error, only=None, prefer=None, among=None):
         try:
             result = try_call(layout, form)
         except error as e:
+            if getattr(e, "final", False):  # the layout fits, and what else the code did is the line to show
+                raise
             failures.append((layout, form, e))
             continue
         fit.append((layout, form, result))
@@ -297,7 +340,7 @@ def infer(sizes, bias, try_call, error, only=None, prefer=None, among=None):
             form,
             (
                 f"layout auto: {layout} ({form}), the only layout whose shapes the first call returned: "
-                f"{_shapes_text(shapes(layout, sizes, bias, form))}"
+                f"{_shapes_text(shapes(layout, sizes, bias, form, norm))}"
             ),
         )
     if fit:
@@ -311,13 +354,13 @@ def infer(sizes, bias, try_call, error, only=None, prefer=None, among=None):
         )
         e.final = True
         raise e
-    text, progress = _none_fits(sizes, bias, failures, only)
+    text, progress = _none_fits(sizes, bias, failures, only, norm)
     e = error(text)
     e.progress = progress
     raise e
 
 
-def _none_fits(sizes, bias, failures, only):
+def _none_fits(sizes, bias, failures, only, norm=False):
     """One line for a run in which no layout fits. A form whose shapes came back right but something else did not
     (the dtype or type, keys) says it best; else the form that got furthest into the user's code (its error's
     `progress`: code that returned beats code that raised, and raising later beats raising earlier, e.g. at its
@@ -325,7 +368,7 @@ def _none_fits(sizes, bias, failures, only):
     shapes that came back and what each layout expects."""
     contract = [(layout, form, e) for layout, form, e in failures if getattr(e, "returned", None) is not None]
     for layout, form, e in contract:  # right shapes, wrong something else: that message says it best
-        if [tuple(s) for s in e.returned] == shapes(layout, sizes, bias, form):
+        if [tuple(s) for s in e.returned] == shapes(layout, sizes, bias, form, norm):
             return (str(e) if only else f"--layout auto: no layout fits; with {layout} ({form}): {e}"), (3,)
     progress = lambda failure: getattr(failure[2], "progress", (2,))  # noqa: E731
     layout, form, e = max(failures, key=progress)  # the first of the furthest
@@ -336,7 +379,7 @@ def _none_fits(sizes, bias, failures, only):
     expected = {}  # shapes -> the layouts (in their list form with flat biases) that expect them
     for name in LAYOUTS:
         if fits(name, bias) and only in (None, name):
-            expected.setdefault(_shapes_text(shapes(name, sizes, bias)), []).append(name)
+            expected.setdefault(_shapes_text(shapes(name, sizes, bias, Form(), norm)), []).append(name)
     wants = "; ".join(
         f"{' and '.join(names)} {'expects' if len(names) == 1 else 'expect'} {text}" for text, names in expected.items()
     )

@@ -57,6 +57,10 @@ class Side(ABC):
         """A fresh side of the same kind computing in `dtype` (restore() then loads a state into it), or None when it
         cannot compute in that precision."""
 
+    def cannot_compute_in(self, dtype):
+        """Why at(dtype) gives None, in a few words ("its torch tensors have no np.longdouble"), or None."""
+        return None
+
     @property
     @abstractmethod
     def computes_in(self):

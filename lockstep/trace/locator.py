@@ -4,23 +4,32 @@ import re
 
 import numpy as np
 
-from .matcher import Catalog, Match, parse, phase
+from .matcher import FORWARD_LINKS, Catalog, Match, block_output, link, param_of, parse, phase
 from .recorder import statement_span, values_of
 
 SAMPLE = 5  # departing elements shown side by side
+# links of a block's chain that code often computes in one expression, storing only the second: z and a
+# (a = relu(x @ W + b)), dL/da and dL/dz, dropout's dout and dL/da (da = (dz @ W) * mask / keep)
+FUSED = {("z", "a"), ("da", "dz"), ("dropout.dout", "da")}
 
 
 def default_order(twin, n_layers):
-    """The twin's computation order over the names twin holds (design notes): forward z, a per layer; the
-    loss; for i = L-1 .. 0 dz_i, its weight and bias gradients, then dL/da of the layer below; optimizer state
-    per parameter; the updated parameters."""
+    """The twin's computation order over the names twin holds (design notes): forward, block by block, z, the norm's
+    xhat and out, a and dropout's out; the loss; for i = L-1 .. 0 dropout's dout, dL/da, the norm's dout and its
+    weight and bias gradients, dz_i and its weight and bias gradients; then, parameter by parameter as torch's
+    optimizers (and code that loops over its parameters) step them, its optimizer state and the parameter updated
+    from it. One parameter's update reads no other's state, so where two depart (an Adam whose moments are shared by
+    name across layers, wrong in layer 1's moment and in layer 0's bias), the one the code computed first is
+    named."""
     L, out = n_layers, []
-    out += [f"layers.{i}.{k}" for i in range(L) for k in ("z", "a")] + ["loss", f"layers.{L - 1}.da"]
+    out += [f"layers.{i}.{k}" for i in range(L) for k in FORWARD_LINKS] + ["loss", f"layers.{L - 1}.da"]
     for i in range(L - 1, -1, -1):
-        out += [f"layers.{i}.dz", f"grad:layers.{i}.weight", f"grad:layers.{i}.bias", f"layers.{i - 1}.da"]
-    params = [f"layers.{i}.{k}" for i in range(L) for k in ("weight", "bias")]
-    out += [k for p in params for k in twin if k.startswith(p + ".") and np.ndim(twin[k]) > 0]
-    return [n for n in dict.fromkeys(out + params) if n in twin]
+        norm = [f"layers.{i}.norm.dout", f"grad:layers.{i}.norm.weight", f"grad:layers.{i}.norm.bias"]
+        out += [f"layers.{i}.dropout.dout", f"layers.{i}.da"] + norm
+        out += [f"layers.{i}.dz", f"grad:layers.{i}.weight", f"grad:layers.{i}.bias"]
+    for p in (f"layers.{i}.{k}" for i in range(L) for k in ("weight", "bias", "norm.weight", "norm.bias")):
+        out += [k for k in twin if k.startswith(p + ".") and np.ndim(twin[k]) > 0] + [p]
+    return [n for n in dict.fromkeys(out) if n in twin]
 
 
 def locate(events, twin, order, layout, sizes, agree, returned=(), updates=None, factors=None):
@@ -113,9 +122,9 @@ def locate(events, twin, order, layout, sizes, agree, returned=(), updates=None,
                 continue
             if graph.descendants(D) & exact:  # (a) not stored, and what follows from it is right
                 continue
-            link = _chain_child(D)
-            if link in names and link not in exact:  # (b) the code's value stands for the next link
-                continue
+            child = link(D, +1, cat.kind)
+            if child in names and child not in exact and (parse(D)[2], parse(child)[2]) in FUSED:
+                continue  # (b) the code's value stands for the next link
         upstream = graph.ancestors(D)
         holders = loc.holders(D, graph.gp_star(D, exact | weak)) or loc.holders(D, upstream)
         held = [s for s in states if events[s].ident == ident[D]] if D in ident else []
@@ -125,9 +134,9 @@ def locate(events, twin, order, layout, sizes, agree, returned=(), updates=None,
             if stand_in is None:  # (c) nothing could have held it: computed inside one expression
                 continue
             out = loc.report(D, stand_in, {stand_in}, twin, allowed, upstream)
-            return dict(out, holds=_chain_parent(D)), None
+            return dict(out, holds=link(D, -1, cat.kind)), None
         holder = held[-1] if held else _first_holder(holders, D, info, cat)
-        parent = _chain_parent(D)
+        parent = link(D, -1, cat.kind)
         if held and parent in info[holder].exact | info[holder].weak:  # returned as D, it is D's chain parent
             out = loc.report(D, holder, {holder}, twin, allowed, upstream)
             return dict(out, **loc.bound_as(holder, D), holds=parent), None
@@ -168,11 +177,6 @@ def repeat_trust(events, states, info):
         if sig and sig in good.get((e.file, e.line, e.variable), ()):
             name = f"what line {e.line} gives at its other executions"
             c.trusted, c.helper[name], c.full = True, "", set(c.full) | {name}  # a helper: it holds no tensor
-
-
-def _chain_parent(name):
-    kind, i, what = parse(name)
-    return {"dz": f"layers.{i}.da", "a": f"layers.{i}.z"}.get(what)
 
 
 def _first_holder(holders, D, info, cat):
@@ -241,7 +245,7 @@ class Locator:
     def stand_in(self, D):
         """The value that stands where D belongs when nothing holds D: the one matching D's chain parent (dL/da
         for dL/dz), which the code goes on to use as if it were D (delta = a - y kept without f'(z))."""
-        P = _chain_parent(D)
+        P = link(D, -1, self.cat.kind)
         found = [s for s in self.states if P in self.info[s].exact and self.events[s].kind != "source"] if P else []
         return found[-1] if found else None
 
@@ -402,24 +406,30 @@ class Graph:
         for n in names:
             kind, i, what = parse(n)
             P = lambda *xs: [x for x in xs if x in has]  # noqa: E731
-            if what == "z":
-                full = gp = P(f"layers.{i - 1}.a")
-            elif what == "a":
-                full = gp = P(f"layers.{i}.z")
+            before = link(n, -1, has) if kind == "batch" else None  # the link before it in its block's chain
+            if what in FORWARD_LINKS:
+                full = gp = P(before or (block_output(i - 1, has) if i else None))
             elif what == "loss":
                 full = gp = P(f"layers.{L - 1}.a", f"layers.{L - 1}.z")
-            elif what == "da":
+            elif what == "dz" and i == L - 1:
+                full = gp = P(f"layers.{i}.a", f"layers.{i}.z", f"layers.{i}.da")
+            elif kind == "batch" and before is None:  # the first link of a block's backward
                 full = gp = P(f"layers.{L - 1}.a") if i == L - 1 else P(f"layers.{i + 1}.dz")
             elif what == "dz":
-                if i == L - 1:
-                    full = gp = P(f"layers.{i}.a", f"layers.{i}.z", f"layers.{i}.da")
-                else:
-                    full, gp = P(f"layers.{i}.da", f"layers.{i}.z"), P(f"layers.{i}.da")
+                full, gp = P(before, f"layers.{i}.z", f"layers.{i}.norm.xhat"), P(before)
+            elif what == "norm.dout":
+                full, gp = P(before, f"layers.{i}.norm.out"), P(before)
+            elif kind == "batch":
+                full = gp = P(before)
             elif what == "grad":
-                gp = P(f"layers.{i}.dz")
-                full = gp + (P(f"layers.{i - 1}.a") if kind == "weight" else [])
+                param = param_of(n)
+                gp = P(f"layers.{i}.norm.dout" if ".norm." in param else f"layers.{i}.dz")
+                if param.endswith("norm.weight"):
+                    full = gp + P(f"layers.{i}.norm.xhat")
+                else:
+                    full = gp + (P(block_output(i - 1, has)) if kind == "weight" and i else [])
             else:
-                param = f"layers.{i}.{kind}"
+                param = param_of(n)
                 full = gp = P(f"grad:{param}") + (
                     [k for k in names if k.startswith(param + ".")] if what == "param" else []
                 )
@@ -457,11 +467,6 @@ class Graph:
                 if n not in matched:
                     todo += self.gp.get(n, ())
         return out
-
-
-def _chain_child(name):
-    kind, i, what = parse(name)
-    return {"da": f"layers.{i}.dz", "z": f"layers.{i}.a"}.get(what)
 
 
 def _class(kind):

@@ -18,28 +18,66 @@ PREFILTER = 1e-3  # agree() is asked only within this max error relative to the 
 # within 10 times the relative tolerance that agree() is probed to have (tolerance()), when that is smaller
 
 
+# a block's batch tensors in the order its forward and its backward compute them (lockstep/sides/plan.py): with a
+# norm and dropout, z -> norm.xhat -> norm.out -> a -> dropout.out, and dropout.dout -> da -> norm.dout -> dz
+FORWARD_LINKS = ("z", "norm.xhat", "norm.out", "a", "dropout.out")
+BACKWARD_LINKS = ("dropout.dout", "da", "norm.dout", "dz")
+SCALABLE = ("da", "dz", "dropout.dout", "norm.dout")  # what per-sample code keeps m times the twin's
+
+
 def parse(name):
-    """(kind, layer, what) of a twin name: kind batch/weight/bias/scalar; what z, a, da, dz, grad, param or
-    state. None for a name this module does not match (optimizer step counts, unknown names)."""
+    """(kind, layer, what) of a twin name: kind batch/weight/bias/scalar; what one of FORWARD_LINKS and
+    BACKWARD_LINKS, grad, param or state. A norm's weight and bias are vectors of the layer's width, of kind bias as
+    the layer's own bias. None for a name this module does not match (optimizer step counts, unknown names)."""
     if name == "loss":
         return "scalar", None, "loss"
     grad = name.startswith("grad:")
     parts = (name[5:] if grad else name).split(".")
     if len(parts) < 3 or parts[0] != "layers" or not parts[1].isdigit():
         return None
-    i, what = int(parts[1]), parts[2]
-    if what in ("z", "a", "da", "dz") and len(parts) == 3 and not grad:
-        return "batch", i, what
-    if what in ("weight", "bias"):
-        return what, i, "grad" if grad else ("param" if len(parts) == 3 else "state")
+    i, rest = int(parts[1]), parts[2:]
+    if ".".join(rest) in FORWARD_LINKS + BACKWARD_LINKS and not grad:
+        return "batch", i, ".".join(rest)
+    norm = rest[0] == "norm" and len(rest) > 1 and rest[1] in ("weight", "bias")
+    if rest[0] in ("weight", "bias") or norm:
+        what = "grad" if grad else ("param" if len(rest) == 1 + norm else "state")
+        return ("bias" if norm else rest[0]), i, what
     return None
+
+
+def param_of(name):
+    """The parameter a gradient, parameter or optimizer state name belongs to: layers.0.norm.weight for
+    grad:layers.0.norm.weight and layers.0.norm.weight.momentum_buffer."""
+    _, _, what = parse(name)
+    if what == "grad":
+        return name[5:]
+    return name if what == "param" else name.rpartition(".")[0]
+
+
+def link(name, step, has):
+    """The link of the block's chain `step` places (-1 before, +1 after) from a batch tensor, among the names in
+    `has`, within its block and direction (FORWARD_LINKS, BACKWARD_LINKS); None at the chain's end."""
+    kind, i, what = parse(name)
+    chain = next((c for c in (FORWARD_LINKS, BACKWARD_LINKS) if what in c), ())
+    if not chain:
+        return None
+    j = chain.index(what) + step
+    while 0 <= j < len(chain):
+        if f"layers.{i}.{chain[j]}" in has:
+            return f"layers.{i}.{chain[j]}"
+        j += step
+    return None
+
+
+def block_output(i, has):
+    """The last forward link of block i among `has` (dropout.out, else a): the next layer's input."""
+    return next((f"layers.{i}.{w}" for w in FORWARD_LINKS[::-1] if f"layers.{i}.{w}" in has), None)
 
 
 def phase(name):
     kind, _, what = parse(name)
-    return {"z": "forward", "a": "forward", "loss": "loss", "param": "update", "state": "optimizer"}.get(
-        what, "backward"
-    )
+    forward = dict.fromkeys(FORWARD_LINKS, "forward")
+    return {**forward, "loss": "loss", "param": "update", "state": "optimizer"}.get(what, "backward")
 
 
 @dataclass(eq=False)
@@ -78,7 +116,7 @@ class Catalog:
                 if v.ndim != 2:
                     continue
                 self.m = self.m or v.shape[0]
-                self.add(name, "batch", v.shape[1], v, "helper" if what == "input" else "match", what in ("da", "dz"))
+                self.add(name, "batch", v.shape[1], v, "helper" if what == "input" else "match", what in SCALABLE)
             elif kind == "scalar":
                 self.add(name, "scalar", None, v.reshape(()), "match", False)
             elif v.ndim == (2 if kind == "weight" else 1):
@@ -89,14 +127,18 @@ class Catalog:
         self.dz, self.prev = {}, {}  # for one sample's weight gradient: dz_i and a_{i-1} (the input for i = 0)
         for i in range(self.L):  # f'(z_i) = dz_i / da_i: masks and derivative factors are helpers
             z, a, da, dz = (twin.get(f"layers.{i}.{k}") for k in ("z", "a", "da", "dz"))
+            if f"layers.{i}.norm.out" in twin:  # the activation's input is the norm's output, its gradient norm.dout
+                z, dz = twin[f"layers.{i}.norm.out"], twin.get(f"layers.{i}.norm.dout")
+            self.mask_helpers(twin, i)
             if z is not None and da is not None and dz is not None:
                 fp = derivative(
                     np.asarray(z, float), np.asarray(a, float), np.asarray(da, float), np.asarray(dz, float), agree
                 )
                 if fp is not None:
                     self.add(f"f'(layers.{i}.z)", "batch", fp.shape[1], fp, "helper", False)
-                    self.stands_for[f"f'(layers.{i}.z)"] = f"layers.{i}.z"
-            prev = twin.get(f"layers.{i - 1}.a") if i else twin.get("input")
+                    pre = f"layers.{i}.norm.out" if f"layers.{i}.norm.out" in twin else f"layers.{i}.z"
+                    self.stands_for[f"f'(layers.{i}.z)"] = pre
+            prev = twin.get(block_output(i - 1, twin)) if i else twin.get("input")
             if dz is not None and prev is not None:  # the weight gradient's data part, before any l2 term
                 self.dz[i], self.prev[i] = np.asarray(dz, float), np.asarray(prev, float)
                 g = self.dz[i].T @ self.prev[i]
@@ -109,6 +151,18 @@ class Catalog:
         self.groups, self.check_cache = {}, {}  # group(); prepare()'s findings for _check
         self.view_cache = {}  # id(value) -> views(value), from prepare() to classify()
         self.prev_norm = {i: np.linalg.norm(p, axis=1) for i, p in self.prev.items()}
+
+    def mask_helpers(self, twin, i):
+        """Block i's dropout mask, as the twin holds it (1.0 kept, 0.0 dropped) and scaled by 1/keep as inverted
+        dropout applies it (CS231n's (rand < p) / p): helpers, which hold no tensor of their own."""
+        mask, a, out = (twin.get(f"layers.{i}.{k}") for k in ("dropout.mask", "a", "dropout.out"))
+        if mask is None or a is None or out is None:
+            return
+        mask, a, out = (np.asarray(v, dtype=np.float64) for v in (mask, a, out))
+        kept = (mask != 0) & (a != 0)
+        scale = float(np.median(out[kept] / a[kept])) if kept.any() else 1.0
+        for name, value in ((f"layers.{i}.dropout.mask", mask), (f"layers.{i}.dropout.mask / keep", mask * scale)):
+            self.add(name, "batch", mask.shape[1], value, "helper", False)
 
     def output_da(self, twin):
         """dL/da of the output where the twin fuses it into dL/dz (cross-entropy, binary cross-entropy): a helper

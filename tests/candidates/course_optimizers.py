@@ -61,3 +61,42 @@ class ClippedSGD(Owner):
     def update(self, k, w, dw, learning_rate):
         np.clip(dw, -self.limit, self.limit, out=dw)
         return w - learning_rate * dw
+
+
+class SharedCounterAdam(CS231nAdam):
+    """Adam with one step counter for every parameter, advanced at each parameter's update (numpy-nn 0.2.6's
+    `self.time_step += 1` in Adam.__call__): within one step each parameter is corrected with another t, so the
+    first parameter's first update is torch's and the second's is Adam's with its counter started at 1."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+        super().__init__(params, lr, betas, eps)
+        self.t = 0
+
+    def update(self, k, w, dw, learning_rate):
+        config = self.configs[k]
+        config.setdefault("m", np.zeros_like(w))
+        config.setdefault("v", np.zeros_like(w))
+        self.t += 1
+        config["m"] = config["beta1"] * config["m"] + (1 - config["beta1"]) * dw
+        config["v"] = config["beta2"] * config["v"] + (1 - config["beta2"]) * dw**2
+        m_hat = config["m"] / (1 - config["beta1"] ** self.t)
+        v_hat = config["v"] / (1 - config["beta2"] ** self.t)
+        return w - learning_rate * m_hat / (np.sqrt(v_hat) + config["epsilon"])
+
+
+class KindSharedAdam(SharedCounterAdam):
+    """numpy-nn 0.2.6's Adam whole: one counter advanced at every parameter's update, and moments kept by the kind
+    of parameter only, "W" or "b" (its v_values[param_name], one optimizer for every layer). In a net whose layers
+    are of one shape, at the first step b1 departs first (corrected with t = 2, its moments right), then layer 2's
+    moments (started from layer 1's)."""
+
+    def update(self, k, w, dw, learning_rate):
+        shared = self.configs.setdefault(k[0], dict(self.configs[k]))
+        shared.setdefault("m", np.zeros_like(w))
+        shared.setdefault("v", np.zeros_like(w))
+        self.t += 1
+        shared["m"] = shared["beta1"] * shared["m"] + (1 - shared["beta1"]) * dw
+        shared["v"] = shared["beta2"] * shared["v"] + (1 - shared["beta2"]) * dw**2
+        m_hat = shared["m"] / (1 - shared["beta1"] ** self.t)
+        v_hat = shared["v"] / (1 - shared["beta2"] ** self.t)
+        return w - learning_rate * m_hat / (np.sqrt(v_hat) + shared["epsilon"])

@@ -50,19 +50,20 @@ def model_layouts(settings):
     check_model(model, settings)
     cfg, who, n_layers = settings.cfg, f"{settings.spec}()", len(settings.cfg.sizes) - 1
     held = {k: shape_of(v) for k, v in model.params.items()}
-    norm = [k for k in held if str(k).rstrip("0123456789") in ("gamma", "beta")]
-    if norm and cfg.norm == "none":
+    gammas = [k for k in held if str(k).rstrip("0123456789") in ("gamma", "beta")]
+    if gammas and cfg.norm == "none":
         raise CandidateError(
-            f"{who} built .params with {', '.join(map(str, norm))}: batch or layer norm parameters, which the lockstep "
-            "run of a dense network does not compare; build the model without normalization"
+            f"{who} built .params with {', '.join(map(str, gammas))}: batch or layer norm parameters; run with --norm "
+            "batchnorm or --norm layernorm, as the model normalizes"
         )
     if not cfg.bias and any(str(k).startswith("b") for k in held):
         biases = ", ".join(k for k in held if str(k).startswith("b"))
         raise CandidateError(f"{who} built .params with biases ({biases}), and --no-bias has none; drop it")
     fits = []
+    norm = cfg.norm != "none"
     for name, form in layouts.candidates(cfg.bias):
-        names = layouts.keys(name, n_layers, cfg.bias)
-        wants = dict(zip(names, layouts.shapes(name, cfg.sizes, cfg.bias, form)))
+        names = layouts.keys(name, n_layers, cfg.bias, norm)
+        wants = dict(zip(names, layouts.shapes(name, cfg.sizes, cfg.bias, form, norm)))
         if form.container == "dict" and held == wants:
             fits.append((name, form))
     if not fits:
@@ -217,7 +218,8 @@ def fit(cfg, try_call, among, boundary):
         return sides[layout, form]
 
     only = None if cfg.layout == "auto" else cfg.layout
-    layout, form, why = layouts.infer(cfg.sizes, cfg.bias, attempt, CandidateError, only, among=among)
+    norm = cfg.norm != "none"
+    layout, form, why = layouts.infer(cfg.sizes, cfg.bias, attempt, CandidateError, only, among=among, norm=norm)
     return layout, form, why, sides[layout, form]
 
 

@@ -141,6 +141,8 @@ class CandidateSettings:
     ignored: tuple = ()  # ((key, why), ...)
     names: dict = field(default_factory=dict)  # what the user's factory called its objects: {position: name}
     why: str = ""  # why the form was chosen, for messages
+    streams: dict | None = None  # the random state the code's first call is given (draws.py), with dropout
+    masks_rule: tuple | None = None  # (draws.CONVENTIONS name, why) of its dropout masks, once a first call chose it
 
 
 class Candidate(Side):
@@ -167,6 +169,7 @@ class Candidate(Side):
     spec = property(lambda self: self.settings.spec)
     files = property(lambda self: self.settings.files)
     boundary = property(lambda self: self.settings.boundary)
+    norm = property(lambda self: self.settings.cfg.norm != "none")  # gamma, beta among the parameters (layouts.py)
 
     @property
     def exposed(self):
@@ -185,6 +188,12 @@ class Candidate(Side):
         """Whether a copy of this side can compute in `dtype` (torch tensors have no np.longdouble)."""
         return self.boundary.can_hold(dtype)
 
+    def cannot_compute_in(self, dtype):
+        if not self.usable_at(dtype):
+            kind = "np.longdouble" if np.dtype(dtype) == np.longdouble else np.dtype(dtype).name
+            return f"your code computes with torch tensors, and torch has no {kind}"
+        return None
+
     # -- naming ---------------------------------------------------------------------------------------------
     def describe(self, name, index=None, phase=None):
         for e in self.exposed:
@@ -193,7 +202,7 @@ class Candidate(Side):
                 if index is None:
                     return label + (f" (per sample: m times {name})" if e.per_sample else "")
                 return f"{label}[{', '.join(map(str, self.boundary.oriented(tuple(index))))}]"
-        return layouts.describe(self.layout, name, index, self.cfg.sizes, self.form, self.cfg.bias)
+        return layouts.describe(self.layout, name, index, self.cfg.sizes, self.form, self.cfg.bias, self.norm)
 
     def identity(self):
         s = self.settings
@@ -236,7 +245,7 @@ class Candidate(Side):
     # -- crossing the boundary ------------------------------------------------------------------------------------
     def _user_params(self, state):
         """The tool's parameters {torch name: array} in the user's layout, form and arrays: fresh copies."""
-        user = layouts.to_user(self.layout, state, self.cfg.sizes, self.cfg.bias, self.form)
+        user = layouts.to_user(self.layout, state, self.cfg.sizes, self.cfg.bias, self.form, self.norm)
         give = self.boundary.give
         return {k: give(v) for k, v in user.items()} if isinstance(user, dict) else [give(v) for v in user]
 
@@ -246,7 +255,7 @@ class Candidate(Side):
         tool holds it) and `before`, the parameters the step started from, for the first call's reading of them."""
         arrays, others = take(arrays), {}
         if isinstance(arrays, dict) and self.form.container == "dict":
-            names = layouts.keys(self.layout, len(self.cfg.sizes) - 1, self.cfg.bias)
+            names = layouts.keys(self.layout, len(self.cfg.sizes) - 1, self.cfg.bias, self.norm)
             arrays, others = keys.split(arrays, names, f"{self.who} {what}", CandidateError)
         state = layouts.from_user(
             self.layout,
@@ -258,6 +267,7 @@ class Candidate(Side):
             self.form,
             CandidateError,
             self.cfg.dtype,
+            self.norm,
         )
         self._coarsest(layouts.arrays_of(arrays))
         if self.keyed and (others or self.exposed):
@@ -315,14 +325,16 @@ class Candidate(Side):
         """The line of the user's file where the values first depart (lockstep/trace/): the divergence step is
         re-run once from the state before it, traced, and what the user's code bound is matched against the
         twin's tensors of that step. A batch larger than TRACE_BATCH is traced on its first TRACE_BATCH samples,
-        with the twin re-run on the same slice. Returns the source record, or {'unmatched': why}."""
+        with the twin re-run on the same slice (without dropout: code that draws its masks is traced on the whole
+        batch, from the random state the step began with, so that it draws the step's masks again). Returns the
+        source record, or {'unmatched': why}."""
         sc = outcome.scene
         if sc is None or outcome.first_divergence is None:
             return None
         X, Y, ref = sc["X"], sc["Y"], dict(sc["ref"])
         side = self.at(sc["dtype"])
         side.restore(sc["side_pre"])
-        if len(X) > TRACE_BATCH:
+        if len(X) > TRACE_BATCH and not self.cfg.dropout:  # with dropout, the code draws the step's masks again
             X, Y = X[:TRACE_BATCH], Y[:TRACE_BATCH]
             twin = Twin(self.cfg, sc["dtype"], side.params(), self.n_train)
             twin.load(side.params(), side.optimizer_state(), sc["twin_pre"], sc["side_pre"].get("lr"))
@@ -363,22 +375,23 @@ class Candidate(Side):
         return [(others[e.key], e.tensor) for e in self.exposed if isinstance(others, dict) and e.key in others]
 
 
-def grad_names(layout, sizes, bias):
+def grad_names(layout, sizes, bias, norm=False):
     """For each array of the user's params, in order, the twin's gradient names it holds."""
-    out = []
-    for i in range(len(sizes) - 1):
+    out, n_layers = [], len(sizes) - 1
+    for i in range(n_layers):
         if layouts.LAYOUTS[layout].separate_bias:
             out += [[f"grad:layers.{i}.weight"]] + ([[f"grad:layers.{i}.bias"]] if bias else [])
         else:
             out += [[f"grad:layers.{i}.weight", f"grad:layers.{i}.bias"]]
+        out += [[f"grad:{name}"] for name in layouts.norm_names(i, n_layers, norm)]
     return out
 
 
-def returned_grads(grads, layout, sizes, bias):
+def returned_grads(grads, layout, sizes, bias, norm=False):
     """[(returned array, twin gradient name)] of a list or dict of gradients in the layout (keys W1 or dW1)."""
     n_layers = len(sizes) - 1
-    names = layouts.keys(layout, n_layers, bias)
+    names = layouts.keys(layout, n_layers, bias, norm)
     if isinstance(grads, dict):
         grads = {keys.param_key(k, names) or k: v for k, v in grads.items()}
     arrays = layouts.arrays_of(grads, names)
-    return [(a, name) for a, group in zip(arrays, grad_names(layout, sizes, bias)) for name in group]
+    return [(a, name) for a, group in zip(arrays, grad_names(layout, sizes, bias, norm)) for name in group]

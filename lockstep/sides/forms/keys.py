@@ -23,7 +23,9 @@ import numpy as np
 from .boundary import as_numpy, shape_of
 
 INTERMEDIATE = re.compile(r"^d(?P<what>[AaZz])(?P<k>\d+|L)$")
-PARAM = re.compile(r"^d?(W|b|Theta)\d+$")  # a parameter's key (or its gradient's) of a layer the sizes may not have
+PARAM = re.compile(
+    r"^d?(W|b|Theta|gamma|beta)\d+$"
+)  # a parameter's key (or its gradient's) of a layer the sizes may not have
 
 
 @dataclass(frozen=True)

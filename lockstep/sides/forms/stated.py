@@ -176,11 +176,26 @@ def check_model(model, settings):
                 f"model in {run.name} (CS231n's dtype=np.{run.name})"
             )
     drop = getattr(model, "dropout_param", None)
-    if isinstance(drop, dict) and drop.get("p") not in (None, 1) and not cfg.dropout:
+    keep = drop.get("p") if isinstance(drop, dict) else None
+    keep = None if keep in (None, 1) else float(keep)
+    if keep is not None and not math.isclose(1 - keep, cfg.dropout or 0.0, rel_tol=1e-12, abs_tol=1e-15):
         raise CandidateError(
-            f"{who}'s model drops units (dropout_param p = {drop['p']}, CS231n's keep probability), which the lockstep "
-            "run of a dense network leaves out: build the model with dropout=1"
+            f"{who}'s model keeps each unit with dropout_param p = {keep:g} (CS231n's keep probability), torch's "
+            f"dropout p = {1 - keep:g}: run with --dropout {1 - keep:g}"
+            + (f", not --dropout {cfg.dropout:g}" if cfg.dropout else "")
         )
+    if cfg.dropout and keep is None and isinstance(drop, dict):
+        raise CandidateError(
+            f"{who}'s model does not drop units (no dropout_param p below 1), and the run has --dropout "
+            f"{cfg.dropout:g}: build it with dropout_keep_ratio {1 - cfg.dropout:g}, or drop --dropout"
+        )
+    norm = getattr(model, "normalization", None)
+    if isinstance(norm, str) or norm is None and hasattr(model, "normalization"):
+        if (norm or "none") != cfg.norm:
+            raise CandidateError(
+                f"{who}'s model has normalization = {norm!r}, and the run has --norm {cfg.norm}: run with --norm "
+                f"{norm or 'none'}"
+            )
     reg = getattr(model, "reg", None)
     if isinstance(reg, (int, float)) and not isinstance(reg, bool):
         wants = dict(l2=float(reg), l2_norm="none") if reg else dict(l2=0.0)
