@@ -12,9 +12,20 @@ Every figure is a ratio inside this one run, because the machine is shared and n
      run alone, at the lockstep's own setting of one thread each;
   4. the wall time and peak memory of the default `python compare.py`, in a fresh process, cache warm;
   5. with --against DIR (another checkout of the project, e.g. `git archive COMMIT | tar -x -C DIR`): the time of
-     lockstep.check() for a few runs, this checkout's against that one's, alternating in fresh processes.
+     lockstep.check() for a few runs, this checkout's against that one's, alternating in fresh processes;
+  6. the three speed goals, float32, batch 64, one epoch, each round running all five contenders back to back:
+     (a) inside the lockstep epoch, handmade's thread CPU time over the twin's (the lockstep runs the two backends
+         side by side on the two cores, one thread each; Outcome.timing sums each backend's thread_time() over its
+         steps, so the time a thread waits for the GIL or a core is left out), goal <= 0.5;
+     (b) handmade alone over plain torch eager alone (nn.Sequential of Linear and ReLU, nn.CrossEntropyLoss,
+         optim.SGD with momentum 0.9, from the same initial weights on the same batches), both with 2 threads,
+         wall time, goal <= 0.5;
+     (c) the lockstep epoch's wall time over handmade alone plus the twin alone, at the lockstep's own setting of
+         one thread each, goal <= 1.3.
+     Each ratio is the median of the per-round ratios; a table with the goals and pass/fail ends the run.
 
     python benchmarks/bench.py --sections 5 --against /tmp/old   # this checkout against another one, only
+    python benchmarks/bench.py --sections 6 --quick               # the goals on 20,000 images, 3 rounds
 """
 
 import argparse
@@ -32,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lockstep import data  # noqa: E402
-from lockstep.config import Config, batch_order  # noqa: E402
+from lockstep.config import Config, batch_order, optimizer_settings  # noqa: E402
 from lockstep.engine import Lockstep  # noqa: E402
 from lockstep.sides import Handmade, Twin  # noqa: E402
 
@@ -114,20 +125,28 @@ def main():
         help="IDX folder with 60,000 training images (default: Fashion-MNIST if installed, else "
         "random pixels of the same shape)",
     )
-    p.add_argument("--repeat", type=int, default=5, help="rounds per figure, the best is kept (default: 5)")
+    p.add_argument("--repeat", type=int, help="rounds per figure, the best is kept (default: 5, 3 with --quick)")
     p.add_argument(
-        "--sections", default="1234", help="which sections to run, e.g. 345 (default: 1234, and 5 with --against)"
+        "--sections", default="12346", help="which sections to run, e.g. 345 (default: 12346, and 5 with --against)"
+    )
+    p.add_argument(
+        "--quick", action="store_true", help="epochs of 20,000 images and 3 rounds, for trying a change (default: off)"
     )
     p.add_argument("--against", metavar="DIR", help="another checkout to time lockstep.check() against (default: none)")
     args = p.parse_args()
+    args.repeat = args.repeat or (3 if args.quick else 5)
+    args.n = 20000 if args.quick else None
     if args.against and "5" not in args.sections:
         args.sections += "5"
+    ds = dataset(args) if set(args.sections) & set("1236") else None
     if set(args.sections) & set("123"):
-        backends(args)
+        backends(args, ds)
     if "4" in args.sections:
         default_process(args)
     if "5" in args.sections:
         against(args)
+    if "6" in args.sections:
+        goals(args, ds)
 
 
 AGAINST_RUNS = {  # label -> lockstep.check() settings: the default run (5 epochs), and runs without the new layers
@@ -168,11 +187,10 @@ def against(args):
         print(f"{label:<36} {min(here):>10.2f}s {min(there):>11.2f}s {float(np.median(ratios)):>20.3f}")
 
 
-def backends(args):
-
+def dataset(args):
+    """The training images (Fashion-MNIST's 60,000, or random pixels of that shape), the first args.n of them."""
     if args.data_dir:
         ds = data.load(data_dir=args.data_dir)
-        source = args.data_dir
     else:
         rng = np.random.default_rng(0)
         ds = data.Dataset(
@@ -182,13 +200,26 @@ def backends(args):
             rng.integers(0, 256, (100, 784), dtype=np.uint8),
             np.arange(100) % 10,
         )
-        source = "random pixels"
+    if args.n:
+        ds = dataclasses.replace(ds, X_train=ds.X_train[: args.n], y_train=ds.y_train[: args.n])
+    return ds
+
+
+def backends(args, ds):
+    source = args.data_dir or "random pixels"
     threads = torch.get_num_threads()
     print(
         f"# {len(ds.X_train)} images from {source}; {'-'.join(map(str, SIZES))} relu, cross_entropy, SGD momentum"
         f" 0.9; torch {torch.__version__}, numpy {np.__version__}, {threads} threads; best of {args.repeat}\n"
     )
+    if set(args.sections) & set("12"):
+        alone(args, ds, threads)
+    if "3" in args.sections:
+        side_by_side(args, ds, threads)
 
+
+def alone(args, ds, threads):
+    """Sections 1 and 2: each backend alone, and handmade against the FLOP limit."""
     print(
         "1-2. seconds per 60k-image epoch (best round), each backend alone; ratios are medians of per-round "
         "ratios. 'threads' is each library's thread count; the FLOP limit uses numpy's matmul peak at that count"
@@ -218,6 +249,9 @@ def backends(args):
                     f"{flops / best(table, 0) / 1e9:>13.0f}"
                 )
 
+
+def side_by_side(args, ds, threads):
+    """Section 3: the lockstep epoch against the two backends alone, one thread each."""
     print(
         "\n3. the lockstep cross-check: one epoch, batch 64; alone: one thread each, one after the other; lockstep: "
         "one thread each, side by side, plus the full comparison every step"
@@ -237,6 +271,131 @@ def backends(args):
             f"{best(table, 1):.3f} s: lockstep/alone {overhead:.2f}x; handmade/twin at one thread each "
             f"{ratio(table, 0, 1):.2f}"
         )
+
+
+GOALS = (  # (key, what is measured, goal): section 6's figures, each a ratio that must stay at or below its goal
+    ("a", "handmade / torch twin, thread CPU time inside the lockstep epoch (one thread each, side by side)", 0.5),
+    ("b", "handmade alone / plain torch eager alone (nn.Sequential + optim.SGD), 2 threads, wall", 0.5),
+    ("c", "lockstep wall / (handmade alone + twin alone), one thread each", 1.3),
+)
+
+
+def plain_torch(params, X, Y, lr, momentum, batch_size, seed=0):
+    """A function timing one epoch of plain torch eager, as a torch user writes it: nn.Sequential of Linear and ReLU,
+    nn.CrossEntropyLoss on the class indices, optim.SGD; from the initial weights `params` (handmade's, by torch's
+    names), on the same batches as epoch_runner's."""
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(SIZES, SIZES[1:])):
+        linear = torch.nn.Linear(n_in, n_out, dtype=torch.from_numpy(X[:1]).dtype)
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(params[f"layers.{i}.weight"]))
+            linear.bias.copy_(torch.from_numpy(params[f"layers.{i}.bias"]))
+        layers += [linear, torch.nn.ReLU()]
+    net = torch.nn.Sequential(*layers[:-1])
+    opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(Y.argmax(axis=1))
+
+    def epoch():
+        t = time.perf_counter()
+        for idx, _ in batch_order(len(X), batch_size, -(-len(X) // batch_size), np.random.default_rng(seed)):
+            idx = torch.from_numpy(idx)
+            opt.zero_grad()
+            loss_fn(net(Xt[idx]), yt[idx]).backward()
+            opt.step()
+        return time.perf_counter() - t
+
+    epoch.net = net  # for tests/test_bench.py: the network it trains
+    return epoch
+
+
+def matmuls_runner(params, X, batch_size, seed=0):
+    """A function timing one epoch of handmade's matmuls alone, on the same batches and weights (column-major, as
+    handmade stores them): per step x W^T for every layer, dW = (x^T dz)^T for every layer, dz W below the first.
+    Nothing else: no bias, activation, loss or update. The floor of handmade's step in plain NumPy."""
+    Ws = [params[f"layers.{i}.weight"] for i in range(len(SIZES) - 1)]
+    rng = np.random.default_rng(seed)
+    acts = [rng.random((batch_size, n), dtype=X.dtype) for n in SIZES[1:]]  # stand-ins for z and dL/dz
+
+    def epoch():
+        t = time.perf_counter()
+        for idx, _ in batch_order(len(X), batch_size, -(-len(X) // batch_size), np.random.default_rng(seed)):
+            m = len(idx)  # the last batch may be partial
+            ins, dzs = [X[idx]] + [a[:m] for a in acts[:-1]], [a[:m] for a in acts]
+            for i, W in enumerate(Ws):
+                ins[i] @ W.T
+                ins[i].T @ dzs[i]  # dW, before handmade's free transpose back to (out, in)
+                if i:
+                    dzs[i] @ W
+        return time.perf_counter() - t
+
+    return epoch
+
+
+def goals(args, ds):
+    """Section 6: the three goals' ratios, each round running the lockstep epoch, handmade and the twin alone on one
+    thread each, then handmade and plain torch alone on 2 threads; the median over rounds of each round's ratio."""
+    cfg = dataclasses.replace(Config(), dtype="float32", batch_size=64)
+    X, Y = data.prepare(ds, None, "unit", cfg.dtype)[:2]
+    momentum = optimizer_settings(cfg)["momentum"]
+    threads = torch.get_num_threads()
+    timing = {}
+
+    def lockstep():
+        t = time.perf_counter()
+        out = lockstep_run(cfg, X, Y)
+        timing.update(out.timing)
+        return time.perf_counter() - t
+
+    def at(n, f):
+        def run():
+            with threadpool_limits(n, user_api="blas"):
+                torch.set_num_threads(n)
+                try:
+                    return f()
+                finally:
+                    torch.set_num_threads(threads)
+
+        return run
+
+    ours, theirs = sides(cfg, len(X))
+    ours2 = sides(cfg, len(X))[0]
+    plain = plain_torch(ours2.params(), X, Y, cfg.lr, momentum, 64)
+    runners = [
+        lambda: (lockstep(), timing["handmade_s"], timing["reference_s"]),
+        at(1, epoch_runner(ours, X, Y, 64)),
+        at(1, epoch_runner(theirs, X, Y, 64)),
+        at(2, epoch_runner(ours2, X, Y, 64)),
+        at(2, plain),
+        at(1, matmuls_runner(ours.params(), X, 64)),
+    ]
+    print(
+        f"\n6. the speed goals: float32, batch 64, one epoch of {len(X)} images, {args.repeat} rounds (after a "
+        "warm-up round) of the lockstep, handmade and twin alone (1 thread), handmade and plain torch alone (2 threads)"
+    )
+    table = rounds(runners, args.repeat)
+    for row in table:
+        (wall, hm_cpu, twin_cpu), *rest = row
+        row[:] = [wall, hm_cpu, twin_cpu, *rest]
+    print(
+        f"best seconds: lockstep {best(table, 0):.3f} (handmade's thread {best(table, 1):.3f}, the twin's "
+        f"{best(table, 2):.3f}); alone, 1 thread: handmade {best(table, 3):.3f}, twin {best(table, 4):.3f}; "
+        f"alone, 2 threads: handmade {best(table, 5):.3f}, plain torch {best(table, 6):.3f}; handmade's matmuls "
+        f"alone, 1 thread: {best(table, 7):.3f}"
+    )
+    figures = dict(
+        a=ratio(table, 1, 2),
+        b=ratio(table, 5, 6),
+        c=float(np.median([row[0] / (row[3] + row[4]) for row in table])),
+    )
+    print(f"\n{'':<3}{'figure (median of per-round ratios)':<100} {'ratio':>6} {'goal':>6}  result")
+    for key, what, goal in GOALS:
+        print(f"{key:<3}{what:<100} {figures[key]:>6.2f} {goal:>6.2f}  {'pass' if figures[key] <= goal else 'FAIL'}")
+    print(
+        f"the matmuls' floor: handmade's matmuls alone / twin alone, 1 thread, {ratio(table, 7, 4):.2f}; handmade "
+        f"alone / its matmuls alone {ratio(table, 3, 7):.2f}"
+    )
+    return figures
 
 
 def default_process(args):

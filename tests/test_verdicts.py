@@ -215,3 +215,33 @@ def test_an_overflow_at_the_edge_of_float32s_range_is_a_blow_up():
     nf = r.to_dict()["blow_up"] and next(f.facts for f in r.findings if f.code == "non_finite")
     assert r.verdict == "blew_up" and r.exit_code == 0 and nf["range"] and nf["step"] == 44, str(r)
     assert "edge of float32's range" in str(r).splitlines()[-1]
+
+
+LAYERNORM_EDGE = dict(  # the training sweep's row 42: a per-sample SGD on mse whose loss goes 14, 7e3, 2e11, 2e35
+    sizes=[784, 324, 10],
+    activation="leaky_relu",
+    leaky_slope=0.002056631597681602,
+    loss="mse",
+    output="identity",
+    init="kaiming",
+    scale="standard",
+    dtype="float32",
+    seed=1799477404,
+    n_train=1086,
+    steps=4,
+    batch_size=1,
+    lr=0.32955241364175447,
+    l2=0.01697095776384124,
+    lr_schedule="step:2:0.450022",
+    momentum=0.0,
+    norm="layernorm",
+)
+
+
+def test_a_step_whose_exact_values_pass_float32s_range_is_a_blow_up_wherever_each_side_overflows():
+    """At step 3 z is 3e27, so the layer norm's exact variance is 1e54: float32 cannot hold the step. handmade
+    overflows first in the eval pass's variance, torch in its backward (it multiplies dout by z before it
+    normalises), and dz's exact value, 1e25, is nowhere near the edge itself: blew_up, not float32_only."""
+    r = lockstep.check(**LAYERNORM_EDGE)
+    nf = next(f.facts for f in r.findings if f.code == "non_finite")
+    assert r.verdict == "blew_up" and r.exit_code == 0 and nf["range"] and nf["step"] == 3, str(r)

@@ -390,21 +390,29 @@ def non_finite(ctx, local, how):
 
 def at_range_edge(ctx, local, exact):
     """True when every value that is non-finite in one float32 side only has an exact value (the float64 re-run's
-    reference) near float32's largest: |value| m max(1, loss_scale) >= 3.4e38. A batch's sums and the loss scale's
-    product may reach that factor above the result on their way to it, so whether a correct float32 formula
-    overflows there depends on its order of operations (torch scales a summed loss before it divides by m): training
-    has blown up to the edge of float32's range, in both sides' maths; neither side's code is at fault."""
+    reference) near float32's largest: |value| n max(1, loss_scale) >= 3.4e38, n the step's longest sum (the batch
+    m, or a layer's width: a matmul's inner dimension, a layer norm's mean and variance over the features). A sum of
+    n terms reaches n times its mean on its way to it (a variance's sum of squares is n var), and the loss scale's
+    product reaches its factor, so whether a correct float32 formula overflows there depends on its order of
+    operations (torch scales a summed loss before it divides by m; a layer norm's squares overflow before their
+    mean is taken): training has blown up to the edge of float32's range, in both sides' maths; neither side's
+    code is at fault. So does any step whose exact values anywhere reach that edge (a layer norm's variance of z ~
+    1e27 is 1e54 exactly): float32 cannot hold the step, and where each side first overflows on its way is again
+    its order of operations (torch's layer-norm backward multiplies dout by z before it normalises)."""
     top = float(np.finfo(np.float32).max)
-    factor = len(local.X) * max(1.0, float(ctx.cfg.loss_scale))
-    found = False
-    for (_, _, ours, ref), (_, _, _, ref64) in zip(local.pairs, exact.pairs):
-        one_sided = np.isfinite(ours) != np.isfinite(ref)
-        if np.any(one_sided):
-            value = float(np.max(np.abs(np.asarray(ref64, dtype=np.float64)[np.asarray(one_sided)])))
-            if not value * factor >= top:
-                return False
-            found = True
-    return found
+    factor = max(len(local.X), *ctx.cfg.sizes) * max(1.0, float(ctx.cfg.loss_scale))
+    found, near = False, True
+    with np.errstate(all="ignore"):
+        for (_, _, ours, ref), (_, _, _, ref64) in zip(local.pairs, exact.pairs):
+            one_sided = np.isfinite(ours) != np.isfinite(ref)
+            if np.any(one_sided):
+                value = float(np.max(np.abs(np.asarray(ref64, dtype=np.float64)[np.asarray(one_sided)])))
+                near = near and value * factor >= top
+                found = True
+        reached = any(
+            float(np.max(np.abs(np.asarray(r, np.float64)), initial=0.0)) * factor >= top for *_, r in exact.pairs
+        )
+    return found and (near or reached)
 
 
 def leaves_domain(ctx, local):
