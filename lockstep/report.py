@@ -181,6 +181,17 @@ def line_span(src):
     return f"{src['line']}-{src['end_line']}" if src.get("end_line") else str(src["line"])
 
 
+def still_matching(src):
+    """'; z2, a2 and delta3 (lines 35-40) still match': what the traced code bound right before it departed."""
+    before = src.get("matched_before") or []
+    if not before:
+        return ""
+    lines = [b["line"] for b in before]
+    names = ", ".join(dict.fromkeys(b["variable"] for b in before))
+    span = f"line {lines[0]}" if min(lines) == max(lines) else f"lines {min(lines)}-{max(lines)}"
+    return f"; {names} ({span}) still match"
+
+
 def source_sentence(src):
     """'your code departs at net.py:42, delta2 (should be layers.1.dz = dL/dz of layer 1): 0.0137 where torch has
     0.0549; z2, a2 and delta3 (lines 35-40) still match'"""
@@ -191,13 +202,7 @@ def source_sentence(src):
             f"the planted bug replaces {src['file']}:{src['line']}  {src['variable']}\n"
             f"  (it shows first in {src['tensor']})"
         )
-    before = src.get("matched_before") or []
-    still = ""
-    if before:
-        lines = [b["line"] for b in before]
-        names = ", ".join(dict.fromkeys(b["variable"] for b in before))
-        span = f"line {lines[0]}" if min(lines) == max(lines) else f"lines {min(lines)}-{max(lines)}"
-        still = f"; {names} ({span}) still match"
+    still = still_matching(src)
     values = ""
     ours, theirs = src.get("ours"), src.get("theirs")
     if ours is not None and theirs is not None:
@@ -499,13 +504,7 @@ def piece_line(src):
     elif src.get("shape"):
         values = f": shape {tuple(src['shape'])}"
     holds = f" (it holds {src['holds']})" if src.get("holds") else ""
-    before = src.get("matched_before") or []
-    still = ""
-    if before:
-        lines = [b["line"] for b in before]
-        names = ", ".join(dict.fromkeys(b["variable"] for b in before))
-        span = f"line {lines[0]}" if min(lines) == max(lines) else f"lines {min(lines)}-{max(lines)}"
-        still = f"; {names} ({span}) still match"
+    still = still_matching(src)
     name = src["variable"] if src["variable"] == src["tensor"] else f"{src['variable']} (should be {src['tensor']})"
     return f"your code departs at {Path(src['file']).name}:{line_span(src)}, {name}{holds}{values}{still}"
 

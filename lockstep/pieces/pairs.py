@@ -1,9 +1,7 @@
 """The user's pieces: a file imported on its own, its pairs (NAME_forward with NAME_backward, or a loss NAME(x, y))
 found by name, and one call of a pair on one case's inputs (or that call again under the tracer)."""
 
-import importlib.util
 import inspect
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +10,7 @@ import numpy as np
 from .. import trace
 from ..config import SettingError
 from ..sides.candidate import CandidateError, where
+from ..sides.forms.base import import_file
 from .kinds import KINDS, STEMS
 
 FORWARD_PHASES = {"out": "forward", "loss": "loss", "running_mean": "forward", "running_var": "forward"}
@@ -47,21 +46,7 @@ class Pair:
 
 def load_module(path):
     """The user's file imported on its own (its folder on sys.path while it imports, for its own helpers)."""
-    file = Path(path)
-    if not file.is_file():
-        raise CandidateError(f"layer: file {path} does not exist")
-    spec = importlib.util.spec_from_file_location(f"_piece_{file.stem}", file)
-    if spec is None:
-        raise CandidateError(f"layer: {path} is not a Python file")
-    module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(file.resolve().parent))
-    try:
-        spec.loader.exec_module(module)
-    except (Exception, SystemExit) as e:
-        raise CandidateError(f"importing {path} failed: {where(e, [file])}") from None
-    finally:
-        sys.path.pop(0)
-    return module, file.resolve()
+    return import_file(path, "layer", "_piece_", keep_folder=False)
 
 
 def functions(module):

@@ -37,28 +37,36 @@ class CandidateError(SettingError):
     progress, cause = (2,), None
 
 
-def load(spec):
-    """'path/to/file.py:name' -> (the function or class, the file), imported from that file only."""
-    path, sep, name = spec.rpartition(":")
-    if not sep or not path or not name:
-        raise CandidateError(f"--candidate {spec!r}: give it as path/to/file.py:function_name")
+def import_file(path, who, prefix, keep_folder=True):
+    """The user's file imported on its own, as (module, its resolved path): its folder is on sys.path while it
+    imports, so it finds its own helper modules, and, with keep_folder, after it too (code that imports its helpers
+    inside its functions, as Coursera's does). `who` starts the one-line errors ('--candidate', 'layer')."""
     file = Path(path)
     if not file.is_file():
-        raise CandidateError(f"--candidate: file {path} does not exist")
-    module_spec = importlib.util.spec_from_file_location(f"_candidate_{file.stem}", file)
+        raise CandidateError(f"{who}: file {path} does not exist")
+    module_spec = importlib.util.spec_from_file_location(f"{prefix}{file.stem}", file)
     if module_spec is None:
-        raise CandidateError(f"--candidate: {path} is not a Python file")
+        raise CandidateError(f"{who}: {path} is not a Python file")
     module = importlib.util.module_from_spec(module_spec)
     folder = str(file.resolve().parent)
-    sys.path.insert(0, folder)  # so the candidate can import its own helper modules
+    sys.path.insert(0, folder)
     try:
         module_spec.loader.exec_module(module)
     except (Exception, SystemExit) as e:
         raise CandidateError(f"importing {path} failed: {where(e, [file])}") from None
     finally:
         sys.path.remove(folder)
-    if folder not in sys.path:  # code that imports its helpers inside its functions (Coursera's) finds them later
+    if keep_folder and folder not in sys.path:
         sys.path.append(folder)
+    return module, file.resolve()
+
+
+def load(spec):
+    """'path/to/file.py:name' -> (the function or class, the file), imported from that file only."""
+    path, sep, name = spec.rpartition(":")
+    if not sep or not path or not name:
+        raise CandidateError(f"--candidate {spec!r}: give it as path/to/file.py:function_name")
+    module, file = import_file(path, "--candidate", "_candidate_")
     obj = getattr(module, name, None)
     if not callable(obj):
         defined = sorted(
@@ -69,7 +77,7 @@ def load(spec):
         raise CandidateError(
             f"{path} has no function or class {name!r}" + (f"; it defines {', '.join(defined)}" if defined else "")
         )
-    return obj, file.resolve()
+    return obj, file
 
 
 def _user_frames(e, files):
