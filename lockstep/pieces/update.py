@@ -32,6 +32,7 @@ from ..config import OPTIMIZERS, SettingError, advance, make_clip, make_optimize
 from ..judge.tolerance import TOLERANCES, compare
 from ..records import Finding, Identity
 from ..sides.candidate import CandidateError, load, where
+from ..sides.handmade import Handmade
 from ..sides.protocol import Side
 from .locate import locate
 
@@ -305,15 +306,8 @@ class UpdateRule(Side):
     def end_step(self, epoch_end):
         advance(self.schedule, self.cfg, epoch_end)
 
-    def draw_masks(self, m):
-        """The next step's masks, from handmade's Generator, as its forward draws them."""
-        return self.net.draw_masks(m) if self.net.config.dropout else None
-
-    def masks(self):
-        return self.net.dropout_masks()
-
-    def buffers(self):
-        return dict(self.net.named_buffers())
+    # the masks and the running statistics are those of the handmade.MLP whose gradients the rule is fed
+    draw_masks, masks, buffers = Handmade.draw_masks, Handmade.masks, Handmade.buffers
 
     # -- the protocol --------------------------------------------------------------------------------------
     def tensors(self):
