@@ -1,5 +1,5 @@
-"""README's "Where things are" promises that adding an activation, a loss, a layer kind, a layout or a finding is a
-row in a table and its implementation. These tests add toy entries the way README says and check that the rest of
+"""docs/contributing.md promises that adding an activation, a loss, a layer kind, a layout or a finding is a
+row in a table and its implementation. These tests add toy entries the way it says and check that the rest of
 the tool (the CLI's choices, the equivalence run, the rounding bound, the auto layout, the report, the per-op and
 stack tests) picks them up."""
 
@@ -94,9 +94,9 @@ def test_a_new_finding_is_reported(monkeypatch):
 
 @pytest.fixture
 def rmsnorm(monkeypatch):
-    """A new layer kind after the affine layer, as README says: its forward/backward pair and row in handmade's
-    NORMS, and its row in the twin's. RMS norm: xhat = z / sqrt(mean(z^2) + eps), out = gamma xhat + beta, its
-    statistics per sample (the recorded mean is 0: nothing is subtracted)."""
+    """A new layer kind after the affine layer, as docs/contributing.md says: its forward/backward pair and row in
+    handmade's NORMS, and its row in the twin's. RMS norm: xhat = z / sqrt(mean(z^2) + eps), out = gamma xhat + beta,
+    its statistics per sample (the recorded mean is 0: nothing is subtracted)."""
     from handmade.norms import Norm, NormCache
 
     def forward(z, gamma, beta, param):
